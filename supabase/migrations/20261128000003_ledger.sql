@@ -1,0 +1,187 @@
+/**
+ * The double-entry ledger. Every business event is one entry whose postings sum to zero; postings
+ * are append-only and record the balance before and after, and the account version, so any
+ * account's history can be replayed. Balances are cached on the account row and may never go
+ * negative except on external accounts (money that came from or went to the outside world).
+ *
+ * Each task has its own escrow account, so posting tasks never contends on a shared row; money
+ * reaches the shared platform revenue account only when a task completes.
+ */
+create table public.ledger_accounts (
+  id bigint generated always as identity primary key,
+  kind text not null check (kind in (
+    'agent_deposit', 'task_escrow', 'operator_pending', 'operator_available',
+    'platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts')),
+  agent_id text references public.agents (id),
+  task_id text references public.tasks (id),
+  operator_id text,
+  balance bigint not null default 0,
+  version bigint not null default 0,
+  created_at timestamptz not null default now(),
+  constraint only_external_accounts_go_negative check (kind like 'external_%' or balance >= 0),
+  constraint account_has_its_owner check (
+    case kind
+      when 'agent_deposit' then agent_id is not null and task_id is null and operator_id is null
+      when 'task_escrow' then agent_id is not null and task_id is not null and operator_id is null
+      when 'operator_pending' then operator_id is not null and agent_id is null and task_id is null
+      when 'operator_available' then operator_id is not null and agent_id is null and task_id is null
+      else agent_id is null and task_id is null and operator_id is null
+    end)
+);
+create unique index ledger_accounts_one_deposit_per_agent on public.ledger_accounts (agent_id) where kind = 'agent_deposit';
+create unique index ledger_accounts_one_escrow_per_task on public.ledger_accounts (task_id) where kind = 'task_escrow';
+create unique index ledger_accounts_one_per_operator_kind on public.ledger_accounts (operator_id, kind) where operator_id is not null;
+create unique index ledger_accounts_one_platform_account_per_kind on public.ledger_accounts (kind)
+  where kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts');
+-- An agent's escrow balance is the sum over its tasks' escrows that still hold money.
+create index ledger_accounts_open_escrows on public.ledger_accounts (agent_id) where kind = 'task_escrow' and balance > 0;
+
+insert into public.ledger_accounts (kind) values
+  ('platform_revenue'), ('external_usdc'), ('external_fiat'), ('external_payouts');
+
+/** One business event that moves money (a deposit, a task's escrow, a refund, a payout…). */
+create table public.ledger_entries (
+  id bigint generated always as identity primary key,
+  kind text not null check (kind in (
+    'deposit', 'task_escrow', 'task_refund', 'task_settlement', 'earnings_release', 'payout')),
+  agent_id text references public.agents (id),
+  task_id text references public.tasks (id),
+  operator_id text,
+  created_at timestamptz not null default now()
+);
+create index ledger_entries_by_agent on public.ledger_entries (agent_id, id) where agent_id is not null;
+create index ledger_entries_by_task on public.ledger_entries (task_id) where task_id is not null;
+
+/** One line of an entry: a signed amount on one account, with the balance it left behind. */
+create table public.ledger_postings (
+  id bigint generated always as identity primary key,
+  entry_id bigint not null references public.ledger_entries (id),
+  account_id bigint not null references public.ledger_accounts (id),
+  amount bigint not null check (amount <> 0),
+  balance_before bigint not null,
+  balance_after bigint not null,
+  account_version bigint not null,
+  constraint balance_after_follows check (balance_after = balance_before + amount),
+  unique (account_id, account_version)
+);
+create index ledger_postings_by_entry on public.ledger_postings (entry_id);
+
+/** Postings and entries are history: never rewritten, never removed. */
+create function private.refuse_ledger_rewrite() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  raise exception 'The ledger is append-only: % on % is not allowed', tg_op, tg_table_name
+    using errcode = 'HO409', hint = 'ledger_append_only';
+end
+$$;
+create trigger ledger_postings_append_only before update or delete on public.ledger_postings
+  for each row execute function private.refuse_ledger_rewrite();
+create trigger ledger_postings_no_truncate before truncate on public.ledger_postings
+  for each statement execute function private.refuse_ledger_rewrite();
+create trigger ledger_entries_append_only before update or delete on public.ledger_entries
+  for each row execute function private.refuse_ledger_rewrite();
+create trigger ledger_entries_no_truncate before truncate on public.ledger_entries
+  for each statement execute function private.refuse_ledger_rewrite();
+
+/** Backstop at commit: whatever wrote the postings, each entry must balance. */
+create function private.check_entry_balanced() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_sum bigint;
+begin
+  select sum(amount) into v_sum from public.ledger_postings where entry_id = new.entry_id;
+  if v_sum <> 0 then
+    raise exception 'Ledger entry % does not balance: its postings sum to %', new.entry_id, v_sum;
+  end if;
+  return null;
+end
+$$;
+create constraint trigger ledger_entries_balance after insert on public.ledger_postings
+  deferrable initially deferred
+  for each row execute function private.check_entry_balanced();
+
+/**
+ * Posts one balanced entry. Locks the accounts it touches in id order (so two moves never wait on
+ * each other in a cycle), updates the cached balances and writes the postings. A balance that
+ * would go negative raises 23514 (the CHECK); callers check funds first to give a clear error.
+ */
+create function private.post_entry(
+  p_kind text, p_account_ids bigint[], p_amounts bigint[],
+  p_agent_id text default null, p_task_id text default null, p_operator_id text default null
+) returns bigint
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_entry_id bigint;
+begin
+  if cardinality(p_account_ids) < 2 or cardinality(p_account_ids) <> cardinality(p_amounts) then
+    raise exception 'A ledger entry needs at least two postings, one amount per account';
+  end if;
+  if (select sum(a) from unnest(p_amounts) a) <> 0 then
+    raise exception 'Ledger entry % does not balance: % on %', p_kind, p_amounts, p_account_ids;
+  end if;
+
+  perform 1 from public.ledger_accounts where id = any (p_account_ids) order by id for update;
+
+  insert into public.ledger_entries (kind, agent_id, task_id, operator_id)
+  values (p_kind, p_agent_id, p_task_id, p_operator_id)
+  returning id into v_entry_id;
+
+  with moves as (
+    select m.account_id, sum(m.amount)::bigint as amount
+    from unnest(p_account_ids, p_amounts) as m (account_id, amount)
+    group by m.account_id
+    having sum(m.amount) <> 0
+  ), moved as (
+    update public.ledger_accounts a
+       set balance = a.balance + moves.amount, version = a.version + 1
+      from moves
+     where a.id = moves.account_id
+    returning a.id, a.balance, a.version, moves.amount
+  )
+  insert into public.ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version)
+  select v_entry_id, moved.id, moved.amount, moved.balance - moved.amount, moved.balance, moved.version
+    from moved;
+
+  return v_entry_id;
+end
+$$;
+
+/** The id of an account the platform owns (revenue or an external account). */
+create function private.platform_account(p_kind text) returns bigint
+  language sql stable
+  set search_path = ''
+  as $$ select id from public.ledger_accounts where kind = p_kind and agent_id is null and operator_id is null $$;
+
+/**
+ * Every way the ledger could be wrong, one row each; empty when all is well. Checks that entries
+ * balance, cached balances and versions match the postings, and no internal balance is negative.
+ */
+create function api.verify_ledger() returns table (problem text, subject text)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+  select 'entry does not balance', e.id::text
+    from public.ledger_entries e
+    left join public.ledger_postings p on p.entry_id = e.id
+   group by e.id
+  having coalesce(sum(p.amount), 0) <> 0 or count(p.id) < 2
+  union all
+  select 'cached balance differs from postings', a.id::text
+    from public.ledger_accounts a
+    left join lateral (
+      select coalesce(sum(p.amount), 0) as total, count(*) as n, coalesce(max(p.account_version), 0) as last_version
+        from public.ledger_postings p where p.account_id = a.id
+    ) p on true
+   where a.balance <> p.total or a.version <> p.n or a.version <> p.last_version
+  union all
+  select 'negative internal balance', a.id::text
+    from public.ledger_accounts a
+   where a.kind not like 'external_%' and a.balance < 0
+$$;
