@@ -85,9 +85,13 @@ create trigger ledger_entries_append_only before update or delete on public.ledg
 create trigger ledger_entries_no_truncate before truncate on public.ledger_entries
   for each statement execute function private.refuse_ledger_rewrite();
 
-/** Backstop at commit: whatever wrote the postings, each entry must balance. */
+/**
+ * Backstop at commit: whatever wrote the postings, each entry must balance. Security definer:
+ * the deferred check runs as whoever commits, and RLS would hide the other side of the entry.
+ */
 create function private.check_entry_balanced() returns trigger
   language plpgsql
+  security definer
   set search_path = ''
   as $$
 declare

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  HUMANOPS_MODE: z.enum(['test', 'live']).default('test'),
+  SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  HUMANOPS_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  HUMANOPS_HOST: z.string().default('127.0.0.1'),
+  HUMANOPS_PORT: z.coerce.number().int().min(0).max(65535).default(54321),
+  ALLOW_DEV_OPERATOR_ID_HEADER: flag.optional(),
+  RATE_LIMIT_ENABLED: flag.default(true),
+  RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
+  RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(10),
+  TRUST_PROXY_HEADERS: flag.optional(),
+  DB_POOL_SIZE: positiveInt.default(10),
+  DB_PREPARED_STATEMENTS: flag.default(true),
+  SB_REGION: z.string().optional(),
+});
+
+export type Mode = 'test' | 'live';
+
+export interface Config {
+  mode: Mode;
+  databaseUrl: string;
+  adminKey: string | undefined;
+  host: string;
+  port: number;
+  /** `X-Operator-Id` is a local-development shortcut; never honoured in live mode. */
+  allowDevOperatorIdHeader: boolean;
+  rateLimit: { enabled: boolean; perMinute: number; uploadsPerMinute: number };
+  /** Take the client IP from X-Forwarded-For (behind Supabase's gateway) rather than the socket. */
+  trustProxyHeaders: boolean;
+  db: { poolSize: number; prepare: boolean };
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads the configuration from environment variables, validated in one place.
+ * Live mode needs HUMANOPS_ADMIN_KEY (registration is admin-only there).
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  if (e.HUMANOPS_MODE === 'live' && !e.HUMANOPS_ADMIN_KEY) {
+    throw new ConfigError('Invalid configuration: HUMANOPS_ADMIN_KEY is required in live mode');
+  }
+  return {
+    mode: e.HUMANOPS_MODE,
+    databaseUrl: e.SUPABASE_DB_URL,
+    adminKey: e.HUMANOPS_ADMIN_KEY,
+    host: e.HUMANOPS_HOST,
+    port: e.HUMANOPS_PORT,
+    allowDevOperatorIdHeader: e.HUMANOPS_MODE === 'test' && (e.ALLOW_DEV_OPERATOR_ID_HEADER ?? true),
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      perMinute: e.RATE_LIMIT_PER_MINUTE,
+      uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
+    },
+    // On Supabase (SB_REGION is set there) every request arrives through the gateway.
+    trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? e.SB_REGION !== undefined,
+    db: { poolSize: e.DB_POOL_SIZE, prepare: e.DB_PREPARED_STATEMENTS },
+  };
+}
+
+/** The process environment under Deno or Node. */
+export function processEnv(): Record<string, string | undefined> {
+  const g = globalThis as { Deno?: { env: { toObject(): Record<string, string> } }; process?: { env: Record<string, string | undefined> } };
+  return g.Deno ? g.Deno.env.toObject() : (g.process?.env ?? {});
+}

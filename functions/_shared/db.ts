@@ -1,0 +1,55 @@
+/**
+ * The API's way into Postgres. Each request's SQL runs in one transaction as the caller: the
+ * `authenticated` role with the caller's claims set, exactly as Supabase's PostgREST does, so row-
+ * level security decides what a request may see. Trusted steps (registration, crediting a verified
+ * deposit) run as `service_role`.
+ */
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+
+export interface Db {
+  sql: Sql;
+  /** Runs `work` in one transaction as the given agent. */
+  asAgent<T>(agentId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `work` in one transaction as service_role. */
+  asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+export function createDb(url: string, options: { poolSize: number; prepare: boolean }): Db {
+  const sql = postgres(url, {
+    max: options.poolSize,
+    prepare: options.prepare,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: 'humanops-api' },
+  });
+
+  const run = <T>(role: string, claims: Record<string, unknown>, work: (tx: Tx) => Promise<T>) =>
+    sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', ${role}, true)`;
+      return work(tx);
+    }) as Promise<T>;
+
+  return {
+    sql,
+    asAgent: (agentId, work) =>
+      run('authenticated', { sub: agentId, role: 'authenticated', humanops_role: 'agent' }, work),
+    asService: (work) => run('service_role', { role: 'service_role' }, work),
+    end: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * Runs one trusted step as service_role inside a caller's transaction (crediting a verified
+ * deposit), then returns to the caller's role, so the step and the caller's writes commit together.
+ */
+export async function asServiceWithin<T>(tx: Tx, work: () => Promise<T>): Promise<T> {
+  await tx`select set_config('role', 'service_role', true)`;
+  const result = await work();
+  await tx`select set_config('role', 'authenticated', true)`;
+  return result;
+}

@@ -1,0 +1,24 @@
+/**
+ * The HumanOps API as a web-standard handler (`Request` → `Response`): the same module runs under
+ * Deno (locally and on Supabase Edge) and is importable from vitest under Node.
+ */
+import { Hono } from 'hono';
+import type { AppEnv, Deps } from './context.ts';
+import { errorResponse, rateLimit, requestLog } from './middleware.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { depositRoutes } from './routes/deposits.ts';
+import { healthRoutes } from './routes/health.ts';
+import { taskRoutes } from './routes/tasks.ts';
+
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>().basePath('/api/v1');
+  app.use('*', requestLog());
+  app.use('*', rateLimit(deps));
+  app.onError(errorResponse);
+  app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404));
+  app.route('/', healthRoutes(deps));
+  app.route('/', agentRoutes(deps));
+  app.route('/', depositRoutes(deps));
+  app.route('/', taskRoutes(deps));
+  return app;
+}

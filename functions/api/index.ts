@@ -1,0 +1,30 @@
+/**
+ * Entry point of the `api` edge function. Supabase serves it at /functions/v1/api/…, and the
+ * request arrives with the path /api/v1/…; the local stack serves it at the same path.
+ */
+import { loadConfig, processEnv } from '../_shared/config.ts';
+import { createDb } from '../_shared/db.ts';
+import { trustingVerifier, unavailableVerifier } from '../_shared/deposits.ts';
+import { log } from '../_shared/log.ts';
+import { createApp } from './app.ts';
+
+const config = loadConfig(processEnv());
+const db = createDb(config.databaseUrl, config.db);
+const app = createApp({ config, db, usdcVerifier: config.mode === 'test' ? trustingVerifier : unavailableVerifier });
+
+const server = Deno.serve(
+  {
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ port, hostname }) => log('info', 'listening', { hostname, port, mode: config.mode }),
+  },
+  (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await server.shutdown();
+    await db.end();
+    Deno.exit(0);
+  });
+}

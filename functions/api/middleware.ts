@@ -1,0 +1,151 @@
+/** Cross-cutting request handling: ids and logs, errors, rate limits, agent keys, idempotency. */
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { ApiError, toApiError, unauthorized } from '../_shared/errors.ts';
+import { randomBase62, sha256Hex } from '../_shared/crypto.ts';
+import { log } from '../_shared/log.ts';
+import type { Tx } from '../_shared/db.ts';
+import type { AppEnv, Deps } from './context.ts';
+
+/** The route pattern that answered (e.g. `/api/v1/tasks/:id`), or null when none did. */
+function matchedRoute(c: Context): { method: string; path: string } | null {
+  const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
+  return route ? { method: route.method, path: route.path } : null;
+}
+
+/** X-Request-Id on every response (the caller's, if sane) and one JSON log line per request. */
+export function requestLog(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[A-Za-z0-9._:-]{1,128}$/.test(incoming) ? incoming : `req_${randomBase62(20)}`;
+    c.set('requestId', requestId);
+    await next();
+    c.header('X-Request-Id', requestId);
+    const route = matchedRoute(c);
+    log(c.res.status >= 500 ? 'error' : 'info', 'request', {
+      request_id: requestId,
+      method: c.req.method,
+      route: route?.path ?? null,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      agent_id: c.get('agent')?.id,
+    });
+  };
+}
+
+/** The one place errors become responses: `{ error, code, details? }`, never a stack trace. */
+export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
+  const apiError = toApiError(error);
+  if (!apiError) {
+    log('error', 'unhandled error', {
+      request_id: c.get('requestId'),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return c.json({ error: 'Internal server error', code: 'internal_error' }, 500);
+  }
+  for (const [name, value] of Object.entries(apiError.headers ?? {})) c.header(name, value);
+  const body: Record<string, unknown> = { error: apiError.message, code: apiError.code };
+  if (apiError.details !== undefined) body.details = apiError.details;
+  return c.json(body, apiError.status as 400);
+}
+
+function clientIp(c: Context<AppEnv>, trustProxyHeaders: boolean): string {
+  if (trustProxyHeaders) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return c.env?.remoteAddr?.hostname ?? 'unknown';
+}
+
+/**
+ * Fixed-window rate limit per client IP and route pattern, counted in Postgres so it holds across
+ * function instances. Health checks are exempt so monitors never see a 429.
+ */
+export function rateLimit({ config, db }: Deps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const route = matchedRoute(c);
+    if (!config.rateLimit.enabled || route?.path.endsWith('/health')) return next();
+    const limit = route?.path.endsWith('/operator/upload') ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute;
+    const bucket = `${clientIp(c, config.trustProxyHeaders)} ${route ? `${route.method} ${route.path}` : 'unmatched'}`;
+    const [{ hits, reset_at }] = await db.sql<{ hits: number; reset_at: Date }[]>`
+      select hits, reset_at from api.hit_rate_limit(${bucket}, 60)`;
+    const resetSeconds = Math.max(1, Math.ceil((reset_at.getTime() - Date.now()) / 1000));
+    const headers = {
+      'RateLimit-Limit': String(limit),
+      'RateLimit-Remaining': String(Math.max(0, limit - hits)),
+      'RateLimit-Reset': String(resetSeconds),
+    };
+    if (hits > limit) {
+      throw new ApiError(429, 'rate_limited', `Too many requests: at most ${limit} per minute on this endpoint`, undefined, {
+        ...headers,
+        'Retry-After': String(resetSeconds),
+      });
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  };
+}
+
+const KEY_FORMAT = /^ho_(test|live)_[A-Za-z0-9]{20,128}$/;
+
+/** Agent routes: `X-API-Key` must name an active key of this mode. */
+export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const key = c.req.header('x-api-key');
+    if (!key) throw unauthorized('Missing X-API-Key header');
+    const format = KEY_FORMAT.exec(key);
+    if (!format) throw unauthorized('Invalid API key');
+    if (format[1] !== config.mode) {
+      throw unauthorized(`This is a ${format[1]}-mode key; this server runs in ${config.mode} mode`);
+    }
+    const [found] = await db.sql<{ agent_id: string; key_id: string }[]>`
+      select agent_id, key_id from api.authenticate_agent(${await sha256Hex(key)})`;
+    if (!found) throw unauthorized('Invalid or revoked API key');
+    c.set('agent', { id: found.agent_id, keyId: found.key_id });
+    await next();
+  };
+}
+
+/** Sorted-key JSON, so the same body hashes the same whatever its key order or spacing. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface Outcome {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Runs `work` at most once per `Idempotency-Key` (per agent), inside the request's transaction.
+ * A retry with the same body gets the first response again (status and body); a concurrent one
+ * waits for the first to finish and then does the same; another body under the key is a 409.
+ * Only successes are stored: a failed request wrote nothing, so its retry runs afresh.
+ */
+export async function idempotent(c: Context<AppEnv>, tx: Tx, body: unknown, work: () => Promise<Outcome>): Promise<Outcome> {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return work();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  }
+  const requestHash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${canonicalJson(body)}`);
+  const [claim] = await tx<{ state: string; response_status: number | null; response_body: unknown }[]>`
+    select state, response_status, response_body from api.claim_idempotency_key(${key}, ${requestHash})`;
+  if (claim.state === 'mismatch') {
+    throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
+  }
+  if (claim.state === 'replay') {
+    c.header('Idempotent-Replayed', 'true');
+    return { status: claim.response_status ?? 200, body: claim.response_body };
+  }
+  const outcome = await work();
+  await tx`select api.store_idempotent_response(${key}, ${outcome.status}, ${tx.json(outcome.body as never)})`;
+  return outcome;
+}

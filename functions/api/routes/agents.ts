@@ -1,0 +1,80 @@
+/** Agents: registration, API keys and balances. */
+import { Hono } from 'hono';
+import { randomBase62, secretsEqual, sha256Hex } from '../../_shared/crypto.ts';
+import { forbidden, notFound } from '../../_shared/errors.ts';
+import type { Mode } from '../../_shared/config.ts';
+import { centsToUsd } from '../../_shared/money.ts';
+import { CreateKeySchema, ID_PATTERN, RegisterAgentSchema } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { iso, readJson, validate } from '../http.ts';
+import { requireAgent } from '../middleware.ts';
+
+/** A new secret key (`ho_test_…`/`ho_live_…` + 40 base62 chars), its hash and display prefix. */
+async function mintKey(mode: Mode) {
+  const key = `ho_${mode}_${randomBase62(40)}`;
+  return { key, hash: await sha256Hex(key), prefix: `${key.slice(0, 15)}..` };
+}
+
+export function agentRoutes(deps: Deps) {
+  const { config, db } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post('/agents/register', async (c) => {
+    if (config.mode === 'live') {
+      const adminKey = c.req.header('x-admin-key');
+      if (!adminKey || !(await secretsEqual(adminKey, config.adminKey!))) {
+        throw forbidden('admin_key_required', 'Registration requires a valid X-Admin-Key header');
+      }
+    }
+    const input = await validate(RegisterAgentSchema, await readJson(c));
+    const minted = await mintKey(config.mode);
+    const [agent] = await db.asService((tx) => tx<{ agent_id: string }[]>`
+      select agent_id from api.register_agent(${input.name}, ${input.email}, ${input.company ?? null},
+                                              ${config.mode}, ${minted.hash}, ${minted.prefix})`);
+    return c.json({ agent_id: agent.agent_id, api_key: minted.key, message: "Save this API key - it won't be shown again." }, 201);
+  });
+
+  app.use('/agents/keys', requireAgent(deps));
+  app.use('/agents/keys/*', requireAgent(deps));
+  app.use('/agents/balance', requireAgent(deps));
+
+  // Not idempotent by key: the secret is never stored, so a replay could not return it.
+  app.post('/agents/keys', async (c) => {
+    const input = await validate(CreateKeySchema, await readJson(c));
+    const minted = await mintKey(config.mode);
+    const [key] = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; name: string | null; key_prefix: string; created_at: Date }[]>`
+      select id, name, key_prefix, created_at from api.create_api_key(${input.name ?? null}, ${minted.hash}, ${minted.prefix})`);
+    return c.json({ id: key.id, api_key: minted.key, key_prefix: key.key_prefix, name: key.name, created_at: iso(key.created_at) }, 201);
+  });
+
+  app.get('/agents/keys', async (c) => {
+    const keys = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; key_prefix: string; name: string | null; last_used_at: Date | null; created_at: Date }[]>`
+      select id, key_prefix, name, last_used_at, created_at
+        from public.api_keys
+       where revoked_at is null
+       order by created_at, id`);
+    return c.json({
+      data: keys.map((k) => ({ id: k.id, keyPrefix: k.key_prefix, name: k.name, lastUsed: iso(k.last_used_at), createdAt: iso(k.created_at) })),
+    });
+  });
+
+  app.delete('/agents/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) throw notFound('key_not_found', 'No active API key with this id');
+    await db.asAgent(c.get('agent').id, (tx) => tx`select api.revoke_api_key(${id})`);
+    return c.json({ revoked: true });
+  });
+
+  app.get('/agents/balance', async (c) => {
+    const agentId = c.get('agent').id;
+    const [balance] = await db.asAgent(agentId, (tx) => tx<{ deposit: string; escrow: string }[]>`
+      select coalesce(sum(balance) filter (where kind = 'agent_deposit'), 0) as deposit,
+             coalesce(sum(balance) filter (where kind = 'task_escrow'), 0) as escrow
+        from public.ledger_accounts
+       where agent_id = ${agentId}
+         and (kind = 'agent_deposit' or (kind = 'task_escrow' and balance > 0))`);
+    return c.json({ deposit_balance: centsToUsd(balance.deposit), escrow_balance: centsToUsd(balance.escrow), currency: 'USD' });
+  });
+
+  return app;
+}

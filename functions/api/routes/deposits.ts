@@ -1,0 +1,77 @@
+/** Funding an agent's account: USDC on Base (verified, then credited once) and test-mode fiat. */
+import { Hono } from 'hono';
+import { forbidden, notFound } from '../../_shared/errors.ts';
+import { asServiceWithin } from '../../_shared/db.ts';
+import { centsToUsd } from '../../_shared/money.ts';
+import { DepositStatusSchema, FiatDepositSchema, UsdcDepositSchema } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { readJson, validate } from '../http.ts';
+import { idempotent, requireAgent } from '../middleware.ts';
+
+interface Credited {
+  id: string;
+  amount_cents: string;
+  status: string;
+}
+
+export function depositRoutes(deps: Deps) {
+  const { config, db, usdcVerifier } = deps;
+  const app = new Hono<AppEnv>();
+  app.use('/agents/deposit', requireAgent(deps));
+  app.use('/agents/deposit/*', requireAgent(deps));
+
+  app.post('/agents/deposit/usdc', async (c) => {
+    const raw = await readJson(c);
+    const input = await validate(UsdcDepositSchema, raw);
+    const agentId = c.get('agent').id;
+    const transfer = await usdcVerifier.verify({ agentId, txHash: input.tx_hash, amountCents: input.amount_usdc });
+    const outcome = await db.asAgent(agentId, (tx) =>
+      idempotent(c, tx, raw, async () => {
+        // Crediting vouches for money that arrived from outside: only service_role may do it.
+        const [deposit] = await asServiceWithin(tx, () => tx<Credited[]>`
+          select id, amount_cents, status from api.credit_deposit(
+            ${agentId}, 'usdc', ${transfer.amountCents}, ${transfer.chain}, ${transfer.txHash}, ${transfer.logIndex})`);
+        return {
+          status: 200,
+          body: {
+            transaction_id: deposit.id,
+            amount_usd: centsToUsd(deposit.amount_cents),
+            status: deposit.status,
+            chain: transfer.chain,
+            message: config.mode === 'test' ? 'USDC deposit confirmed (test mode)' : 'USDC deposit confirmed',
+          },
+        };
+      }));
+    return c.json(outcome.body as object, outcome.status as 200);
+  });
+
+  app.post('/agents/deposit', async (c) => {
+    const raw = await readJson(c);
+    const input = await validate(FiatDepositSchema, raw);
+    if (config.mode !== 'test') {
+      throw forbidden('test_mode_only', 'Fiat deposits are coming soon; fund your account with USDC on Base');
+    }
+    const agentId = c.get('agent').id;
+    const outcome = await db.asAgent(agentId, (tx) =>
+      idempotent(c, tx, raw, async () => {
+        const [deposit] = await asServiceWithin(tx, () => tx<Credited[]>`
+          select id, amount_cents, status from api.credit_deposit(
+            ${agentId}, 'fiat', ${input.amount_usd}, p_payment_method => ${input.payment_method})`);
+        return {
+          status: 200,
+          body: { transaction_id: deposit.id, amount_usd: centsToUsd(deposit.amount_cents), status: deposit.status, message: 'Funds added (test mode)' },
+        };
+      }));
+    return c.json(outcome.body as object, outcome.status as 200);
+  });
+
+  app.post('/agents/deposit/status', async (c) => {
+    const input = await validate(DepositStatusSchema, await readJson(c));
+    const [deposit] = await db.asAgent(c.get('agent').id, (tx) => tx<Credited[]>`
+      select id, amount_cents, status from public.deposits where id = ${input.payment_id} and method = 'fiat'`);
+    if (!deposit) throw notFound('payment_not_found', 'No fiat payment with this id');
+    return c.json({ payment_id: deposit.id, status: deposit.status, amount_usd: centsToUsd(deposit.amount_cents) });
+  });
+
+  return app;
+}

@@ -1,0 +1,194 @@
+/** Tasks from the agent's side: post (escrow), list, read, cancel (refund). */
+import { Hono } from 'hono';
+import { CATEGORIES } from '../../_shared/categories.ts';
+import { isP256PublicKey } from '../../_shared/crypto.ts';
+import { badRequest, notFound } from '../../_shared/errors.ts';
+import { centsToUsd } from '../../_shared/money.ts';
+import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, REMOTE_ADDRESS } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { iso, readJson, validate } from '../http.ts';
+import { idempotent, requireAgent } from '../middleware.ts';
+
+interface TaskRow {
+  id: string;
+  title: string;
+  description: string;
+  status: string;
+  task_type: string;
+  task_domain: string;
+  proof_type: string;
+  location_lat: number | null;
+  location_lng: number | null;
+  location_address: string | null;
+  reward_cents: string;
+  fee_cents: string;
+  deadline: Date;
+  proof_requirements: string[];
+  digital_instructions: string | null;
+  callback_url: string | null;
+  agent_public_key: string | null;
+  operator_id: string | null;
+  proof: unknown;
+  guardian_result: unknown;
+  accepted_at: Date | null;
+  started_at: Date | null;
+  submitted_at: Date | null;
+  verified_at: Date | null;
+  completed_at: Date | null;
+  cancelled_at: Date | null;
+  expired_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const operatorOf = (row: Pick<TaskRow, 'operator_id'>) => (row.operator_id ? { id: row.operator_id } : null);
+
+/** GET /tasks/:id: every field of the reference; those not reached yet are null. */
+function taskDetail(row: TaskRow) {
+  const reward = Number(row.reward_cents);
+  const fee = Number(row.fee_cents);
+  return {
+    task_id: row.id,
+    title: row.title,
+    description: row.description,
+    status: row.status,
+    task_type: row.task_type,
+    task_domain: row.task_domain,
+    proof_type: row.proof_type,
+    location: { lat: row.location_lat, lng: row.location_lng, address: row.location_address },
+    reward_usd: centsToUsd(reward),
+    platform_fee_usd: centsToUsd(fee),
+    total_escrow_usd: centsToUsd(reward + fee),
+    deadline: iso(row.deadline),
+    proof_requirements: row.proof_requirements,
+    digital_instructions: row.digital_instructions,
+    agent_public_key: row.agent_public_key,
+    proof: row.proof ?? null,
+    guardian_result: row.guardian_result ?? null,
+    operator: operatorOf(row),
+    callback_url: row.callback_url,
+    accepted_at: iso(row.accepted_at),
+    started_at: iso(row.started_at),
+    submitted_at: iso(row.submitted_at),
+    verified_at: iso(row.verified_at),
+    completed_at: iso(row.completed_at),
+    cancelled_at: iso(row.cancelled_at),
+    expired_at: iso(row.expired_at),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function taskRoutes(deps: Deps) {
+  const { config, db } = deps;
+  const app = new Hono<AppEnv>();
+  app.use('/tasks', requireAgent(deps));
+  app.use('/tasks/*', requireAgent(deps));
+
+  app.post('/tasks', async (c) => {
+    const raw = await readJson(c);
+    const input = await validate(CreateTaskSchema, raw);
+    const category = CATEGORIES[input.task_type];
+    if (input.agent_public_key !== undefined && !(await isP256PublicKey(input.agent_public_key))) {
+      throw badRequest('validation_error', 'agent_public_key: must be a base64-encoded uncompressed P-256 public key (65 bytes)', {
+        issues: [{ field: 'agent_public_key', message: 'must be a base64-encoded uncompressed P-256 public key (65 bytes)' }],
+      });
+    }
+    if (config.mode === 'live' && input.callback_url?.startsWith('http:')) {
+      throw badRequest('validation_error', 'callback_url: must use https', { issues: [{ field: 'callback_url', message: 'must use https' }] });
+    }
+    const location = input.location ?? { lat: null, lng: null, address: REMOTE_ADDRESS };
+
+    const outcome = await db.asAgent(c.get('agent').id, (tx) =>
+      idempotent(c, tx, raw, async () => {
+        const [task] = await tx<{ id: string; status: string; reward_cents: string; fee_cents: string; total_escrow_cents: string; deadline: Date; created_at: Date }[]>`
+          select * from api.create_task(
+            p_title => ${input.title},
+            p_description => ${input.description},
+            p_task_type => ${input.task_type},
+            p_task_domain => ${category.domain},
+            p_proof_type => ${input.proof_type ?? category.defaultProofType},
+            p_location_lat => ${location.lat},
+            p_location_lng => ${location.lng},
+            p_location_address => ${location.address ?? null},
+            p_reward_cents => ${input.reward_usd},
+            p_deadline => ${input.deadline},
+            p_proof_requirements => ${input.proof_requirements}::text[],
+            p_digital_instructions => ${input.digital_instructions ?? null},
+            p_callback_url => ${input.callback_url ?? null},
+            p_callback_secret => ${input.callback_secret ?? null},
+            p_agent_public_key => ${input.agent_public_key ?? null})`;
+        return {
+          status: 201,
+          body: {
+            task_id: task.id,
+            status: task.status,
+            reward_usd: centsToUsd(task.reward_cents),
+            platform_fee: centsToUsd(task.fee_cents),
+            total_escrow: centsToUsd(task.total_escrow_cents),
+            deadline: iso(task.deadline),
+            created_at: iso(task.created_at),
+          },
+        };
+      }));
+    return c.json(outcome.body as object, outcome.status as 201);
+  });
+
+  app.get('/tasks', async (c) => {
+    const query = await validate(ListTasksQuery, c.req.query());
+    const agentId = c.get('agent').id;
+    const status = query.status ?? null;
+    const { rows, total } = await db.asAgent(agentId, async (tx) => {
+      const rows = await tx<Pick<TaskRow, 'id' | 'title' | 'status' | 'task_type' | 'reward_cents' | 'operator_id' | 'created_at' | 'deadline'>[]>`
+        select id, title, status, task_type, reward_cents, operator_id, created_at, deadline
+          from public.tasks
+         where agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)
+         order by created_at desc, id desc
+         limit ${query.limit} offset ${query.offset}`;
+      const [{ count }] = await tx<{ count: string }[]>`
+        select count(*) from public.tasks where agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)`;
+      return { rows, total: Number(count) };
+    });
+    return c.json({
+      data: rows.map((t) => ({
+        task_id: t.id,
+        title: t.title,
+        status: t.status,
+        task_type: t.task_type,
+        reward_usd: centsToUsd(t.reward_cents),
+        operator: operatorOf(t),
+        created_at: iso(t.created_at),
+        deadline: iso(t.deadline),
+      })),
+      pagination: { limit: query.limit, offset: query.offset, total },
+    });
+  });
+
+  app.get('/tasks/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asAgent(c.get('agent').id, (tx) => tx<TaskRow[]>`
+      select id, title, description, status, task_type, task_domain, proof_type, location_lat, location_lng,
+             location_address, reward_cents, fee_cents, deadline, proof_requirements, digital_instructions,
+             callback_url, agent_public_key, operator_id, proof, guardian_result, accepted_at, started_at,
+             submitted_at, verified_at, completed_at, cancelled_at, expired_at, created_at, updated_at
+        from public.tasks where id = ${id}`);
+    if (!task) throw notFound('task_not_found', 'Task not found');
+    return c.json(taskDetail(task));
+  });
+
+  app.post('/tasks/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    const raw = await readJson(c);
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const outcome = await db.asAgent(c.get('agent').id, (tx) =>
+      idempotent(c, tx, raw, async () => {
+        const [cancelled] = await tx<{ id: string; status: string; refunded_cents: string }[]>`
+          select id, status, refunded_cents from api.cancel_task(${id})`;
+        return { status: 200, body: { task_id: cancelled.id, status: cancelled.status, refunded_usd: centsToUsd(cancelled.refunded_cents) } };
+      }));
+    return c.json(outcome.body as object, outcome.status as 200);
+  });
+
+  return app;
+}
