@@ -1,0 +1,123 @@
+// A private HumanOps for one test file: a fresh database cloned from the migrated template and
+// the real `api` edge function under Deno, driven over HTTP.
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { startApi } from '../../scripts/lib/api.mjs';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as-is instead of JSON-encoding `body`. */
+  raw?: string;
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Agent {
+  id: string;
+  key: string;
+}
+
+export interface Stack {
+  url: string;
+  /** Superuser connection to this stack's database, for assertions and setup. */
+  sql: postgres.Sql;
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
+  registerAgent(name?: string): Promise<Agent>;
+  deposit(agent: Agent, usd: number): Promise<void>;
+  createTask(agent: Agent, overrides?: Record<string, unknown>, headers?: Record<string, string>): Promise<Reply>;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export const futureDeadline = (days = 7) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+/** The reference's "Post a task" body, with a deadline in the future. */
+export const physicalTask = (overrides: Record<string, unknown> = {}) => ({
+  title: 'Verify storefront signage',
+  description: 'Take a photo of the signage at 123 Main St',
+  location: { lat: 40.7128, lng: -74.006, address: '123 Main St, NY' },
+  reward_usd: 25,
+  deadline: futureDeadline(),
+  proof_requirements: ['Photo of storefront sign', 'GPS-stamped image'],
+  task_type: 'VERIFICATION',
+  ...overrides,
+});
+
+export const txHash = () => `0x${randomBytes(32).toString('hex')}`;
+
+export async function startStack({ env = {} }: { env?: Record<string, string> } = {}): Promise<Stack> {
+  const port = inject('postgresPort');
+  const base = `postgres://postgres:postgres@127.0.0.1:${port}`;
+  const database = `test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(`${base}/postgres`, { onnotice: () => {}, max: 1 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(`create database ${database} template ${inject('templateDatabase')}`);
+      break;
+    } catch (error) {
+      if (attempt > 20 || !String((error as Error).message).includes('being accessed')) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const sql = postgres(`${base}/${database}`, { onnotice: () => {}, max: 20 });
+  const logs: string[] = [];
+  const api = await startApi({
+    env: { SUPABASE_DB_URL: `${base}/${database}`, HUMANOPS_MODE: 'test', RATE_LIMIT_PER_MINUTE: '1000000', DB_POOL_SIZE: '20', ...env },
+    onLog: (line: string) => logs.push(line),
+  });
+
+  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+    if (options.key) headers['x-api-key'] = options.key;
+    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const response = await fetch(`${api.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: tests assert on the text.
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+
+  const registerAgent = async (name = 'test-agent'): Promise<Agent> => {
+    const reply = await call('POST', '/agents/register', { body: { name, email: `${name}@example.com` } });
+    if (reply.status !== 201) throw new Error(`register failed: ${JSON.stringify(reply.body)}`);
+    return { id: reply.body.agent_id, key: reply.body.api_key };
+  };
+
+  const deposit = async (agent: Agent, usd: number) => {
+    for (let left = usd; left > 0; left -= 10_000) {
+      const amount = Math.min(left, 10_000);
+      const reply = await call('POST', '/agents/deposit/usdc', { key: agent.key, body: { tx_hash: txHash(), amount_usdc: amount.toFixed(2) } });
+      if (reply.status !== 200) throw new Error(`deposit failed: ${JSON.stringify(reply.body)}`);
+    }
+  };
+
+  const createTask = (agent: Agent, overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    call('POST', '/tasks', { key: agent.key, body: physicalTask(overrides), headers });
+
+  return {
+    url: api.url,
+    sql,
+    call,
+    registerAgent,
+    deposit,
+    createTask,
+    logs,
+    stop: async () => {
+      await api.stop();
+      await sql.end();
+      await admin.unsafe(`drop database if exists ${database} with (force)`);
+      await admin.end();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// One throwaway Postgres cluster for the whole run, with a migrated template database; each test
+// file clones its own database from the template (see test/helpers/stack.ts).
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { migrate } from '../../scripts/lib/migrate.mjs';
+import { freePort } from '../../scripts/lib/ports.mjs';
+import { startPostgres } from '../../scripts/lib/postgres.mjs';
+
+export const TEMPLATE_DATABASE = 'humanops_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresPort: number;
+    templateDatabase: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dir = await mkdtemp(join(tmpdir(), 'humanops-test-'));
+  await chmod(dir, 0o755); // mkdtemp makes it 0700; the postgres user must get in.
+  const pg = await startPostgres({ dataDir: join(dir, 'postgres'), port: await freePort(), ephemeral: true });
+  const admin = postgres(pg.url(), { onnotice: () => {}, max: 1 });
+  await admin.unsafe(`create database ${TEMPLATE_DATABASE}`);
+  const template = postgres(pg.url(TEMPLATE_DATABASE), { onnotice: () => {}, max: 1 });
+  await migrate(template);
+  await template.end();
+  await admin.end();
+
+  project.provide('postgresPort', pg.port);
+  project.provide('templateDatabase', TEMPLATE_DATABASE);
+
+  return async () => {
+    await pg.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
