@@ -29,3 +29,26 @@ describe('health', () => {
     expect(reply.body).toEqual({ error: 'No route for GET /api/v1/nope', code: 'route_not_found' });
   });
 });
+
+describe('request logs', () => {
+  it('writes one JSON line per request with method, route, status, duration and request id, and never a key', async () => {
+    const agent = await stack.registerAgent('logged');
+    await stack.call('GET', '/agents/balance', { key: agent.key, headers: { 'x-request-id': 'log-check-1' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = stack.logs.filter((l) => l.includes('"log-check-1"'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toEqual({
+      ts: expect.any(String),
+      level: 'info',
+      msg: 'request',
+      request_id: 'log-check-1',
+      method: 'GET',
+      route: '/api/v1/agents/balance',
+      status: 200,
+      duration_ms: expect.any(Number),
+      agent_id: agent.id,
+    });
+    expect(stack.logs.join('\n')).not.toContain(agent.key);
+    expect(stack.logs.join('\n')).not.toContain('ho_test_');
+  });
+});

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './helpers/stack.ts';
+
+describe('rate limits (fixed window per client IP and route)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '5' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('answers 429 with Retry-After and RateLimit headers past the limit', async () => {
+    const agent = await stack.registerAgent('limited');
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await stack.call('GET', '/agents/balance', { key: agent.key }));
+    expect(replies.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(replies[0].headers.get('ratelimit-limit')).toBe('5');
+    expect(replies[0].headers.get('ratelimit-remaining')).toBe('4');
+    expect(replies[4].headers.get('ratelimit-remaining')).toBe('0');
+    const refused = replies[5];
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ error: 'Too many requests: at most 5 per minute on this endpoint', code: 'rate_limited' });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers.get('ratelimit-reset')).toBe(String(retryAfter));
+  });
+
+  it('counts each route separately, and never limits health checks', async () => {
+    for (let i = 0; i < 10; i++) expect((await stack.call('GET', '/health')).status).toBe(200);
+    const other = await stack.call('GET', '/tasks', { key: 'ho_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    expect(other.status).toBe(401); // counted and answered, not limited
+  });
+
+  it('counts requests that fail, so guessing keys is limited too', async () => {
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await stack.call('GET', '/agents/keys', { key: `ho_test_${String(i).repeat(30)}` })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+  });
+
+  it('ignores X-Forwarded-For unless told to trust a proxy', async () => {
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await stack.call('POST', '/tasks', { body: {}, headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+});
+
+describe('rate limits behind a proxy', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY_HEADERS: 'true' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('counts per forwarded client IP', async () => {
+    const from = (ip: string) => stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `${ip}, 10.9.9.9` } });
+    expect([(await from('203.0.113.1')).status, (await from('203.0.113.1')).status, (await from('203.0.113.1')).status]).toEqual([400, 400, 429]);
+    expect((await from('203.0.113.2')).status).toBe(400);
+  });
+});
+
+describe('rate limits switched off', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '1', RATE_LIMIT_ENABLED: 'false' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('lets everything through without headers', async () => {
+    for (let i = 0; i < 3; i++) {
+      const reply = await stack.call('POST', '/agents/register', { body: {} });
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('ratelimit-limit')).toBeNull();
+    }
+  });
+});
