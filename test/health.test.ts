@@ -21,6 +21,10 @@ describe('health', () => {
     expect(echoed.headers.get('x-request-id')).toBe('trace-123');
     const replaced = await stack.call('GET', '/health', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+    for (const failing of [await stack.call('GET', '/nope'), await stack.call('GET', '/agents/balance'), await stack.call('POST', '/agents/register', { raw: '{' })]) {
+      expect(failing.status).toBeGreaterThanOrEqual(400);
+      expect(failing.headers.get('x-request-id')).toMatch(/^req_/);
+    }
   });
 
   it('answers an unknown route with a JSON 404', async () => {

@@ -383,6 +383,15 @@ describe('POST /tasks/:id/cancel', () => {
     expect(late.body.details).toEqual({ status: 'SUBMITTED' });
   });
 
+  it('refuses a body with fields: cancel takes no input', async () => {
+    const created = await stack.createTask(agent);
+    const reply = await stack.call('POST', `/tasks/${created.body.task_id}/cancel`, { key: agent.key, body: { reason: 'changed my mind' } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toBe('reason: is not a known field');
+    const [row] = await stack.sql`select status from tasks where id = ${created.body.task_id}`;
+    expect(row.status).toBe('PENDING');
+  });
+
   it("is a 404 on another agent's task, which stays untouched", async () => {
     const created = await stack.createTask(agent);
     const thief = await stack.registerAgent('thief');

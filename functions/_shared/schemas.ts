@@ -64,6 +64,9 @@ export const FiatDepositSchema = z.strictObject({
   return_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
 });
 
+/** Actions that take no input (cancel): a body, if any, must be an empty object. */
+export const NoInputSchema = z.strictObject({});
+
 export const DepositStatusSchema = z.strictObject({
   payment_id: text(100),
 });

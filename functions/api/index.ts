@@ -21,10 +21,16 @@ const server = Deno.serve(
   (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
 );
 
+// Locally, finish in-flight requests on SIGINT/SIGTERM. Edge runtimes that manage the process
+// themselves may not offer signal listeners; there the platform drains the worker.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  Deno.addSignalListener(signal, async () => {
-    await server.shutdown();
-    await db.end();
-    Deno.exit(0);
-  });
+  try {
+    Deno.addSignalListener(signal, async () => {
+      await server.shutdown();
+      await db.end();
+      Deno.exit(0);
+    });
+  } catch {
+    break;
+  }
 }

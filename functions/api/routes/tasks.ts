@@ -4,7 +4,7 @@ import { CATEGORIES } from '../../_shared/categories.ts';
 import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { badRequest, notFound } from '../../_shared/errors.ts';
 import { centsToUsd } from '../../_shared/money.ts';
-import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, REMOTE_ADDRESS } from '../../_shared/schemas.ts';
+import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, NoInputSchema, REMOTE_ADDRESS } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { idempotent, requireAgent } from '../middleware.ts';
@@ -180,6 +180,7 @@ export function taskRoutes(deps: Deps) {
   app.post('/tasks/:id/cancel', async (c) => {
     const id = c.req.param('id');
     const raw = await readJson(c);
+    await validate(NoInputSchema, raw);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const outcome = await db.asAgent(c.get('agent').id, (tx) =>
       idempotent(c, tx, raw, async () => {
