@@ -76,6 +76,8 @@ export async function migrate(sql, { seed = true, log = () => {} } = {}) {
     create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
     alter table supabase_migrations.schema_migrations add column if not exists statements text[];
     alter table supabase_migrations.schema_migrations add column if not exists name text;
+    alter table supabase_migrations.schema_migrations add column if not exists created_by text;
+    alter table supabase_migrations.schema_migrations add column if not exists idempotency_key text unique;
     create table if not exists supabase_migrations.seed_files (path text not null primary key, hash text not null);
   `);
   const applied = new Set((await sql`select version from supabase_migrations.schema_migrations`).map((r) => r.version));
