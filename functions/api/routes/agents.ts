@@ -34,7 +34,6 @@ export function agentRoutes(deps: Deps) {
     return c.json({ agent_id: agent.agent_id, api_key: minted.key, message: "Save this API key - it won't be shown again." }, 201);
   });
 
-  app.use('/agents/keys', requireAgent(deps));
   app.use('/agents/keys/*', requireAgent(deps));
   app.use('/agents/balance', requireAgent(deps));
 
@@ -67,12 +66,14 @@ export function agentRoutes(deps: Deps) {
 
   app.get('/agents/balance', async (c) => {
     const agentId = c.get('agent').id;
+    // Escrow is summed over the agent's open tasks' escrow accounts (closed ones hold nothing), so
+    // the query grows with open work, not with history.
     const [balance] = await db.asAgent(agentId, (tx) => tx<{ deposit: string; escrow: string }[]>`
-      select coalesce(sum(balance) filter (where kind = 'agent_deposit'), 0) as deposit,
-             coalesce(sum(balance) filter (where kind = 'task_escrow'), 0) as escrow
-        from public.ledger_accounts
-       where agent_id = ${agentId}
-         and (kind = 'agent_deposit' or (kind = 'task_escrow' and balance > 0))`);
+      select (select balance from public.ledger_accounts where agent_id = ${agentId} and kind = 'agent_deposit') as deposit,
+             (select coalesce(sum(a.balance), 0)
+                from public.tasks t
+                join public.ledger_accounts a on a.task_id = t.id and a.kind = 'task_escrow'
+               where t.agent_id = ${agentId} and t.status not in ('COMPLETED', 'CANCELLED', 'EXPIRED')) as escrow`);
     return c.json({ deposit_balance: centsToUsd(balance.deposit), escrow_balance: centsToUsd(balance.escrow), currency: 'USD' });
   });
 

@@ -17,7 +17,6 @@ interface Credited {
 export function depositRoutes(deps: Deps) {
   const { config, db, usdcVerifier } = deps;
   const app = new Hono<AppEnv>();
-  app.use('/agents/deposit', requireAgent(deps));
   app.use('/agents/deposit/*', requireAgent(deps));
 
   app.post('/agents/deposit/usdc', async (c) => {

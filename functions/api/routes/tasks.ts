@@ -82,7 +82,6 @@ function taskDetail(row: TaskRow) {
 export function taskRoutes(deps: Deps) {
   const { config, db } = deps;
   const app = new Hono<AppEnv>();
-  app.use('/tasks', requireAgent(deps));
   app.use('/tasks/*', requireAgent(deps));
 
   app.post('/tasks', async (c) => {

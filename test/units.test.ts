@@ -1,0 +1,316 @@
+// Fast unit tests: the shared function code and the stack's scripts imported directly under Node,
+// no database and no Deno. Importing them here also proves the function code runs outside Deno.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../functions/_shared/config.ts';
+import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
+import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
+import { VERSION } from '../functions/_shared/version.ts';
+import { listMigrations, splitStatements } from '../scripts/lib/migrate.mjs';
+
+const readJson = (relative: string) => JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));
+const packageJson = readJson('../package.json');
+const denoJson = readJson('../deno.json');
+
+describe('usdToCents / centsToUsd', () => {
+  it('gives exact cents for JSON numbers', () => {
+    expect(usdToCents(25)).toBe(2500);
+    expect(usdToCents(25.5)).toBe(2550);
+    expect(usdToCents(0.01)).toBe(1);
+    expect(usdToCents(10.03)).toBe(1003);
+    expect(usdToCents(0)).toBe(0);
+    expect(usdToCents(29.5)).toBe(2950);
+    expect(usdToCents(1.0000000000000002)).toBe(null); // float noise is not an exact cent amount
+  });
+
+  it('gives exact cents for decimal strings', () => {
+    expect(usdToCents('100.00')).toBe(10000);
+    expect(usdToCents('25')).toBe(2500);
+    expect(usdToCents('25.5')).toBe(2550);
+    expect(usdToCents('0.01')).toBe(1);
+    expect(usdToCents('10.03')).toBe(1003);
+    expect(usdToCents(' 7.25 ')).toBe(725);
+  });
+
+  it('refuses amounts finer than a cent', () => {
+    expect(usdToCents(10.001)).toBe(null);
+    expect(usdToCents('1.234')).toBe(null);
+    expect(usdToCents('0.001')).toBe(null);
+    expect(usdToCents(0.005)).toBe(null);
+  });
+
+  it('refuses negatives, NaN and infinities', () => {
+    expect(usdToCents(-5)).toBe(null);
+    expect(usdToCents(-0.01)).toBe(null);
+    expect(usdToCents('-5.00')).toBe(null);
+    expect(usdToCents(Number.NaN)).toBe(null);
+    expect(usdToCents(Number.POSITIVE_INFINITY)).toBe(null);
+    expect(usdToCents(Number.NEGATIVE_INFINITY)).toBe(null);
+    expect(usdToCents('NaN')).toBe(null);
+    expect(usdToCents('Infinity')).toBe(null);
+  });
+
+  it('refuses exponent forms', () => {
+    expect(usdToCents(1e-7)).toBe(null);
+    expect(usdToCents('1e3')).toBe(null);
+    expect(usdToCents('1E3')).toBe(null);
+    expect(usdToCents(1e21)).toBe(null);
+  });
+
+  it('refuses empty strings and values with junk', () => {
+    for (const junk of ['', '   ', '$5', '5$', '5 USD', '1,000.00', '1_000', '0x10', '+5', '.5', '5.', '1.2.3', '12abc', '5.00 ; drop table']) {
+      expect(usdToCents(junk), JSON.stringify(junk)).toBe(null);
+    }
+  });
+
+  it('converts cents back to a USD number', () => {
+    expect(centsToUsd(2950)).toBe(29.5);
+    expect(centsToUsd('2950')).toBe(29.5); // postgres returns bigint as a string
+    expect(centsToUsd(2950n)).toBe(29.5);
+    expect(centsToUsd(1)).toBe(0.01);
+    expect(centsToUsd(0)).toBe(0);
+  });
+
+  it('round-trips every cent value from 0 to 100000', () => {
+    const broken: number[] = [];
+    for (let cents = 0; cents <= 100_000; cents++) {
+      if (usdToCents(centsToUsd(cents)) !== cents) broken.push(cents);
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
+describe('splitStatements', () => {
+  it('splits on top-level semicolons and trims', () => {
+    expect(splitStatements('select 1; select 2;\n  select 3  ')).toEqual(['select 1', 'select 2', 'select 3']);
+  });
+
+  it('does not split inside single-quoted strings, including doubled-quote escapes', () => {
+    expect(splitStatements("insert into t values ('a;b'); select 'it''s; fine'; select 2")).toEqual([
+      "insert into t values ('a;b')",
+      "select 'it''s; fine'",
+      'select 2',
+    ]);
+    expect(splitStatements("select ''';'; select 2")).toEqual(["select ''';'", 'select 2']);
+  });
+
+  it('does not split inside double-quoted identifiers', () => {
+    expect(splitStatements('create table "a;b" ("c;""d" int); select 1')).toEqual(['create table "a;b" ("c;""d" int)', 'select 1']);
+  });
+
+  it('does not split inside $$ bodies', () => {
+    const fn = 'create function f() returns void language plpgsql as $$\nbegin\n  perform 1;\n  perform 2;\nend\n$$';
+    expect(splitStatements(`${fn};\nselect f();`)).toEqual([fn, 'select f()']);
+  });
+
+  it('does not split inside $tag$ bodies, and $$ inside a tagged body does not end it', () => {
+    const fn = "create function g() returns text language sql as $body$ select 'x;' || $$;$$ ; $body$";
+    expect(splitStatements(`${fn}; select g();`)).toEqual([fn, 'select g()']);
+    const doBlock = 'do $do_block$ begin raise notice \'a;b\'; end $do_block$';
+    expect(splitStatements(`${doBlock};select 1`)).toEqual([doBlock, 'select 1']);
+  });
+
+  it('leaves positional parameters like $1 alone', () => {
+    expect(splitStatements('prepare p as select $1::int; execute p(1)')).toEqual(['prepare p as select $1::int', 'execute p(1)']);
+  });
+
+  it('ignores semicolons in -- line comments and /* */ block comments', () => {
+    expect(splitStatements('select 1 -- not here; nor here\n+ 1; select /* a;b\n;c */ 2')).toEqual([
+      'select 1 -- not here; nor here\n+ 1',
+      'select /* a;b\n;c */ 2',
+    ]);
+    expect(splitStatements("select '--;' ; select '/*;'; select 3")).toEqual(["select '--;'", "select '/*;'", 'select 3']);
+  });
+
+  it('drops empty and comment-only statements', () => {
+    expect(splitStatements(';;  ;\n-- only a comment;\n;/* block; comment */;  select 1;;\n-- trailing comment')).toEqual(['select 1']);
+    expect(splitStatements('')).toEqual([]);
+    expect(splitStatements('  \n -- nothing\n /* at all */ ')).toEqual([]);
+  });
+
+  // Less common lexical forms PostgreSQL accepts, each with a semicolon inside.
+  it('keeps dollar-quote tags that contain digits ($fn1$) intact', () => {
+    const fn = 'create function h() returns int language sql as $fn1$ select 1; $fn1$';
+    expect(splitStatements(`${fn}; select 2`)).toEqual([fn, 'select 2']);
+  });
+
+  it("keeps E'…' strings with backslash-escaped quotes intact", () => {
+    expect(splitStatements("select E'it\\'s; here'; select 2")).toEqual(["select E'it\\'s; here'", 'select 2']);
+  });
+
+  it('keeps nested /* /* */ */ block comments intact', () => {
+    expect(splitStatements('/* a /* b; */ c; */ select 1; select 2')).toEqual(['/* a /* b; */ c; */ select 1', 'select 2']);
+  });
+
+  it('splits every real migration into statements that each begin with a SQL keyword', async () => {
+    const migrations = await listMigrations();
+    expect(migrations.length).toBeGreaterThan(0);
+    const keywords = new Set(['create', 'alter', 'drop', 'grant', 'revoke', 'comment', 'do', 'insert', 'update', 'delete', 'select', 'set', 'with', 'truncate']);
+    const stripLeadingComments = (s: string) => s.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/, '');
+    for (const migration of migrations) {
+      const statements = splitStatements(readFileSync(migration.file, 'utf8'));
+      expect(statements.length, migration.file).toBeGreaterThan(0);
+      for (const statement of statements) {
+        const body = stripLeadingComments(statement);
+        const first = /^[A-Za-z]+/.exec(body)?.[0]?.toLowerCase();
+        expect(keywords.has(first ?? ''), `${migration.version}_${migration.name}: statement starts mid-body:\n${statement.slice(0, 300)}`).toBe(true);
+        // A cut inside a dollar-quoted body would leave an odd number of its delimiters behind.
+        const delimiters = body.match(/\$[A-Za-z_]*\$/g) ?? [];
+        expect(delimiters.length % 2, `${migration.version}_${migration.name}: unbalanced dollar quotes:\n${statement.slice(0, 300)}`).toBe(0);
+      }
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  const DB = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+  const ADMIN = 'a'.repeat(32);
+
+  it('has defaults: test mode, port 54321, the dev operator header allowed, 100 requests a minute', () => {
+    const config = loadConfig({ SUPABASE_DB_URL: DB });
+    expect(config.mode).toBe('test');
+    expect(config.port).toBe(54321);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.databaseUrl).toBe(DB);
+    expect(config.allowDevOperatorIdHeader).toBe(true);
+    expect(config.rateLimit).toEqual({ enabled: true, perMinute: 100, uploadsPerMinute: 10 });
+    expect(config.adminKey).toBeUndefined();
+  });
+
+  it('accepts postgresql:// URLs and reads numbers and flags from strings', () => {
+    const config = loadConfig({ SUPABASE_DB_URL: 'postgresql://u@h/db', HUMANOPS_PORT: '8080', RATE_LIMIT_PER_MINUTE: '7', RATE_LIMIT_ENABLED: 'no' });
+    expect(config.port).toBe(8080);
+    expect(config.rateLimit.perMinute).toBe(7);
+    expect(config.rateLimit.enabled).toBe(false);
+  });
+
+  it('in test mode, ALLOW_DEV_OPERATOR_ID_HEADER=false turns the dev operator header off', () => {
+    expect(loadConfig({ SUPABASE_DB_URL: DB, ALLOW_DEV_OPERATOR_ID_HEADER: 'false' }).allowDevOperatorIdHeader).toBe(false);
+  });
+
+  it('refuses live mode without HUMANOPS_ADMIN_KEY', () => {
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live' })).toThrow(/HUMANOPS_ADMIN_KEY/);
+  });
+
+  it('refuses a too-short admin key, naming the variable', () => {
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: 'short' })).toThrow(/HUMANOPS_ADMIN_KEY/);
+  });
+
+  it('never allows the dev operator header in live mode, even when ALLOW_DEV_OPERATOR_ID_HEADER=true', () => {
+    for (const value of ['true', '1', 'yes']) {
+      const config = loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: ADMIN, ALLOW_DEV_OPERATOR_ID_HEADER: value });
+      expect(config.mode).toBe('live');
+      expect(config.adminKey).toBe(ADMIN);
+      expect(config.allowDevOperatorIdHeader).toBe(false);
+    }
+    expect(loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: ADMIN }).allowDevOperatorIdHeader).toBe(false);
+  });
+
+  it('refuses an invalid HUMANOPS_MODE, naming the variable', () => {
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'production' })).toThrow(/HUMANOPS_MODE/);
+  });
+
+  it('refuses a missing or non-postgres database URL, naming the variable', () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({})).toThrow(/SUPABASE_DB_URL/);
+    expect(() => loadConfig({ SUPABASE_DB_URL: 'mysql://root@localhost/db' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SUPABASE_DB_URL: 'mysql://root@localhost/db' })).toThrow(/SUPABASE_DB_URL/);
+  });
+
+  it('refuses an invalid flag or port, naming the variable', () => {
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, ALLOW_DEV_OPERATOR_ID_HEADER: 'maybe' })).toThrow(/ALLOW_DEV_OPERATOR_ID_HEADER/);
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_PORT: '70000' })).toThrow(/HUMANOPS_PORT/);
+  });
+});
+
+describe('crypto helpers', () => {
+  const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const freshRawKey = async () => {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+    return {
+      raw: new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)),
+      spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+    };
+  };
+
+  it('secretsEqual: true for equal secrets, false for different ones or different lengths', async () => {
+    expect(await secretsEqual('ho_test_abc', 'ho_test_abc')).toBe(true);
+    expect(await secretsEqual('', '')).toBe(true);
+    expect(await secretsEqual('ho_test_abc', 'ho_test_abd')).toBe(false);
+    expect(await secretsEqual('ho_test_abc', 'ho_test_ab')).toBe(false);
+    expect(await secretsEqual('ho_test_abc', 'ho_test_abcd')).toBe(false);
+    expect(await secretsEqual('', 'x')).toBe(false);
+  });
+
+  it('randomBase62: the requested length, only base62 characters, and not repeating', () => {
+    for (const length of [0, 1, 20, 40, 200]) {
+      const value = randomBase62(length);
+      expect(value).toHaveLength(length);
+      expect(value).toMatch(/^[0-9A-Za-z]*$/);
+    }
+    const many = new Set(Array.from({ length: 100 }, () => randomBase62(40)));
+    expect(many.size).toBe(100);
+    // Over enough characters the whole alphabet shows up.
+    expect(new Set(randomBase62(20_000)).size).toBe(62);
+  });
+
+  it('isP256PublicKey accepts the base64 raw export of a fresh ECDH P-256 public key', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { raw } = await freshRawKey();
+      expect(raw).toHaveLength(65);
+      expect(await isP256PublicKey(toBase64(raw))).toBe(true);
+      // URL-safe base64 without padding is accepted too.
+      expect(await isP256PublicKey(Buffer.from(raw).toString('base64url'))).toBe(true);
+    }
+  });
+
+  it('isP256PublicKey refuses an SPKI export', async () => {
+    const { spki } = await freshRawKey();
+    expect(await isP256PublicKey(toBase64(spki))).toBe(false);
+  });
+
+  it('isP256PublicKey refuses a point that is not on the curve', async () => {
+    const { raw } = await freshRawKey();
+    const offCurve = raw.slice();
+    offCurve[64] ^= 0x01; // flip a bit in the last byte of Y
+    expect(await isP256PublicKey(toBase64(offCurve))).toBe(false);
+    const offCurve2 = raw.slice();
+    offCurve2[40] ^= 0xff; // flip a whole byte inside Y
+    expect(await isP256PublicKey(toBase64(offCurve2))).toBe(false);
+  });
+
+  it('isP256PublicKey refuses 64- and 66-byte values, a wrong prefix and non-base64 text', async () => {
+    const { raw } = await freshRawKey();
+    expect(await isP256PublicKey(toBase64(raw.slice(0, 64)))).toBe(false);
+    expect(await isP256PublicKey(toBase64(raw.slice(1)))).toBe(false); // X ‖ Y without the 0x04 prefix
+    expect(await isP256PublicKey(toBase64(Uint8Array.from([...raw, 0])))).toBe(false);
+    const wrongPrefix = raw.slice();
+    wrongPrefix[0] = 0x02;
+    expect(await isP256PublicKey(toBase64(wrongPrefix))).toBe(false);
+    expect(await isP256PublicKey('not base64 at all!')).toBe(false);
+    expect(await isP256PublicKey(`${toBase64(raw)}!`)).toBe(false);
+    expect(await isP256PublicKey('')).toBe(false);
+  });
+});
+
+describe('version pins', () => {
+  it('every npm: import in deno.json names the version package.json pins', () => {
+    const imports: Record<string, string> = denoJson.imports;
+    const dependencies: Record<string, string> = { ...packageJson.dependencies, ...packageJson.devDependencies };
+    const pinned = Object.entries(imports).filter(([, target]) => target.startsWith('npm:'));
+    expect(pinned.length).toBeGreaterThan(0);
+    for (const [specifier, target] of pinned) {
+      const match = /^npm:\/?((?:@[^/@]+\/)?[^/@]+)@([^/]+)\/?$/.exec(target);
+      expect(match, `${specifier}: ${target} is not npm:<name>@<version>`).not.toBeNull();
+      const [, name, version] = match!;
+      expect(dependencies[name], `${specifier}: package.json does not depend on ${name}`).toBeDefined();
+      expect(version, `${specifier}: deno.json pins ${name}@${version}, package.json ${dependencies[name]}`).toBe(dependencies[name]);
+    }
+  });
+
+  it('VERSION in functions/_shared/version.ts equals package.json version', () => {
+    expect(VERSION).toBe(packageJson.version);
+  });
+});
