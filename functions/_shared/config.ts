@@ -20,6 +20,16 @@ const EnvSchema = z.object({
   DB_POOL_SIZE: positiveInt.default(10),
   DB_PREPARED_STATEMENTS: flag.default(true),
   SB_REGION: z.string().optional(),
+  CLERK_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLERK_ISSUER: z.string().min(1).optional(),
+  CLERK_AUTHORIZED_PARTIES: z.string().optional(),
+  STORAGE_BACKEND: z.enum(['local', 'supabase']).default('local'),
+  HUMANOPS_STORAGE_DIR: z.string().min(1).optional(),
+  STORAGE_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  UPLOAD_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
+  SIGNED_URL_TTL_SECONDS: positiveInt.default(3600),
 });
 
 export type Mode = 'test' | 'live';
@@ -36,6 +46,13 @@ export interface Config {
   /** Take the client IP from X-Forwarded-For (behind Supabase's gateway) rather than the socket. */
   trustProxyHeaders: boolean;
   db: { poolSize: number; prepare: boolean };
+  /** Verifying operators' Clerk session tokens (locally: the stack's own issuer). */
+  operatorAuth: { jwksUrl: string | undefined; issuer: string | undefined; authorizedParties: string[] };
+  /** Where proof files go: a folder with HMAC-signed URLs locally, Supabase Storage in production. */
+  storage:
+    | { backend: 'local'; dir: string | undefined; signingSecret: string | undefined }
+    | { backend: 'supabase'; url: string; serviceRoleKey: string };
+  uploads: { maxBytes: number; signedUrlTtlSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +71,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.HUMANOPS_MODE === 'live' && !e.HUMANOPS_ADMIN_KEY) {
     throw new ConfigError('Invalid configuration: HUMANOPS_ADMIN_KEY is required in live mode');
   }
+  if (e.HUMANOPS_MODE === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
+    throw new ConfigError('Invalid configuration: CLERK_JWKS_URL and CLERK_ISSUER are required in live mode');
+  }
+  if (e.STORAGE_BACKEND === 'supabase' && (!e.SUPABASE_URL || !e.SUPABASE_SERVICE_ROLE_KEY)) {
+    throw new ConfigError('Invalid configuration: STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
+  }
   return {
     mode: e.HUMANOPS_MODE,
     databaseUrl: e.SUPABASE_DB_URL,
@@ -69,6 +92,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // On Supabase (SB_REGION is set there) every request arrives through the gateway.
     trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? e.SB_REGION !== undefined,
     db: { poolSize: e.DB_POOL_SIZE, prepare: e.DB_PREPARED_STATEMENTS },
+    operatorAuth: {
+      jwksUrl: e.CLERK_JWKS_URL,
+      issuer: e.CLERK_ISSUER,
+      authorizedParties: (e.CLERK_AUTHORIZED_PARTIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    },
+    storage: e.STORAGE_BACKEND === 'supabase'
+      ? { backend: 'supabase', url: e.SUPABASE_URL!, serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY! }
+      : { backend: 'local', dir: e.HUMANOPS_STORAGE_DIR, signingSecret: e.STORAGE_SIGNING_SECRET },
+    uploads: { maxBytes: e.UPLOAD_MAX_BYTES, signedUrlTtlSeconds: e.SIGNED_URL_TTL_SECONDS },
   };
 }
 
