@@ -216,7 +216,7 @@ describe('live mode', () => {
   let live: Stack;
   const adminKey = 'admin-key-for-tests-0123456789';
   beforeAll(async () => {
-    live = await startStack({ env: { HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: adminKey } });
+    live = await startStack({ env: { HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: adminKey, CLERK_JWKS_URL: 'http://127.0.0.1:9/jwks', CLERK_ISSUER: 'http://issuer.test' } });
   });
   afterAll(() => live?.stop());
 
