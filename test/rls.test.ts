@@ -97,7 +97,7 @@ describe('row-level security', () => {
   });
 
   it('keeps key hashes and callback secrets out of reach', async () => {
-    for (const query of ['select key_hash from public.api_keys', 'select * from public.api_keys', 'select callback_secret from public.tasks']) {
+    for (const query of ['select key_hash from public.api_keys', 'select * from public.api_keys', 'select secret from public.task_callbacks']) {
       const { error } = await as('authenticated', asAgent(alice), query);
       expect(error?.code, query).toBe('42501');
     }

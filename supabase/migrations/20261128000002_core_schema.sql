@@ -74,8 +74,6 @@ create table public.tasks (
   deadline timestamptz not null,
   proof_requirements text[] not null check (cardinality(proof_requirements) between 1 and 20),
   digital_instructions text check (char_length(digital_instructions) <= 10000),
-  callback_url text check (char_length(callback_url) <= 2048),
-  callback_secret text check (char_length(callback_secret) <= 256),
   agent_public_key text check (char_length(agent_public_key) <= 1024),
   status text not null default 'PENDING' references public.task_statuses (status),
   operator_id text,
@@ -91,12 +89,22 @@ create table public.tasks (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint physical_tasks_have_coordinates
-    check (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null)),
-  constraint secret_needs_url check (callback_secret is null or callback_url is not null)
+    check (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null))
 );
 create index tasks_by_agent on public.tasks (agent_id, created_at desc, id);
 create index tasks_by_agent_status on public.tasks (agent_id, status, created_at desc, id);
 create index tasks_open_by_deadline on public.tasks (deadline) where status = 'PENDING';
+
+/**
+ * Where and how a task's agent wants to hear about it. Apart from tasks, because operators may read
+ * open tasks and must not see an agent's endpoint or secret.
+ */
+create table public.task_callbacks (
+  task_id text primary key references public.tasks (id),
+  agent_id text not null references public.agents (id),
+  url text not null check (char_length(url) <= 2048),
+  secret text check (char_length(secret) <= 256)
+);
 
 /** The audit trail of every state change; it also feeds webhooks. */
 create table public.task_events (

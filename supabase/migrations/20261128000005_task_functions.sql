@@ -107,12 +107,17 @@ begin
   insert into public.tasks (
     agent_id, title, description, task_type, task_domain, proof_type,
     location_lat, location_lng, location_address, reward_cents, fee_cents, fee_rate_pct, deadline,
-    proof_requirements, digital_instructions, callback_url, callback_secret, agent_public_key)
+    proof_requirements, digital_instructions, agent_public_key)
   values (
     v_agent_id, p_title, p_description, p_task_type, p_task_domain, p_proof_type,
     p_location_lat, p_location_lng, p_location_address, p_reward_cents, v_fee, v_rate, p_deadline,
-    p_proof_requirements, p_digital_instructions, p_callback_url, p_callback_secret, p_agent_public_key)
+    p_proof_requirements, p_digital_instructions, p_agent_public_key)
   returning * into v_task;
+
+  if p_callback_url is not null then
+    insert into public.task_callbacks (task_id, agent_id, url, secret)
+    values (v_task.id, v_agent_id, p_callback_url, p_callback_secret);
+  end if;
 
   insert into public.ledger_accounts (kind, agent_id, task_id)
   values ('task_escrow', v_agent_id, v_task.id)

@@ -9,6 +9,7 @@ alter table public.task_statuses enable row level security;
 alter table public.task_transitions enable row level security;
 alter table public.tasks enable row level security;
 alter table public.task_events enable row level security;
+alter table public.task_callbacks enable row level security;
 alter table public.deposits enable row level security;
 alter table public.idempotency_keys enable row level security;
 alter table public.rate_limits enable row level security;
@@ -36,14 +37,13 @@ grant select (id, agent_id, name, key_prefix, created_at, last_used_at, revoked_
 create policy "an agent reads its keys" on public.api_keys for select to authenticated
   using (agent_id = (select api.current_agent_id()));
 
--- Callback secrets stay inside the database (they sign webhooks).
-grant select (id, agent_id, title, description, task_type, task_domain, proof_type, location_lat, location_lng,
-              location_address, reward_cents, fee_cents, fee_rate_pct, deadline, proof_requirements,
-              digital_instructions, callback_url, agent_public_key, status, operator_id, proof, guardian_result,
-              accepted_at, started_at, submitted_at, verified_at, completed_at, cancelled_at, expired_at,
-              created_at, updated_at)
-  on public.tasks to authenticated;
+grant select on public.tasks to authenticated;
 create policy "an agent reads its tasks" on public.tasks for select to authenticated
+  using (agent_id = (select api.current_agent_id()));
+
+-- Callback secrets stay inside the database (they sign webhooks); agents see their URLs.
+grant select (task_id, agent_id, url) on public.task_callbacks to authenticated;
+create policy "an agent reads its callbacks" on public.task_callbacks for select to authenticated
   using (agent_id = (select api.current_agent_id()));
 
 grant select on public.task_events to authenticated;

@@ -167,11 +167,14 @@ export function taskRoutes(deps: Deps) {
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const [task] = await db.asAgent(c.get('agent').id, (tx) => tx<TaskRow[]>`
-      select id, title, description, status, task_type, task_domain, proof_type, location_lat, location_lng,
-             location_address, reward_cents, fee_cents, deadline, proof_requirements, digital_instructions,
-             callback_url, agent_public_key, operator_id, proof, guardian_result, accepted_at, started_at,
-             submitted_at, verified_at, completed_at, cancelled_at, expired_at, created_at, updated_at
-        from public.tasks where id = ${id}`);
+      select t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
+             t.location_lng, t.location_address, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
+             t.digital_instructions, cb.url as callback_url, t.agent_public_key, t.operator_id, t.proof,
+             t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.verified_at, t.completed_at,
+             t.cancelled_at, t.expired_at, t.created_at, t.updated_at
+        from public.tasks t
+        left join public.task_callbacks cb on cb.task_id = t.id
+       where t.id = ${id} and t.agent_id = ${c.get('agent').id}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
     return c.json(taskDetail(task));
   });
