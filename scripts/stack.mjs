@@ -1,29 +1,29 @@
 #!/usr/bin/env node
 // `npm start`: the whole local platform, no Docker. Postgres 17 (from npm) with the migrations
-// applied, the `api` edge function under Deno, and a ticker for scheduled upkeep. Data survives
+// applied, a local stand-in for Clerk (operators' token issuer and its JWKS), proof storage in the
+// data dir, the `api` edge function under Deno, and a ticker for scheduled upkeep. Data survives
 // restarts; Ctrl-C (SIGINT) or SIGTERM stops every child this process started.
 //
 // Environment: HUMANOPS_PORT (API, default 54321), HUMANOPS_DB_PORT (Postgres, default 54322 or a
-// free one), HUMANOPS_DATA_DIR (default .humanops/ in the clone, or a folder under the OS temp dir
-// when the postgres user cannot reach the clone), HUMANOPS_MODE (test), and everything the API reads.
-import { createHash } from 'node:crypto';
-import { mkdirSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// free one), HUMANOPS_ISSUER_PORT (JWKS, default 54323 or a free one), HUMANOPS_DATA_DIR (default
+// .humanops/ in the clone, or a folder under the OS temp dir when the postgres user cannot reach the
+// clone), HUMANOPS_MODE (test), and everything the API reads.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import postgres from 'postgres';
-import { repoRoot, startApi } from './lib/api.mjs';
+import { startApi } from './lib/api.mjs';
+import { defaultDataDir, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
-import { postgresCanReach, startPostgres } from './lib/postgres.mjs';
+import { startPostgres } from './lib/postgres.mjs';
 
 const say = (line) => process.stdout.write(`${line}\n`);
 
-function dataDir() {
-  if (process.env.HUMANOPS_DATA_DIR) return resolve(process.env.HUMANOPS_DATA_DIR);
-  const inClone = join(repoRoot, '.humanops');
-  if (postgresCanReach(inClone)) return inClone;
-  const id = createHash('sha256').update(realpathSync(repoRoot)).digest('hex').slice(0, 12);
-  return join(tmpdir(), `humanops-data-${id}`);
+/** A secret made on first start and kept (0600) in the data dir. */
+function keptSecret(file) {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
 
 const children = [];
@@ -50,7 +50,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 try {
-  const dir = dataDir();
+  const dir = defaultDataDir();
   mkdirSync(dir, { recursive: true });
   const apiPort = Number(process.env.HUMANOPS_PORT ?? 54321);
   if (!(await portIsFree(apiPort))) throw new Error(`port ${apiPort} is in use (set HUMANOPS_PORT to use another)`);
@@ -65,9 +65,26 @@ try {
   children.push({ name: 'database client', stop: () => sql.end({ timeout: 2 }) });
   for (const version of await migrate(sql)) say(`migrated   ${version}`);
 
+  const issuer = await startIssuer({
+    dir,
+    port: process.env.HUMANOPS_ISSUER_PORT ? Number(process.env.HUMANOPS_ISSUER_PORT) : await freePort(54323),
+  });
+  children.push({ name: 'issuer', stop: () => issuer.stop() });
+
+  const storageDir = join(dir, 'storage');
+  mkdirSync(storageDir, { recursive: true });
   const api = await startApi({
     port: apiPort,
-    env: { SUPABASE_DB_URL: dbUrl, HUMANOPS_MODE: process.env.HUMANOPS_MODE ?? 'test' },
+    writableDirs: [storageDir],
+    env: {
+      SUPABASE_DB_URL: dbUrl,
+      HUMANOPS_MODE: process.env.HUMANOPS_MODE ?? 'test',
+      CLERK_JWKS_URL: process.env.CLERK_JWKS_URL ?? issuer.jwksUrl,
+      CLERK_ISSUER: process.env.CLERK_ISSUER ?? issuer.issuer,
+      CLERK_AUTHORIZED_PARTIES: process.env.CLERK_AUTHORIZED_PARTIES ?? issuer.authorizedParty,
+      HUMANOPS_STORAGE_DIR: storageDir,
+      STORAGE_SIGNING_SECRET: keptSecret(join(dir, 'storage-signing-secret')),
+    },
     onLog: (line) => say(line),
   });
   children.push({ name: 'api', stop: () => api.stop() });
@@ -84,6 +101,7 @@ try {
   children.push({ name: 'ticker', stop: () => clearInterval(ticker) });
 
   say(`postgres   ${dbUrl}`);
+  say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${api.url}`);
   say(`HumanOps is ready: ${api.url} (mode ${process.env.HUMANOPS_MODE ?? 'test'}); Ctrl-C stops it`);
 } catch (error) {

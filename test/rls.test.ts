@@ -86,14 +86,17 @@ describe('row-level security', () => {
     ]);
   });
 
-  it('an authenticated caller that is not an agent (say, an operator token) sees no agent data', async () => {
-    for (const table of agentTables) {
-      const { rows } = await as('authenticated', { sub: 'user_2abc', role: 'authenticated' }, `select count(*)::int as n from public.${table}`);
-      expect(rows![0].n, table).toBe(0);
+  it('an authenticated caller that is not an agent (an operator token) sees no agent data, only open tasks', async () => {
+    for (const claims of [{ sub: 'user_2abc', role: 'authenticated' }, { sub: alice.id, role: 'authenticated' }]) {
+      for (const table of agentTables.filter((t) => t !== 'tasks').concat('task_callbacks')) {
+        const { rows } = await as('authenticated', claims, `select count(*)::int as n from public.${table}`);
+        expect(rows![0].n, table).toBe(0);
+      }
+      // A forged sub without the agent claim is just an operator: it sees open tasks, nothing else.
+      const { rows } = await as('authenticated', claims, 'select status, operator_id from public.tasks');
+      expect(rows!.length).toBe(2);
+      expect(rows!.every((r) => r.status === 'PENDING' && r.operator_id === null)).toBe(true);
     }
-    // A forged sub without the agent claim is not enough.
-    const { rows } = await as('authenticated', { sub: alice.id, role: 'authenticated' }, 'select count(*)::int as n from public.tasks');
-    expect(rows![0].n).toBe(0);
   });
 
   it('keeps key hashes and callback secrets out of reach', async () => {

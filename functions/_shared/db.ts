@@ -13,6 +13,11 @@ export interface Db {
   sql: Sql;
   /** Runs `work` in one transaction as the given agent. */
   asAgent<T>(agentId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction as an operator: the claims a Clerk token carries on Supabase
+   * (`sub`, `role: authenticated`), so RLS treats the API and supabase-js alike.
+   */
+  asOperator<T>(operatorId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs `work` in one transaction as service_role. */
   asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   end(): Promise<void>;
@@ -38,6 +43,7 @@ export function createDb(url: string, options: { poolSize: number; prepare: bool
     sql,
     asAgent: (agentId, work) =>
       run('authenticated', { sub: agentId, role: 'authenticated', humanops_role: 'agent' }, work),
+    asOperator: (operatorId, work) => run('authenticated', { sub: operatorId, role: 'authenticated' }, work),
     asService: (work) => run('service_role', { role: 'service_role' }, work),
     end: () => sql.end({ timeout: 5 }),
   };

@@ -145,3 +145,82 @@ export const ListTasksQuery = z.strictObject({
 
 /** Ids in paths: prefixed, URL-safe, short. Anything else cannot name a row and is a 404. */
 export const ID_PATTERN = /^[a-z]{2,8}_[A-Za-z0-9]{1,64}$/;
+
+// ---------------------------------------------------------------------------------------------
+// The operator side.
+
+const latitude = z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90');
+const longitude = z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180');
+
+export const RegisterOperatorSchema = z.strictObject({
+  name: text(100),
+  email: z.email({ error: unlessMissing('must be an email address') }).max(320, 'must be at most 320 characters'),
+  phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'must be a phone number, e.g. +1234567890').optional(),
+  location: z
+    .strictObject({
+      city: text(100),
+      country: z.string().regex(/^[A-Za-z]{2}$/, { error: unlessMissing('must be a two-letter country code, e.g. US') }).transform((c) => c.toUpperCase()),
+      lat: latitude.optional(),
+      lng: longitude.optional(),
+    })
+    .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
+  skills: z
+    .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
+    .max(TASK_TYPES.length)
+    .default([])
+    .transform((skills) => [...new Set(skills)]),
+});
+
+export const KycDecisionSchema = z.strictObject({
+  status: z.enum(['VERIFIED', 'REJECTED'], { error: unlessMissing('must be VERIFIED or REJECTED') }),
+});
+
+const queryNumber = (schema: z.ZodNumber) => z.coerce.number({ error: 'must be a number' }).pipe(schema);
+
+export const OperatorTasksQuery = z
+  .strictObject({
+    task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
+    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    lat: queryNumber(latitude).optional(),
+    lng: queryNumber(longitude).optional(),
+    radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000')).optional(),
+  })
+  .refine((q) => (q.lat === undefined) === (q.lng === undefined), { message: 'lat and lng come together', path: ['lat'] })
+  .refine((q) => q.radius_km === undefined || q.lat !== undefined, { message: 'needs lat and lng', path: ['radius_km'] });
+
+/** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
+export const EncryptedArtifactSchema = z.strictObject({
+  ciphertext: z.base64('must be base64').max(200_000, 'must be at most 200000 characters'),
+  iv: z.base64('must be base64').max(64, 'must be at most 64 characters'),
+  ephemeralPublicKey: z.base64('must be base64').max(200, 'must be at most 200 characters'),
+  algorithm: z.literal('ECDH-P256-AES-256-GCM', 'must be ECDH-P256-AES-256-GCM'),
+  createdAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+});
+
+export const SubmitProofSchema = z.strictObject({
+  photos: z.array(z.string().min(1, 'must not be empty').max(2048, 'must be at most 2048 characters')).max(20, 'must list at most 20 photos').default([]),
+  notes: z.string().max(5000, 'must be at most 5000 characters').optional(),
+  confirmation_text: z.string().trim().min(1, 'must not be empty').max(10_000, 'must be at most 10,000 characters').optional(),
+  reference_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  artifact: EncryptedArtifactSchema.optional(),
+});
+
+export const PayoutSchema = z.strictObject({
+  amount_usd: usdAmount(10_00, 10_000_00),
+  payoneer_payee_id: text(200).optional(),
+});
+
+export const RateTaskSchema = z.strictObject({
+  rating: z.number({ error: unlessMissing('must be a whole number from 1 to 5') }).int('must be a whole number from 1 to 5').min(1, 'must be a whole number from 1 to 5').max(5, 'must be a whole number from 1 to 5'),
+  comment: z.string().max(1000, 'must be at most 1000 characters').optional(),
+});
+
+export const OperatorSearchQuery = z.strictObject({
+  lat: queryNumber(latitude),
+  lng: queryNumber(longitude),
+  radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(500, 'must be at most 500')).default(25),
+  task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
+  min_rating: queryNumber(z.number().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5')).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+});

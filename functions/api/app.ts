@@ -5,9 +5,13 @@
 import { Hono } from 'hono';
 import type { AppEnv, Deps } from './context.ts';
 import { errorResponse, rateLimit, requestLog } from './middleware.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
+import { operatorRoutes } from './routes/operator.ts';
+import { operatorSearchRoutes } from './routes/operators.ts';
+import { storageRoutes } from './routes/storage.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export function createApp(deps: Deps) {
@@ -20,5 +24,9 @@ export function createApp(deps: Deps) {
   app.route('/', agentRoutes(deps));
   app.route('/', depositRoutes(deps));
   app.route('/', taskRoutes(deps));
+  app.route('/', operatorSearchRoutes(deps));
+  app.route('/', operatorRoutes(deps));
+  app.route('/', adminRoutes(deps));
+  if (deps.localStorage) app.route('/', storageRoutes(deps.localStorage));
   return app;
 }

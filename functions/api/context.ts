@@ -2,11 +2,18 @@
 import type { Config } from '../_shared/config.ts';
 import type { Db } from '../_shared/db.ts';
 import type { UsdcDepositVerifier } from '../_shared/deposits.ts';
+import type { createLocalStorage, ProofStorage } from '../_shared/storage.ts';
 
 export interface Deps {
   config: Config;
   db: Db;
   usdcVerifier: UsdcDepositVerifier;
+  /** Verifies an operator's session token; absent when no identity provider is configured. */
+  verifyOperatorToken?: (token: string) => Promise<{ sub: string }>;
+  /** Proof files; absent when no storage is configured (uploads then answer 503). */
+  storage?: ProofStorage;
+  /** The same storage when it is the local folder, whose signed URLs this app serves. */
+  localStorage?: ReturnType<typeof createLocalStorage>;
 }
 
 export interface Agent {
@@ -16,5 +23,5 @@ export interface Agent {
 
 export interface AppEnv {
   Bindings: { remoteAddr?: { hostname?: string } };
-  Variables: { requestId: string; agent: Agent };
+  Variables: { requestId: string; agent: Agent; operator: { id: string } };
 }

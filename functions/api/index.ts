@@ -6,11 +6,26 @@ import { loadConfig, processEnv } from '../_shared/config.ts';
 import { createDb } from '../_shared/db.ts';
 import { trustingVerifier, unavailableVerifier } from '../_shared/deposits.ts';
 import { log } from '../_shared/log.ts';
+import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
+import { createLocalStorage, createSupabaseStorage } from '../_shared/storage.ts';
 import { createApp } from './app.ts';
 
 const config = loadConfig(processEnv());
 const db = createDb(config.databaseUrl, config.db);
-const app = createApp({ config, db, usdcVerifier: config.mode === 'test' ? trustingVerifier : unavailableVerifier });
+const { jwksUrl, issuer, authorizedParties } = config.operatorAuth;
+const localStorage = config.storage.backend === 'local' && config.storage.dir && config.storage.signingSecret
+  ? createLocalStorage({ dir: config.storage.dir, signingSecret: config.storage.signingSecret })
+  : undefined;
+const app = createApp({
+  config,
+  db,
+  usdcVerifier: config.mode === 'test' ? trustingVerifier : unavailableVerifier,
+  verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties }) : undefined,
+  storage: config.storage.backend === 'supabase'
+    ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceRoleKey })
+    : localStorage,
+  localStorage,
+});
 
 const server = Deno.serve(
   {

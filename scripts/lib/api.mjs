@@ -19,9 +19,10 @@ export function denoBinary() {
 
 /**
  * Starts the API on `port` (0 = any free port) with `env` added to this process's environment.
- * Resolves once it listens, with `{ url, port, pid, stop() }`; `onLog` receives its log lines.
+ * `writableDirs` are the only folders it may write (proof storage). Resolves once it listens,
+ * with `{ url, port, pid, stop() }`; `onLog` receives its log lines.
  */
-export function startApi({ env = {}, port = 0, onLog = () => {} } = {}) {
+export function startApi({ env = {}, port = 0, writableDirs = [], onLog = () => {} } = {}) {
   const child = spawn(
     denoBinary(),
     [
@@ -29,7 +30,8 @@ export function startApi({ env = {}, port = 0, onLog = () => {} } = {}) {
       '--node-modules-dir=manual',
       '--config', join(repoRoot, 'deno.json'),
       '--no-prompt',
-      '--allow-net', '--allow-env', '--allow-sys', `--allow-read=${repoRoot}`,
+      '--allow-net', '--allow-env', '--allow-sys', `--allow-read=${[repoRoot, ...writableDirs].join(',')}`,
+      ...(writableDirs.length ? [`--allow-write=${writableDirs.join(',')}`] : []),
       join(repoRoot, 'functions/api/index.ts'),
     ],
     {

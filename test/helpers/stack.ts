@@ -1,9 +1,13 @@
 // A private HumanOps for one test file: a fresh database cloned from the migrated template and
 // the real `api` edge function under Deno, driven over HTTP.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { startApi } from '../../scripts/lib/api.mjs';
+import { mintOperatorToken } from '../../scripts/lib/issuer.mjs';
 
 export interface Reply<T = any> {
   status: number;
@@ -24,6 +28,16 @@ export interface Agent {
   key: string;
 }
 
+export interface Operator {
+  id: string;
+  /** Headers that authenticate as this operator (a Bearer token from the test issuer). */
+  auth: Record<string, string>;
+}
+
+/** A session token for `sub` from the issuer every test stack trusts. */
+export const operatorToken = (sub: string, options: Record<string, unknown> = {}): Promise<string> =>
+  mintOperatorToken({ dir: inject('issuerDir'), issuer: inject('issuer'), sub, ...options });
+
 export interface Stack {
   url: string;
   /** Superuser connection to this stack's database, for assertions and setup. */
@@ -32,6 +46,8 @@ export interface Stack {
   registerAgent(name?: string): Promise<Agent>;
   deposit(agent: Agent, usd: number): Promise<void>;
   createTask(agent: Agent, overrides?: Record<string, unknown>, headers?: Record<string, string>): Promise<Reply>;
+  /** Registers an operator (verified at once in test mode) with a fresh identity. */
+  registerOperator(overrides?: Record<string, unknown>): Promise<Operator>;
   logs: string[];
   stop(): Promise<void>;
 }
@@ -68,8 +84,21 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   }
   const sql = postgres(`${base}/${database}`, { onnotice: () => {}, max: 20 });
   const logs: string[] = [];
+  const storageDir = await mkdtemp(join(tmpdir(), 'humanops-storage-'));
   const api = await startApi({
-    env: { SUPABASE_DB_URL: `${base}/${database}`, HUMANOPS_MODE: 'test', RATE_LIMIT_PER_MINUTE: '1000000', DB_POOL_SIZE: '20', ...env },
+    writableDirs: [storageDir],
+    env: {
+      SUPABASE_DB_URL: `${base}/${database}`,
+      HUMANOPS_MODE: 'test',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      DB_POOL_SIZE: '20',
+      CLERK_JWKS_URL: inject('issuerJwksUrl'),
+      CLERK_ISSUER: inject('issuer'),
+      CLERK_AUTHORIZED_PARTIES: inject('issuerAuthorizedParty'),
+      HUMANOPS_STORAGE_DIR: storageDir,
+      STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
+      ...env,
+    },
     onLog: (line: string) => logs.push(line),
   });
 
@@ -105,8 +134,25 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   const createTask = (agent: Agent, overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
     call('POST', '/tasks', { key: agent.key, body: physicalTask(overrides), headers });
 
+  const registerOperator = async (overrides: Record<string, unknown> = {}): Promise<Operator> => {
+    const id = `op_${randomBytes(8).toString('hex')}`;
+    const auth = { authorization: `Bearer ${await operatorToken(id)}` };
+    const body = {
+      name: 'Jane Doe',
+      email: 'jane@example.com',
+      phone: '+1234567890',
+      location: { city: 'New York', country: 'US', lat: 40.7128, lng: -74.006 },
+      skills: [],
+      ...overrides,
+    };
+    const reply = await call('POST', '/operator/register', { body, headers: auth });
+    if (reply.status !== 201) throw new Error(`operator register failed: ${JSON.stringify(reply.body)}`);
+    return { id, auth };
+  };
+
   return {
     url: api.url,
+    registerOperator,
     sql,
     call,
     registerAgent,
@@ -118,6 +164,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       await sql.end();
       await admin.unsafe(`drop database if exists ${database} with (force)`);
       await admin.end();
+      await rm(storageDir, { recursive: true, force: true });
     },
   };
 }

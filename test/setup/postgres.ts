@@ -1,10 +1,11 @@
-// One throwaway Postgres cluster for the whole run, with a migrated template database; each test
-// file clones its own database from the template (see test/helpers/stack.ts).
+// One throwaway Postgres cluster for the whole run, with a migrated template database (each test
+// file clones its own database from it, see test/helpers/stack.ts), and one local token issuer.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { startIssuer } from '../../scripts/lib/issuer.mjs';
 import { migrate } from '../../scripts/lib/migrate.mjs';
 import { freePort } from '../../scripts/lib/ports.mjs';
 import { startPostgres } from '../../scripts/lib/postgres.mjs';
@@ -15,6 +16,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     postgresPort: number;
     templateDatabase: string;
+    /** The local issuer all test stacks trust: its key lives in `issuerDir`. */
+    issuerDir: string;
+    issuerJwksUrl: string;
+    issuer: string;
+    issuerAuthorizedParty: string;
   }
 }
 
@@ -29,10 +35,17 @@ export default async function setup(project: TestProject) {
   await template.end();
   await admin.end();
 
+  const issuer = await startIssuer({ dir });
+
   project.provide('postgresPort', pg.port);
   project.provide('templateDatabase', TEMPLATE_DATABASE);
+  project.provide('issuerDir', dir);
+  project.provide('issuerJwksUrl', issuer.jwksUrl);
+  project.provide('issuer', issuer.issuer);
+  project.provide('issuerAuthorizedParty', issuer.authorizedParty);
 
   return async () => {
+    await issuer.stop();
     await pg.stop();
     await rm(dir, { recursive: true, force: true });
   };

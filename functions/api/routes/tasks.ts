@@ -44,7 +44,7 @@ interface TaskRow {
 const operatorOf = (row: Pick<TaskRow, 'operator_id'>) => (row.operator_id ? { id: row.operator_id } : null);
 
 /** GET /tasks/:id: every field of the reference; those not reached yet are null. */
-function taskDetail(row: TaskRow) {
+function taskDetail(row: TaskRow, proof: unknown) {
   const reward = Number(row.reward_cents);
   const fee = Number(row.fee_cents);
   return {
@@ -63,7 +63,7 @@ function taskDetail(row: TaskRow) {
     proof_requirements: row.proof_requirements,
     digital_instructions: row.digital_instructions,
     agent_public_key: row.agent_public_key,
-    proof: row.proof ?? null,
+    proof,
     guardian_result: row.guardian_result ?? null,
     operator: operatorOf(row),
     callback_url: row.callback_url,
@@ -81,6 +81,23 @@ function taskDetail(row: TaskRow) {
 
 export function taskRoutes(deps: Deps) {
   const { config, db } = deps;
+
+  /** The submitted proof as the reference shows it, its photos as fresh signed URLs. */
+  const proofForAgent = async (row: TaskRow, requestUrl: string) => {
+    const proof = row.proof as { photos?: string[]; notes?: string | null; confirmation_text?: string | null; reference_url?: string | null; artifact?: unknown } | null;
+    if (!proof) return null;
+    const origin = new URL(requestUrl).origin;
+    const photos = await Promise.all((proof.photos ?? []).map((path) =>
+      deps.storage ? deps.storage.signedUrl(path, { origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds }) : path));
+    return {
+      photos,
+      notes: proof.notes ?? null,
+      confirmation_text: proof.confirmation_text ?? null,
+      reference_url: proof.reference_url ?? null,
+      has_artifact: proof.artifact != null,
+      submittedAt: iso(row.submitted_at),
+    };
+  };
   const app = new Hono<AppEnv>();
   app.use('/tasks/*', requireAgent(deps));
 
@@ -176,7 +193,7 @@ export function taskRoutes(deps: Deps) {
         left join public.task_callbacks cb on cb.task_id = t.id
        where t.id = ${id} and t.agent_id = ${c.get('agent').id}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
-    return c.json(taskDetail(task));
+    return c.json(taskDetail(task, await proofForAgent(task, c.req.url)));
   });
 
   app.post('/tasks/:id/cancel', async (c) => {

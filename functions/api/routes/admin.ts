@@ -1,0 +1,34 @@
+/** Admin-only actions, behind X-Admin-Key (refused everywhere when no admin key is configured). */
+import { Hono } from 'hono';
+import type { MiddlewareHandler } from 'hono';
+import { secretsEqual } from '../../_shared/crypto.ts';
+import { forbidden } from '../../_shared/errors.ts';
+import { KycDecisionSchema } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { readJson, validate } from '../http.ts';
+
+/** X-Admin-Key must match HUMANOPS_ADMIN_KEY, compared in constant time. */
+export function requireAdmin({ config }: Deps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const given = c.req.header('x-admin-key');
+    if (!config.adminKey || !given || !(await secretsEqual(given, config.adminKey))) {
+      throw forbidden('admin_key_required', 'This action requires a valid X-Admin-Key header');
+    }
+    await next();
+  };
+}
+
+export function adminRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.use('/admin/*', requireAdmin(deps));
+
+  /** Settles an operator's KYC review: VERIFIED lets it accept tasks, REJECTED does not. */
+  app.post('/admin/operators/:id/kyc', async (c) => {
+    const input = await validate(KycDecisionSchema, await readJson(c));
+    const [operator] = await deps.db.asService((tx) => tx<{ id: string; kyc_status: string }[]>`
+      select id, kyc_status from api.set_operator_kyc(${c.req.param('id')}, ${input.status})`);
+    return c.json({ operator_id: operator.id, kyc_status: operator.kyc_status });
+  });
+
+  return app;
+}

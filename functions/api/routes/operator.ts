@@ -1,0 +1,298 @@
+/** The operator side: register, browse and claim tasks, upload and submit proof, earnings and payouts. */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { CATEGORIES } from '../../_shared/categories.ts';
+import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
+import { sniffImage } from '../../_shared/images.ts';
+import { centsToUsd } from '../../_shared/money.ts';
+import {
+  ID_PATTERN, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
+} from '../../_shared/schemas.ts';
+import { proofPath } from '../../_shared/storage.ts';
+import type { ProofStorage } from '../../_shared/storage.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { iso, readJson, validate } from '../http.ts';
+import { requireOperatorIdentity } from '../middleware.ts';
+
+interface OpenTaskRow {
+  id: string;
+  title: string;
+  description: string;
+  status: string;
+  task_type: string;
+  task_domain: string;
+  proof_type: string;
+  location_lat: number | null;
+  location_lng: number | null;
+  location_address: string | null;
+  reward_cents: string;
+  deadline: Date;
+  proof_requirements: string[];
+  digital_instructions: string | null;
+  agent_public_key: string | null;
+  operator_id: string | null;
+  accepted_at: Date | null;
+  started_at: Date | null;
+  submitted_at: Date | null;
+  created_at: Date;
+  distance_km: number | null;
+}
+
+const TASK_COLUMNS = `t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
+  t.location_lng, t.location_address, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
+  t.agent_public_key, t.operator_id, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
+
+/** A task as an operator sees it: what to do, where, for how much, by when. */
+function operatorTask(row: OpenTaskRow) {
+  return {
+    task_id: row.id,
+    title: row.title,
+    description: row.description,
+    status: row.status,
+    task_type: row.task_type,
+    task_domain: row.task_domain,
+    proof_type: row.proof_type,
+    location: { lat: row.location_lat, lng: row.location_lng, address: row.location_address },
+    distance_km: row.distance_km === null ? undefined : Math.round(row.distance_km * 100) / 100,
+    reward_usd: centsToUsd(row.reward_cents),
+    deadline: iso(row.deadline),
+    proof_requirements: row.proof_requirements,
+    digital_instructions: row.digital_instructions,
+    agent_public_key: row.agent_public_key,
+    created_at: iso(row.created_at),
+  };
+}
+
+/** Largest multipart body accepted: the file cap plus room for the form's other parts. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
+
+const requireStorage = (storage: ProofStorage | undefined): ProofStorage => {
+  if (!storage) throw new ApiError(503, 'storage_unavailable', 'Proof storage is not configured on this server');
+  return storage;
+};
+
+export function operatorRoutes(deps: Deps) {
+  const { config, db } = deps;
+  const app = new Hono<AppEnv>();
+  app.use('/operator/*', requireOperatorIdentity(deps));
+  const operatorId = (c: Context<AppEnv>) => c.get('operator').id;
+
+  app.post('/operator/register', async (c) => {
+    const input = await validate(RegisterOperatorSchema, await readJson(c));
+    const kycStatus = config.mode === 'test' ? 'VERIFIED' : 'PENDING';
+    const [operator] = await db.asService((tx) => tx<{ id: string; name: string; kyc_status: string }[]>`
+      select id, name, kyc_status from api.register_operator(
+        ${operatorId(c)}, ${input.name}, ${input.email}, ${input.phone ?? null}, ${input.location.city},
+        ${input.location.country}, ${input.location.lat ?? null}, ${input.location.lng ?? null},
+        ${input.skills}::text[], ${kycStatus})`);
+    return c.json({ operator_id: operator.id, name: operator.name, kyc_status: operator.kyc_status }, 201);
+  });
+
+  /**
+   * Open tasks: PENDING, unclaimed, before their deadline. An operator with skills sees the task
+   * types among its skills; one without skills sees every type. With lat/lng, physical tasks are
+   * kept within radius_km (default 50) and come first, nearest first; digital tasks follow.
+   */
+  app.get('/operator/tasks', async (c) => {
+    const query = await validate(OperatorTasksQuery, c.req.query());
+    const near = query.lat !== undefined && query.lng !== undefined;
+    const radius = query.radius_km ?? 50;
+    const lat = query.lat ?? null;
+    const lng = query.lng ?? null;
+    const { rows, total } = await db.asOperator(operatorId(c), async (tx) => {
+      const [operator] = await tx<{ skills: string[] }[]>`select skills from public.operators where id = ${operatorId(c)}`;
+      if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
+      const filter = tx`
+        t.status = 'PENDING' and t.operator_id is null and t.deadline > now()
+        and (${query.task_type ?? null}::text is null or t.task_type = ${query.task_type ?? null}::text)
+        and (cardinality(${operator.skills}::text[]) = 0 or t.task_type = any (${operator.skills}::text[]))
+        and (not ${near} or t.task_domain = 'DIGITAL'
+             or (t.location_lat between ${lat}::float8 - ${radius / 111} and ${lat}::float8 + ${radius / 111}
+                 and private.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) <= ${radius}))`;
+      const rows = await tx<OpenTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)},
+               case when ${near} and t.task_domain = 'PHYSICAL'
+                    then private.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) end as distance_km
+          from public.tasks t
+         where ${filter}
+         order by distance_km nulls last, t.created_at desc, t.id
+         limit ${query.limit} offset ${query.offset}`;
+      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.tasks t where ${filter}`;
+      return { rows, total: Number(count) };
+    });
+    return c.json({
+      data: rows.map((row) => {
+        const { status: _status, ...task } = operatorTask(row);
+        return task;
+      }),
+      pagination: { limit: query.limit, offset: query.offset, total },
+    });
+  });
+
+  /** One task: an open one, or one this operator holds (with its progress). */
+  app.get('/operator/tasks/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [row] = await db.asOperator(operatorId(c), (tx) => tx<OpenTaskRow[]>`
+      select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`);
+    if (!row) throw notFound('task_not_found', 'Task not found');
+    return c.json({ ...operatorTask(row), accepted_at: iso(row.accepted_at), started_at: iso(row.started_at), submitted_at: iso(row.submitted_at) });
+  });
+
+  app.post('/operator/tasks/:id/accept', async (c) => {
+    const id = c.req.param('id');
+    await validate(NoInputSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; accepted_at: Date }[]>`
+      select id, status, accepted_at from api.accept_task(${id})`);
+    return c.json({ task_id: task.id, status: task.status, accepted_at: iso(task.accepted_at) });
+  });
+
+  app.post('/operator/tasks/:id/start', async (c) => {
+    const id = c.req.param('id');
+    await validate(NoInputSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; started_at: Date }[]>`
+      select id, status, started_at from api.start_task(${id})`);
+    return c.json({ task_id: task.id, status: task.status, started_at: iso(task.started_at) });
+  });
+
+  /**
+   * A proof image for a task this operator holds: multipart `file` (JPEG, PNG, WebP or HEIC, judged
+   * by its bytes, not its declared type) and `task_id`. Stored under `<operator>/<task>/`.
+   */
+  app.post('/operator/upload', async (c) => {
+    const storage = requireStorage(deps.storage);
+    const maxBytes = config.uploads.maxBytes;
+    if (Number(c.req.header('content-length') ?? 0) > maxBytes + FORM_OVERHEAD_BYTES) {
+      throw new ApiError(413, 'file_too_large', `Files may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB`);
+    }
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch {
+      throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part and a "task_id" field');
+    }
+    const file = form.get('file');
+    const taskId = form.get('task_id');
+    if (!(file instanceof File)) throw badRequest('validation_error', 'file: is required (a multipart file part)');
+    if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) throw badRequest('validation_error', 'task_id: is required (the task this proof is for)');
+    if (file.size > maxBytes) throw new ApiError(413, 'file_too_large', `Files may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB`);
+    if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const image = sniffImage(bytes);
+    if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image');
+
+    const id = operatorId(c);
+    // Refuse before storing anything when the task is not this operator's to work on.
+    await db.asOperator(id, async (tx) => {
+      const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
+      if (!task) throw notFound('task_not_found', 'Task not found');
+      if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
+        throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
+      }
+    });
+    const path = proofPath(id, taskId, image.extension);
+    await storage.put(path, bytes, image.contentType);
+    await db.asOperator(id, (tx) => tx`select api.record_proof_file(${taskId}, ${path}, ${image.contentType}, ${bytes.length})`);
+    const url = await storage.signedUrl(path, { origin: new URL(c.req.url).origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds });
+    return c.json({ url, path, content_type: image.contentType, size: bytes.length }, 201);
+  });
+
+  app.post('/operator/tasks/:id/submit', async (c) => {
+    const id = c.req.param('id');
+    const input = await validate(SubmitProofSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const operator = operatorId(c);
+    const photoPaths = input.photos.map((photo) => deps.storage?.pathFromUrl(photo) ?? photo);
+
+    const task = await db.asOperator(operator, async (tx) => {
+      const [held] = await tx<{ proof_type: string; task_type: string }[]>`
+        select proof_type, task_type from public.tasks where id = ${id} and operator_id = ${operator}`;
+      if (!held) throw notFound('task_not_found', 'Task not found');
+      checkProofFits(held.proof_type, held.task_type, input, photoPaths);
+      const proof = {
+        photos: photoPaths,
+        notes: input.notes ?? null,
+        confirmation_text: input.confirmation_text ?? null,
+        reference_url: input.reference_url ?? null,
+        artifact: input.artifact ?? null,
+      };
+      const [submitted] = await tx<{ id: string; status: string; submitted_at: Date }[]>`
+        select id, status, submitted_at from api.submit_task(${id}, ${tx.json(proof)}, ${photoPaths}::text[])`;
+      return submitted;
+    });
+    return c.json({
+      task_id: task.id,
+      status: task.status,
+      submitted_at: iso(task.submitted_at),
+      message: 'Proof submitted. AI Guardian verification in progress.',
+    });
+  });
+
+  app.get('/operator/earnings', async (c) => {
+    const id = operatorId(c);
+    const { balances, recent, earned } = await db.asOperator(id, async (tx) => {
+      const balances = await tx<{ kind: string; balance: string }[]>`
+        select kind, balance from public.ledger_accounts where operator_id = ${id}`;
+      if (balances.length === 0) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
+      const recent = await tx<{ id: string; title: string; reward_cents: string; status: string; completed_at: Date }[]>`
+        select id, title, reward_cents, status, completed_at from public.tasks
+         where operator_id = ${id} and status = 'COMPLETED'
+         order by completed_at desc, id limit 10`;
+      const [{ earned }] = await tx<{ earned: string }[]>`
+        select coalesce(sum(reward_cents), 0) as earned from public.tasks where operator_id = ${id} and status = 'COMPLETED'`;
+      return { balances, recent, earned };
+    });
+    const balanceOf = (kind: string) => centsToUsd(balances.find((b) => b.kind === kind)?.balance ?? 0);
+    return c.json({
+      pending_balance: balanceOf('operator_pending'),
+      available_balance: balanceOf('operator_available'),
+      total_earned: centsToUsd(earned),
+      currency: 'USD',
+      recent_tasks: recent.map((t) => ({
+        task_id: t.id, title: t.title, reward_usd: centsToUsd(t.reward_cents), status: t.status, completed_at: iso(t.completed_at),
+      })),
+    });
+  });
+
+  app.post('/operator/payout', async (c) => {
+    const input = await validate(PayoutSchema, await readJson(c));
+    if (config.mode !== 'test') {
+      throw new ApiError(503, 'payouts_unavailable', 'Payouts are not available yet; your earnings stay safe in your available balance', undefined, { 'Retry-After': '86400' });
+    }
+    const [payout] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
+      select id, status, amount_cents from api.request_payout(${input.amount_usd}, 'test', ${input.payoneer_payee_id ?? null})`);
+    return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents), message: 'Payout completed (test mode)' });
+  });
+
+  app.get('/operator/payout/status/:id', async (c) => {
+    const id = c.req.param('id');
+    const [payout] = ID_PATTERN.test(id)
+      ? await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
+          select id, status, amount_cents from public.payouts where id = ${id}`)
+      : [];
+    if (!payout) throw notFound('payout_not_found', 'No payout with this id');
+    return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents) });
+  });
+
+  return app;
+}
+
+/**
+ * What each proof type needs: PHOTO and SCREENSHOT at least one uploaded image; CONFIRMATION a
+ * confirmation_text (photos optional); ARTIFACT the encrypted credential and nothing in clear.
+ */
+function checkProofFits(proofType: string, taskType: string, input: { photos: string[]; confirmation_text?: string; artifact?: unknown }, paths: string[]) {
+  const need = (field: string, message: string) => {
+    throw badRequest('validation_error', `${field}: ${message}`, { issues: [{ field, message }] });
+  };
+  if ((proofType === 'PHOTO' || proofType === 'SCREENSHOT') && paths.length === 0) {
+    need('photos', `${taskType} tasks need at least one ${proofType === 'PHOTO' ? 'photo' : 'screenshot'} uploaded with POST /operator/upload`);
+  }
+  if (proofType === 'CONFIRMATION' && input.confirmation_text === undefined) need('confirmation_text', `is required for ${taskType} tasks`);
+  if (proofType === 'ARTIFACT' && CATEGORIES[taskType as keyof typeof CATEGORIES]?.tier === 2 && input.artifact === undefined) {
+    need('artifact', 'is required: credential tasks deliver an encrypted artifact');
+  }
+  if (proofType !== 'ARTIFACT' && input.artifact !== undefined) need('artifact', `only applies to credential tasks`);
+}
