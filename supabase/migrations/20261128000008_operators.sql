@@ -117,8 +117,8 @@ begin
 end
 $$;
 
-/** Great-circle distance in km (haversine on a 6371 km sphere). */
-create function private.distance_km(lat1 double precision, lng1 double precision, lat2 double precision, lng2 double precision)
+/** Great-circle distance in km (haversine on a 6371 km sphere); a pure function anyone may call. */
+create function api.distance_km(lat1 double precision, lng1 double precision, lat2 double precision, lng2 double precision)
   returns double precision
   language sql immutable parallel safe
   set search_path = ''
@@ -444,11 +444,11 @@ begin
            case when o.rating_count > 0 then round(o.rating_sum::numeric / o.rating_count, 2) end,
            o.rating_count,
            (select count(*) from public.tasks t where t.operator_id = o.id and t.status = 'COMPLETED'),
-           round(private.distance_km(p_lat, p_lng, o.lat, o.lng)::numeric, 2)::double precision as distance
+           round(api.distance_km(p_lat, p_lng, o.lat, o.lng)::numeric, 2)::double precision as distance
       from public.operators o
      where o.kyc_status = 'VERIFIED'
        and o.lat between p_lat - v_band and p_lat + v_band
-       and private.distance_km(p_lat, p_lng, o.lat, o.lng) <= p_radius_km
+       and api.distance_km(p_lat, p_lng, o.lat, o.lng) <= p_radius_km
        and (p_task_type is null or cardinality(o.skills) = 0 or p_task_type = any (o.skills))
        and (p_min_rating is null or (o.rating_count > 0 and o.rating_sum::numeric / o.rating_count >= p_min_rating))
      order by distance, o.id
@@ -486,7 +486,8 @@ create policy "agents and operators read the ratings of their tasks" on public.t
 grant select on public.operators, public.proof_files, public.guardian_jobs, public.payouts, public.task_ratings to service_role;
 
 revoke all on all functions in schema api, private from public, anon, authenticated, service_role;
-grant execute on function api.current_agent_id(), api.current_operator_id() to authenticated, service_role;
+grant execute on function api.current_agent_id(), api.current_operator_id(),
+  api.distance_km(double precision, double precision, double precision, double precision) to authenticated, service_role;
 grant execute on function api.create_api_key(text, text, text), api.revoke_api_key(text),
   api.claim_idempotency_key(text, text), api.store_idempotent_response(text, integer, jsonb),
   api.create_task(text, text, text, text, text, double precision, double precision, text, bigint, timestamptz, text[], text, text, text, text),

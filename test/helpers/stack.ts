@@ -99,7 +99,11 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
       ...env,
     },
-    onLog: (line: string) => logs.push(line),
+    onLog: (line: string) => {
+      logs.push(line);
+      // A 500 is always a bug: show why next to the failing test.
+      if (line.includes('"msg":"unhandled error"')) process.stderr.write(`[api] ${line}\n`);
+    },
   });
 
   const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {

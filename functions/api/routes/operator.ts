@@ -108,11 +108,11 @@ export function operatorRoutes(deps: Deps) {
         and (cardinality(${operator.skills}::text[]) = 0 or t.task_type = any (${operator.skills}::text[]))
         and (not ${near} or t.task_domain = 'DIGITAL'
              or (t.location_lat between ${lat}::float8 - ${radius / 111} and ${lat}::float8 + ${radius / 111}
-                 and private.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) <= ${radius}))`;
+                 and api.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) <= ${radius}))`;
       const rows = await tx<OpenTaskRow[]>`
         select ${tx.unsafe(TASK_COLUMNS)},
                case when ${near} and t.task_domain = 'PHYSICAL'
-                    then private.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) end as distance_km
+                    then api.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) end as distance_km
           from public.tasks t
          where ${filter}
          order by distance_km nulls last, t.created_at desc, t.id
