@@ -155,7 +155,7 @@ describe('splitStatements', () => {
         const first = /^[A-Za-z]+/.exec(body)?.[0]?.toLowerCase();
         expect(keywords.has(first ?? ''), `${migration.version}_${migration.name}: statement starts mid-body:\n${statement.slice(0, 300)}`).toBe(true);
         // A cut inside a dollar-quoted body would leave an odd number of its delimiters behind.
-        const delimiters = body.match(/\$[A-Za-z_]*\$/g) ?? [];
+        const delimiters = body.match(/\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$/g) ?? [];
         expect(delimiters.length % 2, `${migration.version}_${migration.name}: unbalanced dollar quotes:\n${statement.slice(0, 300)}`).toBe(0);
       }
     }
@@ -165,6 +165,8 @@ describe('splitStatements', () => {
 describe('loadConfig', () => {
   const DB = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
   const ADMIN = 'a'.repeat(32);
+  // Everything else live mode requires besides the admin key (operator sign-in).
+  const LIVE = { SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', CLERK_JWKS_URL: 'https://clerk.example.com/.well-known/jwks.json', CLERK_ISSUER: 'https://clerk.example.com' };
 
   it('has defaults: test mode, port 54321, the dev operator header allowed, 100 requests a minute', () => {
     const config = loadConfig({ SUPABASE_DB_URL: DB });
@@ -189,22 +191,31 @@ describe('loadConfig', () => {
   });
 
   it('refuses live mode without HUMANOPS_ADMIN_KEY', () => {
-    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live' })).toThrow(ConfigError);
+    expect(() => loadConfig(LIVE)).toThrow(ConfigError);
+    expect(() => loadConfig(LIVE)).toThrow(/HUMANOPS_ADMIN_KEY/);
     expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live' })).toThrow(/HUMANOPS_ADMIN_KEY/);
   });
 
   it('refuses a too-short admin key, naming the variable', () => {
-    expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: 'short' })).toThrow(/HUMANOPS_ADMIN_KEY/);
+    expect(() => loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: 'short' })).toThrow(/HUMANOPS_ADMIN_KEY/);
+  });
+
+  it('refuses live mode without the operator sign-in settings, naming them', () => {
+    const { CLERK_JWKS_URL: _jwks, ...noJwks } = LIVE;
+    const { CLERK_ISSUER: _issuer, ...noIssuer } = LIVE;
+    expect(() => loadConfig({ ...noJwks, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_JWKS_URL/);
+    expect(() => loadConfig({ ...noIssuer, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_ISSUER/);
+    expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).mode).toBe('live');
   });
 
   it('never allows the dev operator header in live mode, even when ALLOW_DEV_OPERATOR_ID_HEADER=true', () => {
     for (const value of ['true', '1', 'yes']) {
-      const config = loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: ADMIN, ALLOW_DEV_OPERATOR_ID_HEADER: value });
+      const config = loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN, ALLOW_DEV_OPERATOR_ID_HEADER: value });
       expect(config.mode).toBe('live');
       expect(config.adminKey).toBe(ADMIN);
       expect(config.allowDevOperatorIdHeader).toBe(false);
     }
-    expect(loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: ADMIN }).allowDevOperatorIdHeader).toBe(false);
+    expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).allowDevOperatorIdHeader).toBe(false);
   });
 
   it('refuses an invalid HUMANOPS_MODE, naming the variable', () => {

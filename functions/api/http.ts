@@ -12,7 +12,12 @@ const MAX_BODY_BYTES = 64 * 1024;
 export async function readJson(c: Context): Promise<unknown> {
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'payload_too_large', 'Request body is larger than 64 KB');
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch {
+    throw badRequest('unreadable_body', 'The request body could not be read to its end');
+  }
   if (new TextEncoder().encode(text).length > MAX_BODY_BYTES) {
     throw new ApiError(413, 'payload_too_large', 'Request body is larger than 64 KB');
   }

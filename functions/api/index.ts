@@ -41,7 +41,8 @@ const server = Deno.serve(
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   try {
     Deno.addSignalListener(signal, async () => {
-      await server.shutdown();
+      // In-flight requests get a moment to finish; a client stuck mid-body does not hold us up.
+      await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 2000))]);
       await db.end();
       Deno.exit(0);
     });
