@@ -75,3 +75,28 @@ describe('rate limits switched off', () => {
     }
   });
 });
+
+describe('upload rate limit', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_UPLOADS_PER_MINUTE: '2' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('allows uploads at their own, lower rate', async () => {
+    const agent = await stack.registerAgent('uploads');
+    await stack.deposit(agent, 100);
+    const task = await stack.createTask(agent);
+    const operator = await stack.registerOperator();
+    await stack.call('POST', `/tasks/${task.body.task_id}/accept`.replace('/tasks', '/operator/tasks'), { headers: operator.auth });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const form = new FormData();
+      form.set('task_id', task.body.task_id);
+      form.set('file', new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4])]), 'p.jpg');
+      statuses.push((await fetch(`${stack.url}/operator/upload`, { method: 'POST', headers: operator.auth, body: form })).status);
+    }
+    expect(statuses).toEqual([201, 201, 429]);
+    expect((await stack.call('GET', '/operator/earnings', { headers: operator.auth })).status).toBe(200);
+  });
+});
