@@ -61,9 +61,12 @@ try {
   children.push({ name: 'postgres', stop: () => pg.stop() });
 
   const dbUrl = pg.url('postgres');
-  const sql = postgres(dbUrl, { onnotice: () => {}, max: 2 });
-  children.push({ name: 'database client', stop: () => sql.end({ timeout: 2 }) });
-  for (const version of await migrate(sql)) say(`migrated   ${version}`);
+  const sql = postgres(dbUrl, { onnotice: () => {}, max: 1 });
+  try {
+    for (const version of await migrate(sql)) say(`migrated   ${version}`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
 
   const issuer = await startIssuer({
     dir,
@@ -72,6 +75,7 @@ try {
   children.push({ name: 'issuer', stop: () => issuer.stop() });
 
   const storageDir = join(dir, 'storage');
+  const workerSecret = keptSecret(join(dir, 'worker-secret'));
   mkdirSync(storageDir, { recursive: true });
   const api = await startApi({
     port: apiPort,
@@ -84,6 +88,7 @@ try {
       CLERK_AUTHORIZED_PARTIES: process.env.CLERK_AUTHORIZED_PARTIES ?? issuer.authorizedParty,
       HUMANOPS_STORAGE_DIR: storageDir,
       STORAGE_SIGNING_SECRET: keptSecret(join(dir, 'storage-signing-secret')),
+      WORKER_SECRET: workerSecret,
     },
     onLog: (line) => say(line),
   });
@@ -95,9 +100,20 @@ try {
     }
   });
 
-  const ticker = setInterval(() => {
-    sql`select api.run_maintenance()`.catch((error) => say(`maintenance failed: ${error.message}`));
-  }, 60_000);
+  // The same background work pg_cron + pg_net drive on Supabase: one tick every few seconds.
+  let ticking = false;
+  const ticker = setInterval(async () => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const response = await fetch(`${api.url}/internal/tick`, { method: 'POST', headers: { 'x-worker-secret': workerSecret } });
+      if (!response.ok) say(`tick failed: ${response.status} ${await response.text()}`);
+    } catch (error) {
+      say(`tick failed: ${error.message}`);
+    } finally {
+      ticking = false;
+    }
+  }, Number(process.env.HUMANOPS_TICK_MS ?? 2000));
   children.push({ name: 'ticker', stop: () => clearInterval(ticker) });
 
   say(`postgres   ${dbUrl}`);

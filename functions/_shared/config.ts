@@ -30,6 +30,23 @@ const EnvSchema = z.object({
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
   SIGNED_URL_TTL_SECONDS: positiveInt.default(3600),
+  WORKER_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ANTHROPIC_TIMEOUT_MS: positiveInt.default(60_000),
+  GUARDIAN_APPROVE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(90),
+  GUARDIAN_REVIEW_THRESHOLD: z.coerce.number().int().min(0).max(100).default(50),
+  GUARDIAN_GPS_RADIUS_KM: z.coerce.number().positive().default(1),
+  GUARDIAN_MAX_ATTEMPTS: positiveInt.default(5),
+  EARNINGS_HOLD_SECONDS: z.coerce.number().int().min(0).default(7 * 86_400),
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  BASE_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  BASE_CHAIN_ID: positiveInt.default(8453),
+  USDC_CONTRACT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').default('0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'),
+  BASE_MIN_CONFIRMATIONS: positiveInt.default(12),
+  DEPOSIT_XPUB: z.string().regex(/^[xt]pub[1-9A-HJ-NP-Za-km-z]{100,112}$/, 'must be a BIP-32 extended public key (xpub…)').optional(),
 });
 
 export type Mode = 'test' | 'live';
@@ -53,6 +70,30 @@ export interface Config {
     | { backend: 'local'; dir: string | undefined; signingSecret: string | undefined }
     | { backend: 'supabase'; url: string; serviceRoleKey: string };
   uploads: { maxBytes: number; signedUrlTtlSeconds: number };
+  /** The secret that protects the worker route (pg_cron/pg_net or the local ticker calls it). */
+  workerSecret: string | undefined;
+  guardian: {
+    apiKey: string | undefined;
+    model: string;
+    baseUrl: string | undefined;
+    timeoutMs: number;
+    /** Confidence at or above which the Guardian approves; at or above `reviewThreshold`, manual review. */
+    approveThreshold: number;
+    reviewThreshold: number;
+    gpsRadiusKm: number;
+    maxAttempts: number;
+  };
+  /** How long completed tasks' rewards stay pending before they can be withdrawn. */
+  earningsHoldSeconds: number;
+  /** Webhooks to loopback/private addresses: allowed in test mode unless turned off; never in live mode. */
+  webhooks: { allowPrivateAddresses: boolean; timeoutMs: number };
+  chain: {
+    rpcUrl: string | undefined;
+    chainId: number;
+    usdcAddress: string;
+    minConfirmations: number;
+    depositXpub: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -73,6 +114,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.HUMANOPS_MODE === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
     throw new ConfigError('Invalid configuration: CLERK_JWKS_URL and CLERK_ISSUER are required in live mode');
+  }
+  if (e.GUARDIAN_REVIEW_THRESHOLD >= e.GUARDIAN_APPROVE_THRESHOLD) {
+    throw new ConfigError('Invalid configuration: GUARDIAN_REVIEW_THRESHOLD must be below GUARDIAN_APPROVE_THRESHOLD');
   }
   if (e.STORAGE_BACKEND === 'supabase' && (!e.SUPABASE_URL || !e.SUPABASE_SERVICE_ROLE_KEY)) {
     throw new ConfigError('Invalid configuration: STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
@@ -101,6 +145,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { backend: 'supabase', url: e.SUPABASE_URL!, serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY! }
       : { backend: 'local', dir: e.HUMANOPS_STORAGE_DIR, signingSecret: e.STORAGE_SIGNING_SECRET },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES, signedUrlTtlSeconds: e.SIGNED_URL_TTL_SECONDS },
+    workerSecret: e.WORKER_SECRET,
+    guardian: {
+      apiKey: e.ANTHROPIC_API_KEY,
+      model: e.ANTHROPIC_MODEL,
+      baseUrl: e.ANTHROPIC_BASE_URL,
+      timeoutMs: e.ANTHROPIC_TIMEOUT_MS,
+      approveThreshold: e.GUARDIAN_APPROVE_THRESHOLD,
+      reviewThreshold: e.GUARDIAN_REVIEW_THRESHOLD,
+      gpsRadiusKm: e.GUARDIAN_GPS_RADIUS_KM,
+      maxAttempts: e.GUARDIAN_MAX_ATTEMPTS,
+    },
+    earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS,
+    webhooks: {
+      allowPrivateAddresses: e.HUMANOPS_MODE === 'test' && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    chain: {
+      rpcUrl: e.BASE_RPC_URL,
+      chainId: e.BASE_CHAIN_ID,
+      usdcAddress: e.USDC_CONTRACT_ADDRESS,
+      minConfirmations: e.BASE_MIN_CONFIRMATIONS,
+      depositXpub: e.DEPOSIT_XPUB,
+    },
   };
 }
 

@@ -9,10 +9,12 @@ import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
+import { internalRoutes } from './routes/internal.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { WORK_STEPS } from './worker.ts';
 
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>().basePath('/api/v1');
@@ -27,6 +29,7 @@ export function createApp(deps: Deps) {
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
   app.route('/', adminRoutes(deps));
+  app.route('/', internalRoutes(deps, WORK_STEPS));
   if (deps.localStorage) app.route('/', storageRoutes(deps.localStorage));
   return app;
 }

@@ -27,6 +27,9 @@ create index operators_verified_by_latitude on public.operators (lat) where kyc_
 alter table public.tasks add constraint tasks_operator_fk foreign key (operator_id) references public.operators (id);
 create index tasks_by_operator on public.tasks (operator_id, status) where operator_id is not null;
 create index tasks_open_by_latitude on public.tasks (location_lat) where status = 'PENDING' and operator_id is null;
+-- What the operator earned from the task (the reward, or its share of a split dispute), and when
+-- that left the 7-day hold.
+alter table public.tasks add column operator_earnings_cents bigint check (operator_earnings_cents >= 0);
 alter table public.tasks add column earnings_released_at timestamptz;
 create index tasks_unreleased_earnings on public.tasks (completed_at) where status = 'COMPLETED' and earnings_released_at is null;
 alter table public.ledger_accounts add constraint ledger_accounts_operator_fk foreign key (operator_id) references public.operators (id);
@@ -315,6 +318,7 @@ begin
     perform private.fail(409, 'no_operator', 'Only a task an operator worked on can be completed');
   end if;
   perform private.transition_task(p_task_id, 'COMPLETED', p_actor);
+  update public.tasks t set operator_earnings_cents = t.reward_cents where t.id = p_task_id;
   select a.id into v_escrow from public.ledger_accounts a where a.task_id = p_task_id and a.kind = 'task_escrow';
   select a.id into v_pending from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending';
   perform private.post_entry('task_settlement',
@@ -340,7 +344,7 @@ declare
   v_released integer := 0;
 begin
   for v_task in
-    select t.id, t.operator_id, t.reward_cents, t.agent_id from public.tasks t
+    select t.id, t.operator_id, t.operator_earnings_cents as earned from public.tasks t
      where t.status = 'COMPLETED' and t.earnings_released_at is null and t.completed_at <= now() - p_hold
      order by t.completed_at
      limit p_limit
@@ -349,7 +353,7 @@ begin
     perform private.post_entry('earnings_release',
       array[(select a.id from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending'),
             (select a.id from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_available')],
-      array[-v_task.reward_cents, v_task.reward_cents],
+      array[-v_task.earned, v_task.earned],
       p_task_id => v_task.id, p_operator_id => v_task.operator_id);
     update public.tasks t set earnings_released_at = now() where t.id = v_task.id;
     v_released := v_released + 1;

@@ -46,6 +46,8 @@ export interface Stack {
   registerAgent(name?: string): Promise<Agent>;
   deposit(agent: Agent, usd: number): Promise<void>;
   createTask(agent: Agent, overrides?: Record<string, unknown>, headers?: Record<string, string>): Promise<Reply>;
+  /** Runs one round of background work now (what the ticker does every few seconds). */
+  tick(): Promise<Record<string, number | string>>;
   /** Registers an operator (verified at once in test mode) with a fresh identity. */
   registerOperator(overrides?: Record<string, unknown>): Promise<Operator>;
   logs: string[];
@@ -85,6 +87,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   const sql = postgres(`${base}/${database}`, { onnotice: () => {}, max: 20 });
   const logs: string[] = [];
   const storageDir = await mkdtemp(join(tmpdir(), 'humanops-storage-'));
+  const workerSecret = randomBytes(24).toString('hex');
   const api = await startApi({
     writableDirs: [storageDir],
     env: {
@@ -97,6 +100,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       CLERK_AUTHORIZED_PARTIES: inject('issuerAuthorizedParty'),
       HUMANOPS_STORAGE_DIR: storageDir,
       STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
+      WORKER_SECRET: workerSecret,
       ...env,
     },
     onLog: (line: string) => {
@@ -154,8 +158,15 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     return { id, auth };
   };
 
+  const tick = async () => {
+    const reply = await call('POST', '/internal/tick', { headers: { 'x-worker-secret': workerSecret } });
+    if (reply.status !== 200) throw new Error(`tick failed: ${JSON.stringify(reply.body)}`);
+    return reply.body.ran;
+  };
+
   return {
     url: api.url,
+    tick,
     registerOperator,
     sql,
     call,

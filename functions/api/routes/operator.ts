@@ -237,11 +237,11 @@ export function operatorRoutes(deps: Deps) {
         select kind, balance from public.ledger_accounts where operator_id = ${id}`;
       if (balances.length === 0) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
       const recent = await tx<{ id: string; title: string; reward_cents: string; status: string; completed_at: Date }[]>`
-        select id, title, reward_cents, status, completed_at from public.tasks
+        select id, title, operator_earnings_cents as reward_cents, status, completed_at from public.tasks
          where operator_id = ${id} and status = 'COMPLETED'
          order by completed_at desc, id limit 10`;
       const [{ earned }] = await tx<{ earned: string }[]>`
-        select coalesce(sum(reward_cents), 0) as earned from public.tasks where operator_id = ${id} and status = 'COMPLETED'`;
+        select coalesce(sum(operator_earnings_cents), 0) as earned from public.tasks where operator_id = ${id} and status = 'COMPLETED'`;
       return { balances, recent, earned };
     });
     const balanceOf = (kind: string) => centsToUsd(balances.find((b) => b.kind === kind)?.balance ?? 0);

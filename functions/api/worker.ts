@@ -1,0 +1,56 @@
+/**
+ * Background work, one tick at a time: expire overdue tasks, release held earnings, run the Guardian
+ * over queued submissions, deliver webhooks, purge old bookkeeping. Every step is idempotent and
+ * safe to run concurrently (rows are claimed with SKIP LOCKED or guarded by state), so it does not
+ * matter whether the local stack's ticker or pg_cron + pg_net on Supabase calls it, or both.
+ */
+import { log } from '../_shared/log.ts';
+import type { Deps } from './context.ts';
+
+export interface WorkStep {
+  name: string;
+  /** Does one batch of work; returns how many items it handled. */
+  run(deps: Deps): Promise<number>;
+}
+
+export const expireTasks: WorkStep = {
+  name: 'expired_tasks',
+  run: async ({ db }) => {
+    const [{ expired }] = await db.asService((tx) => tx<{ expired: number }[]>`select api.expire_overdue_tasks() as expired`);
+    return expired;
+  },
+};
+
+export const releaseEarnings: WorkStep = {
+  name: 'released_earnings',
+  run: async ({ db, config }) => {
+    const [{ released }] = await db.asService((tx) => tx<{ released: number }[]>`
+      select api.release_earnings(make_interval(secs => ${config.earningsHoldSeconds})) as released`);
+    return released;
+  },
+};
+
+export const maintenance: WorkStep = {
+  name: 'maintenance',
+  run: async ({ db }) => {
+    await db.asService((tx) => tx`select api.run_maintenance()`);
+    return 1;
+  },
+};
+
+/** What one tick does, in order. */
+export const WORK_STEPS: WorkStep[] = [expireTasks, releaseEarnings, maintenance];
+
+/** Runs every step once; a failing step is logged and does not stop the others. */
+export async function runTick(deps: Deps, steps: WorkStep[]): Promise<Record<string, number | string>> {
+  const summary: Record<string, number | string> = {};
+  for (const step of steps) {
+    try {
+      summary[step.name] = await step.run(deps);
+    } catch (error) {
+      log('error', 'worker step failed', { step: step.name, error: error instanceof Error ? error.message : String(error) });
+      summary[step.name] = 'failed';
+    }
+  }
+  return summary;
+}
