@@ -224,3 +224,40 @@ export const OperatorSearchQuery = z.strictObject({
   min_rating: queryNumber(z.number().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5')).optional(),
   limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Review, disputes and the sandbox.
+
+export const VerifyTaskSchema = z.strictObject({
+  decision: z.enum(['APPROVE', 'REJECT'], { error: unlessMissing('must be APPROVE or REJECT') }),
+});
+
+export const ResolveDisputeSchema = z
+  .strictObject({
+    resolution: z.enum(['refund', 'pay', 'split'], { error: unlessMissing('must be refund, pay or split') }),
+    operator_usd: usdAmount(1, MAX_REWARD_CENTS).optional(),
+    note: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  })
+  .refine((r) => (r.resolution === 'split') === (r.operator_usd !== undefined), {
+    message: 'is required for a split, and only for a split',
+    path: ['operator_usd'],
+  });
+
+export const SimulateSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('accept') }),
+  z.strictObject({
+    action: z.literal('submit'),
+    /** A forced Guardian verdict; without one the real Guardian judges the sandbox proof. */
+    verdict: z
+      .strictObject({
+        decision: z.enum(['APPROVE', 'MANUAL_REVIEW', 'REJECT'], 'must be APPROVE, MANUAL_REVIEW or REJECT'),
+        confidence: z.number().int('must be an integer').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100'),
+      })
+      .optional(),
+  }),
+  z.strictObject({ action: z.literal('expire') }),
+  z.strictObject({
+    action: z.literal('fail_webhooks'),
+    count: z.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),
+  }),
+], { error: unlessMissing('must be one of accept, submit, expire or fail_webhooks') });

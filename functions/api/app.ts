@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
+import { reviewRoutes } from './routes/review.ts';
+import { sandboxRoutes } from './routes/sandbox.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { WORK_STEPS } from './worker.ts';
@@ -28,7 +30,10 @@ export function createApp(deps: Deps) {
   app.route('/', taskRoutes(deps));
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
+  app.route('/', reviewRoutes(deps));
   app.route('/', adminRoutes(deps));
+  // The sandbox exists in test mode only: in live mode its route is simply not there (404).
+  if (deps.config.mode === 'test') app.route('/', sandboxRoutes(deps));
   app.route('/', internalRoutes(deps, WORK_STEPS));
   if (deps.localStorage) app.route('/', storageRoutes(deps.localStorage));
   return app;

@@ -1,0 +1,63 @@
+/** What the Guardian looks at and what it concludes. */
+
+export interface GuardianTask {
+  id: string;
+  title: string;
+  description: string;
+  taskType: string;
+  taskDomain: 'PHYSICAL' | 'DIGITAL';
+  proofType: 'PHOTO' | 'SCREENSHOT' | 'CONFIRMATION' | 'ARTIFACT';
+  proofRequirements: string[];
+  digitalInstructions: string | null;
+  location: { lat: number; lng: number; address: string | null } | null;
+  acceptedAt: Date | null;
+  submittedAt: Date;
+  proof: {
+    photos: string[];
+    notes: string | null;
+    confirmationText: string | null;
+    referenceUrl: string | null;
+    hasArtifact: boolean;
+  };
+}
+
+/** One proof image as found in storage: `bytes` null when the file is missing. */
+export interface ProofImage {
+  path: string;
+  bytes: Uint8Array | null;
+  contentType: string | null;
+}
+
+/** A rule check's outcome. A failed hard check caps the confidence below auto-approval. */
+export interface RuleCheck {
+  check: string;
+  passed: boolean;
+  hard: boolean;
+  note: string;
+}
+
+export interface RequirementResult {
+  requirement: string;
+  met: boolean | null;
+  note: string;
+}
+
+/** The model's judgement, validated. */
+export interface ModelJudgement {
+  confidence: number;
+  reasoning: string;
+  requirementResults: RequirementResult[];
+  /** The model declined to judge (a refusal): the proof needs a human. */
+  refused?: boolean;
+}
+
+/** Stored as tasks.guardian_result and sent in webhooks. */
+export interface Verdict {
+  decision: 'APPROVE' | 'MANUAL_REVIEW' | 'REJECT';
+  confidence: number;
+  reasoning: string;
+  requirement_results: RequirementResult[];
+  checks: RuleCheck[];
+  model: string | null;
+  verified_at: string;
+}

@@ -1,0 +1,53 @@
+/**
+ * One verdict from two layers: the rule checks (always) and the model (when configured).
+ * Confidence ≥ the approve threshold approves, ≥ the review threshold goes to the agent, below
+ * disputes. A failed hard check caps the confidence below approval; without a model the Guardian
+ * never approves.
+ */
+import type { ModelJudgement, RuleCheck, Verdict } from './types.ts';
+
+export interface Thresholds {
+  approve: number;
+  review: number;
+}
+
+/** The status the SQL function applies for a verdict's decision. */
+export const OUTCOME = { APPROVE: 'APPROVE', MANUAL_REVIEW: 'MANUAL_REVIEW', REJECT: 'DISPUTED' } as const;
+
+export function combineVerdict(
+  checks: RuleCheck[],
+  judgement: ModelJudgement | null,
+  requirements: string[],
+  thresholds: Thresholds,
+  model: string | null,
+): Verdict {
+  const failures = checks.filter((c) => !c.passed && c.hard);
+  let confidence: number;
+  let reasoning: string;
+  if (judgement?.refused) {
+    confidence = thresholds.review;
+    reasoning = judgement.reasoning;
+  } else if (judgement) {
+    confidence = judgement.confidence;
+    reasoning = judgement.reasoning;
+  } else {
+    // Rules alone can refute proof but never confirm it.
+    confidence = failures.length > 0 ? Math.max(0, thresholds.review - 30) : thresholds.review + Math.floor((thresholds.approve - thresholds.review) / 2);
+    reasoning = 'Checked by rules only (no model configured); a person should confirm the proof.';
+  }
+  if (failures.length > 0) {
+    confidence = Math.min(confidence, thresholds.approve - 1);
+    reasoning = `${reasoning} Failed checks: ${failures.map((f) => f.note).join('; ')}.`;
+  }
+  const decision = confidence >= thresholds.approve ? 'APPROVE' : confidence >= thresholds.review ? 'MANUAL_REVIEW' : 'REJECT';
+  return {
+    decision,
+    confidence,
+    reasoning,
+    requirement_results: judgement?.requirementResults
+      ?? requirements.map((requirement) => ({ requirement, met: null, note: 'Not judged: no model configured' })),
+    checks,
+    model,
+    verified_at: new Date().toISOString(),
+  };
+}
