@@ -94,6 +94,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       SUPABASE_DB_URL: `${base}/${database}`,
       HUMANOPS_MODE: 'test',
       RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_UPLOADS_PER_MINUTE: '1000000',
       DB_POOL_SIZE: '20',
       CLERK_JWKS_URL: inject('issuerJwksUrl'),
       CLERK_ISSUER: inject('issuer'),

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import { secretsEqual } from '../../_shared/crypto.ts';
 import { forbidden } from '../../_shared/errors.ts';
-import { KycDecisionSchema } from '../../_shared/schemas.ts';
+import { KycDecisionSchema, ResolveDisputeSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
 
@@ -28,6 +28,14 @@ export function adminRoutes(deps: Deps) {
     const [operator] = await deps.db.asService((tx) => tx<{ id: string; kyc_status: string }[]>`
       select id, kyc_status from api.set_operator_kyc(${c.req.param('id')}, ${input.status})`);
     return c.json({ operator_id: operator.id, kyc_status: operator.kyc_status });
+  });
+
+  /** Settles a DISPUTED task: refund the agent, pay the operator, or split the reward. */
+  app.post('/admin/tasks/:id/resolve', async (c) => {
+    const input = await validate(ResolveDisputeSchema, await readJson(c));
+    const [task] = await deps.db.asService((tx) => tx<{ id: string; status: string; dispute_resolution: unknown }[]>`
+      select id, status, dispute_resolution from api.resolve_dispute(${c.req.param('id')}, ${input.resolution}, ${input.operator_usd ?? null}, ${input.note ?? null})`);
+    return c.json({ task_id: task.id, status: task.status, resolution: task.dispute_resolution });
   });
 
   return app;

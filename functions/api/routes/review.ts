@@ -1,7 +1,7 @@
-/** After submission: the agent's manual review and the admin's dispute resolution. */
+/** After submission: the agent's manual review of the Guardian's doubtful verdicts. */
 import { Hono } from 'hono';
 import { notFound } from '../../_shared/errors.ts';
-import { ID_PATTERN, ResolveDisputeSchema, VerifyTaskSchema } from '../../_shared/schemas.ts';
+import { ID_PATTERN, VerifyTaskSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
 import { idempotent } from '../middleware.ts';
@@ -27,14 +27,6 @@ export function reviewRoutes(deps: Deps) {
         return { status: 200, body: { task_id: task.id, status: task.status, message: MESSAGES[task.status] } };
       }));
     return c.json(outcome.body as object, outcome.status as 200);
-  });
-
-  // Behind X-Admin-Key: the admin router guards /admin/*.
-  app.post('/admin/tasks/:id/resolve', async (c) => {
-    const input = await validate(ResolveDisputeSchema, await readJson(c));
-    const [task] = await db.asService((tx) => tx<{ id: string; status: string; dispute_resolution: unknown }[]>`
-      select id, status, dispute_resolution from api.resolve_dispute(${c.req.param('id')}, ${input.resolution}, ${input.operator_usd ?? null}, ${input.note ?? null})`);
-    return c.json({ task_id: task.id, status: task.status, resolution: task.dispute_resolution });
   });
 
   return app;
