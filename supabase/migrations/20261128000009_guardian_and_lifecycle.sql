@@ -185,6 +185,17 @@ begin
 end
 $$;
 
+/** Expires one task (its row locked by the caller) and refunds its whole escrow to the agent. */
+create function private.expire_task(p_task public.tasks) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  perform private.transition_task(p_task.id, 'EXPIRED', 'system');
+  perform private.refund_task(p_task, 'task_refund');
+end
+$$;
+
 /**
  * Expires tasks past their deadline that nobody finished: PENDING, ACCEPTED and IN_PROGRESS become
  * EXPIRED and their whole escrow goes back to the agent. Submitted tasks are the Guardian's.
@@ -205,11 +216,28 @@ begin
      limit p_limit
        for update skip locked
   loop
-    perform private.transition_task(v_task.id, 'EXPIRED', 'system');
-    perform private.refund_task(v_task, 'task_refund');
+    perform private.expire_task(v_task);
     v_count := v_count + 1;
   end loop;
   return v_count;
+end
+$$;
+
+/** Sandbox: the task's deadline passes now, and it expires as it would on schedule. */
+create function api.sandbox_expire_task(p_task_id text) returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id for update;
+  if v_task.status not in ('PENDING', 'ACCEPTED', 'IN_PROGRESS') then
+    perform private.fail(409, 'invalid_transition', format('A %s task cannot expire', v_task.status), jsonb_build_object('status', v_task.status));
+  end if;
+  update public.tasks t set deadline = least(t.deadline, now()) where t.id = p_task_id;
+  perform private.expire_task(v_task);
 end
 $$;
 create index tasks_overdue on public.tasks (deadline) where status in ('PENDING', 'ACCEPTED', 'IN_PROGRESS');
@@ -217,4 +245,4 @@ create index tasks_overdue on public.tasks (deadline) where status in ('PENDING'
 grant execute on function api.verify_task(text, text) to authenticated;
 grant execute on function api.claim_guardian_jobs(integer, integer), api.apply_guardian_verdict(bigint, text, jsonb),
   api.fail_guardian_job(bigint, text, integer, integer), api.resolve_dispute(text, text, bigint, text),
-  api.expire_overdue_tasks(integer) to service_role;
+  api.expire_overdue_tasks(integer), api.sandbox_expire_task(text) to service_role;

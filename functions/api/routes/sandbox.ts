@@ -85,16 +85,9 @@ export function sandboxRoutes(deps: Deps) {
         }
         break;
       }
-      case 'expire': {
-        if (!['PENDING', 'ACCEPTED', 'IN_PROGRESS'].includes(task.status)) {
-          throw new ApiError(409, 'invalid_transition', `A ${task.status} task cannot expire`, { status: task.status });
-        }
-        await db.asService(async (tx) => {
-          await tx`update public.tasks set deadline = now() where id = ${id}`;
-          await tx`select api.expire_overdue_tasks()`;
-        });
+      case 'expire':
+        await db.asService((tx) => tx`select api.sandbox_expire_task(${id})`);
         break;
-      }
       case 'fail_webhooks':
         await db.asService((tx) => tx`select api.fail_next_webhooks(${id}, ${input.count})`);
         break;
