@@ -16,6 +16,7 @@ import { reviewRoutes } from './routes/review.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { WORK_STEPS } from './worker.ts';
 
 export function createApp(deps: Deps) {
@@ -31,6 +32,7 @@ export function createApp(deps: Deps) {
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
   app.route('/', reviewRoutes(deps));
+  app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));
   // The sandbox exists in test mode only: in live mode its route is simply not there (404).
   if (deps.config.mode === 'test') app.route('/', sandboxRoutes(deps));

@@ -7,6 +7,7 @@
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
 import { guardianJobs } from './guardian-step.ts';
+import { webhookDeliveries } from './webhook-step.ts';
 
 export interface WorkStep {
   name: string;
@@ -40,7 +41,7 @@ export const maintenance: WorkStep = {
 };
 
 /** What one tick does, in order. */
-export const WORK_STEPS: WorkStep[] = [expireTasks, guardianJobs, releaseEarnings, maintenance];
+export const WORK_STEPS: WorkStep[] = [expireTasks, guardianJobs, webhookDeliveries, releaseEarnings, maintenance];
 
 /** Runs every step once; a failing step is logged and does not stop the others. */
 export async function runTick(deps: Deps, steps: WorkStep[]): Promise<Record<string, number | string>> {

@@ -4,6 +4,7 @@ import { CATEGORIES } from '../../_shared/categories.ts';
 import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { badRequest, notFound } from '../../_shared/errors.ts';
 import { centsToUsd } from '../../_shared/money.ts';
+import { callbackUrlProblem } from '../../_shared/webhooks.ts';
 import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, NoInputSchema, REMOTE_ADDRESS } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
@@ -112,6 +113,10 @@ export function taskRoutes(deps: Deps) {
     }
     if (config.mode === 'live' && input.callback_url?.startsWith('http:')) {
       throw badRequest('validation_error', 'callback_url: must use https', { issues: [{ field: 'callback_url', message: 'must use https' }] });
+    }
+    const unsafeCallback = input.callback_url && callbackUrlProblem(input.callback_url, config.webhooks.allowPrivateAddresses);
+    if (unsafeCallback) {
+      throw badRequest('validation_error', `callback_url: ${unsafeCallback}`, { issues: [{ field: 'callback_url', message: unsafeCallback }] });
     }
     const location = input.location ?? { lat: null, lng: null, address: REMOTE_ADDRESS };
 

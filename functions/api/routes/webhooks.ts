@@ -1,0 +1,63 @@
+/** Agents see the webhook deliveries of their tasks and can have one sent again. */
+import { Hono } from 'hono';
+import { notFound } from '../../_shared/errors.ts';
+import { ID_PATTERN, NoInputSchema } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+import { iso, readJson, validate } from '../http.ts';
+import { requireAgent } from '../middleware.ts';
+
+interface DeliveryRow {
+  id: string;
+  event: string;
+  status: string;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+const delivery = (d: DeliveryRow) => ({
+  delivery_id: d.id,
+  event: d.event,
+  status: d.status,
+  attempts: d.attempts,
+  last_status_code: d.last_status_code,
+  last_error: d.last_error,
+  next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+  delivered_at: iso(d.delivered_at),
+  created_at: iso(d.created_at),
+});
+
+export function webhookRoutes(deps: Deps) {
+  const { db } = deps;
+  const app = new Hono<AppEnv>();
+  app.use('/webhooks/*', requireAgent(deps));
+
+  // Authenticated by the tasks router's /tasks/* middleware.
+  app.get('/tasks/:id/webhooks', async (c) => {
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const agentId = c.get('agent').id;
+    const { task, rows } = await db.asAgent(agentId, async (tx) => ({
+      task: (await tx`select 1 from public.tasks where id = ${id} and agent_id = ${agentId}`)[0],
+      rows: await tx<DeliveryRow[]>`
+        select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at
+          from public.webhook_deliveries where task_id = ${id} order by created_at, id`,
+    }));
+    if (!task) throw notFound('task_not_found', 'Task not found');
+    return c.json({ data: rows.map(delivery) });
+  });
+
+  app.post('/webhooks/:id/resend', async (c) => {
+    await validate(NoInputSchema, await readJson(c));
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) throw notFound('delivery_not_found', 'No webhook delivery with this id');
+    const [row] = await db.asAgent(c.get('agent').id, (tx) => tx<DeliveryRow[]>`
+      select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at from api.resend_webhook(${id})`);
+    return c.json(delivery(row));
+  });
+
+  return app;
+}

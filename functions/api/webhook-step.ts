@@ -1,0 +1,25 @@
+/** The webhook worker step: claims due deliveries with a lease and sends them concurrently. */
+import { deliver } from '../_shared/webhooks.ts';
+import type { WorkStep } from './worker.ts';
+
+const BATCH = 20;
+/** Attempts before a delivery is marked failed; with the backoff in SQL, about a day. */
+export const MAX_WEBHOOK_ATTEMPTS = 8;
+
+export const webhookDeliveries: WorkStep = {
+  name: 'webhook_deliveries',
+  run: async ({ db, config }) => {
+    const lease = Math.ceil((config.webhooks.timeoutMs * 2) / 1000) + 30;
+    const claimed = await db.asService((tx) => tx<{ id: string; url: string; secret: string | null; payload: unknown; fail: boolean }[]>`
+      select id, url, secret, payload, fail from api.claim_webhook_deliveries(${BATCH}, ${lease})`);
+    // Concurrently: a slow receiver holds up only its own delivery.
+    await Promise.all(claimed.map(async (delivery) => {
+      const result = delivery.fail
+        ? { delivered: false, statusCode: null, error: 'sandbox: forced failure' }
+        : await deliver(delivery, { allowPrivate: config.webhooks.allowPrivateAddresses, timeoutMs: config.webhooks.timeoutMs });
+      await db.asService((tx) => tx`
+        select api.record_webhook_attempt(${delivery.id}, ${result.delivered}, ${result.statusCode}, ${result.error}, ${MAX_WEBHOOK_ATTEMPTS})`);
+    }));
+    return claimed.length;
+  },
+};

@@ -1,0 +1,173 @@
+/**
+ * Signed webhooks through an outbox. Every task event an agent hears about gets a delivery row in
+ * the same transaction as the state change (a trigger on task_events), so no change is ever
+ * announced that did not commit, and none that committed is lost. The worker claims due
+ * deliveries with a lease, posts them, and records the result with exponential backoff.
+ */
+alter table public.task_callbacks add column fail_next integer not null default 0 check (fail_next >= 0);
+
+/** One event for one agent's callback URL, and how its delivery went. */
+create table public.webhook_deliveries (
+  id text primary key default private.new_id('whd'),
+  task_id text not null references public.tasks (id),
+  agent_id text not null references public.agents (id),
+  event text not null,
+  payload jsonb not null,
+  status text not null default 'pending' check (status in ('pending', 'delivered', 'failed')),
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  locked_until timestamptz,
+  last_status_code integer,
+  last_error text,
+  created_at timestamptz not null default now(),
+  delivered_at timestamptz
+);
+create index webhook_deliveries_due on public.webhook_deliveries (next_attempt_at) where status = 'pending';
+create index webhook_deliveries_by_task on public.webhook_deliveries (task_id, created_at);
+
+/** The event agents hear for a transition to `p_status`, or null. */
+create function private.webhook_event(p_status text) returns text
+  language sql immutable
+  set search_path = ''
+  as $$
+  select case p_status
+    when 'ACCEPTED' then 'task.accepted' when 'SUBMITTED' then 'task.submitted' when 'VERIFIED' then 'task.verified'
+    when 'MANUAL_REVIEW' then 'task.manual_review' when 'DISPUTED' then 'task.disputed' when 'COMPLETED' then 'task.completed'
+    when 'CANCELLED' then 'task.cancelled' when 'EXPIRED' then 'task.expired' end
+$$;
+
+/** Queues the webhook for a task event, when the task has a callback. Payload as the reference shows. */
+create function private.enqueue_webhook() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_event text := private.webhook_event(new.to_status);
+begin
+  if v_event is not null then
+    insert into public.webhook_deliveries (task_id, agent_id, event, payload)
+    select t.id, t.agent_id, v_event,
+           jsonb_build_object('event', v_event, 'task_id', t.id, 'status', new.to_status,
+                              'guardian_result', t.guardian_result,
+                              'timestamp', to_char(new.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      from public.tasks t
+      join public.task_callbacks cb on cb.task_id = t.id
+     where t.id = new.task_id;
+  end if;
+  return null;
+end
+$$;
+create trigger task_events_enqueue_webhooks after insert on public.task_events
+  for each row execute function private.enqueue_webhook();
+
+/**
+ * Claims up to `p_limit` due deliveries for `p_lease_seconds`, with where to send them. `fail` is
+ * true when the sandbox asked for this attempt to fail (the receiver is then not called).
+ */
+create function api.claim_webhook_deliveries(p_limit integer, p_lease_seconds integer)
+  returns table (id text, task_id text, event text, payload jsonb, url text, secret text, attempts integer, fail boolean)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_delivery public.webhook_deliveries;
+  v_fail boolean;
+begin
+  for v_delivery in
+    update public.webhook_deliveries d
+       set attempts = d.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds)
+     where d.id in (
+       select w.id from public.webhook_deliveries w
+        where w.status = 'pending' and w.next_attempt_at <= now() and (w.locked_until is null or w.locked_until < now())
+        order by w.next_attempt_at, w.id
+        limit p_limit
+          for update skip locked)
+    returning d.*
+  loop
+    update public.task_callbacks cb set fail_next = cb.fail_next - 1
+     where cb.task_id = v_delivery.task_id and cb.fail_next > 0
+    returning true into v_fail;
+    return query
+      select v_delivery.id, v_delivery.task_id, v_delivery.event, v_delivery.payload, cb.url, cb.secret,
+             v_delivery.attempts, coalesce(v_fail, false)
+        from public.task_callbacks cb where cb.task_id = v_delivery.task_id;
+    v_fail := null;
+  end loop;
+end
+$$;
+
+/**
+ * Records an attempt: delivered, or retried after a backoff that grows fourfold from 30 s up to 8 h
+ * (±20 % jitter), until `p_max_attempts` — about a day — after which it is failed.
+ */
+create function api.record_webhook_attempt(p_id text, p_delivered boolean, p_status_code integer, p_error text, p_max_attempts integer)
+  returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_delivery public.webhook_deliveries;
+begin
+  select * into v_delivery from public.webhook_deliveries d where d.id = p_id for update;
+  if p_delivered then
+    update public.webhook_deliveries d
+       set status = 'delivered', delivered_at = now(), locked_until = null, last_status_code = p_status_code, last_error = null
+     where d.id = p_id;
+    return 'delivered';
+  end if;
+  update public.webhook_deliveries d
+     set status = case when v_delivery.attempts >= p_max_attempts then 'failed' else 'pending' end,
+         next_attempt_at = now() + make_interval(secs => least(28800, 30 * power(4, v_delivery.attempts - 1)) * (0.8 + random() * 0.4)),
+         locked_until = null, last_status_code = p_status_code, last_error = left(p_error, 1000)
+   where d.id = p_id
+  returning d.status into v_delivery.status;
+  return v_delivery.status;
+end
+$$;
+
+/** The agent asks for a delivery again (delivered or failed): it is queued now with a fresh budget. */
+create function api.resend_webhook(p_id text) returns public.webhook_deliveries
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_agent_id text := private.require_agent();
+  v_delivery public.webhook_deliveries;
+begin
+  update public.webhook_deliveries d
+     set status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = null
+   where d.id = p_id and d.agent_id = v_agent_id
+  returning * into v_delivery;
+  if v_delivery.id is null then
+    perform private.fail(404, 'delivery_not_found', 'No webhook delivery with this id');
+  end if;
+  return v_delivery;
+end
+$$;
+
+/** Sandbox: the next `p_count` delivery attempts for this task fail without calling the receiver. */
+create function api.fail_next_webhooks(p_task_id text, p_count integer) returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  update public.task_callbacks cb set fail_next = p_count where cb.task_id = p_task_id;
+  if not found then
+    perform private.fail(409, 'no_callback', 'This task has no callback_url, so it sends no webhooks');
+  end if;
+end
+$$;
+
+alter table public.webhook_deliveries enable row level security;
+grant select on public.webhook_deliveries to authenticated, service_role;
+create policy "an agent reads its webhook deliveries" on public.webhook_deliveries for select to authenticated
+  using (agent_id = (select api.current_agent_id()));
+
+grant execute on function api.resend_webhook(text) to authenticated;
+grant execute on function api.claim_webhook_deliveries(integer, integer), api.record_webhook_attempt(text, boolean, integer, text, integer),
+  api.fail_next_webhooks(text, integer) to service_role;

@@ -1,0 +1,241 @@
+// Signed webhooks, delivered by the worker to a receiver written like the reference's Express sample.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPrivateAddress } from '../functions/_shared/webhooks.ts';
+import { type Agent, type Stack, startStack } from './helpers/stack.ts';
+
+const SECRET = 'your-random-secret-0123';
+
+interface Received {
+  path: string;
+  event: any;
+  signatureOk: boolean;
+  standardOk: boolean;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A receiver that checks signatures exactly as the reference's sample does (raw body, hex HMAC, timingSafeEqual). */
+async function startReceiver() {
+  const received: Received[] = [];
+  let answer = 204;
+  let delayMs = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const sig = String(req.headers['x-humanops-signature'] ?? '');
+      const computed = createHmac('sha256', SECRET).update(raw).digest('hex');
+      const signatureOk = sig.length === computed.length && timingSafeEqual(Buffer.from(sig), Buffer.from(computed));
+      const id = String(req.headers['webhook-id']);
+      const timestamp = Number(req.headers['webhook-timestamp']);
+      const expected = createHmac('sha256', SECRET).update(`${id}.${timestamp}.${raw}`).digest('base64');
+      const standardOk = String(req.headers['webhook-signature']) === `v1,${expected}` && Math.abs(Date.now() / 1000 - timestamp) < 300;
+      received.push({ path: req.url ?? '', event: JSON.parse(raw.toString('utf8')), signatureOk, standardOk, headers: req.headers });
+      setTimeout(() => {
+        res.writeHead(answer);
+        res.end();
+      }, req.url?.includes('slow') ? delayMs : 0);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: (path = '/webhook/humanops') => `http://127.0.0.1:${port}${path}`,
+    received,
+    answerWith: (status: number) => (answer = status),
+    slowBy: (ms: number) => (delayMs = ms),
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+let stack: Stack;
+let agent: Agent;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+beforeAll(async () => {
+  receiver = await startReceiver();
+  stack = await startStack({ env: { WEBHOOK_TIMEOUT_MS: '1000' } });
+  agent = await stack.registerAgent('hooked');
+  await stack.deposit(agent, 2000);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await receiver?.stop();
+});
+
+const withCallback = (path?: string, secret: string | undefined = SECRET) =>
+  stack.createTask(agent, { callback_url: receiver.url(path), ...(secret ? { callback_secret: secret } : {}) }).then((r) => r.body.task_id as string);
+const deliveries = (id: string) => stack.call('GET', `/tasks/${id}/webhooks`, { key: agent.key }).then((r) => r.body.data);
+
+describe('webhooks', () => {
+  it('announces a cancellation, signed both ways, with the reference payload', async () => {
+    const id = await withCallback('/cancel');
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    expect((await stack.tick()).webhook_deliveries).toBe(1);
+    const got = receiver.received.filter((r) => r.event.task_id === id);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ signatureOk: true, standardOk: true });
+    expect(got[0].event).toEqual({ event: 'task.cancelled', task_id: id, status: 'CANCELLED', guardian_result: null, timestamp: expect.stringMatching(/Z$/) });
+    expect(got[0].headers['user-agent']).toMatch(/^HumanOps-Webhooks\//);
+    expect(await deliveries(id)).toEqual([expect.objectContaining({ event: 'task.cancelled', status: 'delivered', attempts: 1, last_status_code: 204 })]);
+  });
+
+  it('announces an operator accepting the task', async () => {
+    const id = await withCallback('/lifecycle');
+    const operator = await stack.registerOperator();
+    await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth });
+    await stack.tick();
+    const events = () => receiver.received.filter((r) => r.event.task_id === id).map((r) => r.event.event);
+    expect(events()).toEqual(['task.accepted']);
+  });
+
+  it('sends the sandbox lifecycle: accepted, submitted, verified, completed', async () => {
+    const id = await withCallback('/sandbox');
+    await stack.call('POST', `/sandbox/tasks/${id}/simulate`, { key: agent.key, body: { action: 'accept' } });
+    await stack.call('POST', `/sandbox/tasks/${id}/simulate`, { key: agent.key, body: { action: 'submit', verdict: { decision: 'APPROVE', confidence: 97 } } });
+    await stack.tick();
+    const got = receiver.received.filter((r) => r.event.task_id === id);
+    expect(got.map((r) => r.event.event).sort()).toEqual(['task.accepted', 'task.completed', 'task.submitted', 'task.verified']);
+    expect(got.find((r) => r.event.event === 'task.verified')!.event.guardian_result).toMatchObject({ decision: 'APPROVE', confidence: 97 });
+    expect(got.every((r) => r.signatureOk && r.standardOk)).toBe(true);
+  });
+
+  it('retries with backoff while the receiver fails, and delivers when it comes back; the webhook-id stays the same', async () => {
+    const id = await withCallback('/flaky');
+    receiver.answerWith(500);
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    await stack.tick();
+    let [first] = await deliveries(id);
+    expect(first).toMatchObject({ status: 'pending', attempts: 1, last_status_code: 500, last_error: 'receiver answered 500' });
+    const wait = new Date(first.next_attempt_at).getTime() - Date.now();
+    expect(wait).toBeGreaterThan(20_000);
+    expect(wait).toBeLessThan(40_000);
+    await stack.tick();
+    expect((await deliveries(id))[0].attempts).toBe(1); // not due yet
+    receiver.answerWith(204);
+    await stack.sql`update webhook_deliveries set next_attempt_at = now() where task_id = ${id}`;
+    await stack.tick();
+    [first] = await deliveries(id);
+    expect(first).toMatchObject({ status: 'delivered', attempts: 2 });
+    const ids = new Set(receiver.received.filter((r) => r.event.task_id === id).map((r) => r.headers['webhook-id']));
+    expect(ids.size).toBe(1);
+  });
+
+  it('gives up after its attempts, and the agent can have it sent again', async () => {
+    const id = await withCallback('/gone');
+    receiver.answerWith(410);
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    for (let i = 0; i < 8; i++) {
+      await stack.sql`update webhook_deliveries set next_attempt_at = now() where task_id = ${id}`;
+      await stack.tick();
+    }
+    const [failed] = await deliveries(id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 8, next_attempt_at: null });
+    receiver.answerWith(204);
+    const resent = await stack.call('POST', `/webhooks/${failed.delivery_id}/resend`, { key: agent.key });
+    expect(resent.body).toMatchObject({ status: 'pending', attempts: 0 });
+    await stack.tick();
+    expect((await deliveries(id))[0].status).toBe('delivered');
+    const other = await stack.registerAgent('nosy');
+    expect((await stack.call('POST', `/webhooks/${failed.delivery_id}/resend`, { key: other.key })).status).toBe(404);
+    expect((await stack.call('GET', `/tasks/${id}/webhooks`, { key: other.key })).status).toBe(404);
+  });
+
+  it('a slow receiver does not delay another delivery in the same tick', async () => {
+    receiver.slowBy(3000);
+    const slow = await withCallback('/slow');
+    const quick = await withCallback('/quick');
+    await stack.call('POST', `/tasks/${slow}/cancel`, { key: agent.key });
+    await stack.call('POST', `/tasks/${quick}/cancel`, { key: agent.key });
+    const started = Date.now();
+    await stack.tick();
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect((await deliveries(quick))[0].status).toBe('delivered');
+    expect((await deliveries(slow))[0]).toMatchObject({ status: 'pending', last_error: 'no answer within 1000 ms' });
+    receiver.slowBy(0);
+  });
+
+  it('the sandbox makes the next N attempts fail', async () => {
+    const id = await withCallback('/sandbox-fail');
+    receiver.answerWith(204);
+    expect((await stack.call('POST', `/sandbox/tasks/${id}/simulate`, { key: agent.key, body: { action: 'fail_webhooks', count: 2 } })).status).toBe(200);
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    for (let i = 0; i < 2; i++) {
+      await stack.tick();
+      await stack.sql`update webhook_deliveries set next_attempt_at = now() where task_id = ${id}`;
+    }
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'pending', attempts: 2, last_error: 'sandbox: forced failure' });
+    await stack.tick();
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect(receiver.received.filter((r) => r.event.task_id === id)).toHaveLength(1);
+    const plain = (await stack.createTask(agent)).body.task_id;
+    expect((await stack.call('POST', `/sandbox/tasks/${plain}/simulate`, { key: agent.key, body: { action: 'fail_webhooks' } })).body.code).toBe('no_callback');
+  });
+
+  it('sends unsigned (but identified) when the task has no secret', async () => {
+    const id = await withCallback('/unsigned', '');
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    await stack.tick();
+    const [got] = receiver.received.filter((r) => r.event.task_id === id);
+    expect(got.headers['x-humanops-signature']).toBeUndefined();
+    expect(got.headers['webhook-id']).toMatch(/^whd_/);
+  });
+});
+
+describe('where webhooks may go', () => {
+  it.each([
+    ['127.0.0.1', true], ['10.1.2.3', true], ['172.20.0.1', true], ['192.168.1.1', true], ['169.254.169.254', true],
+    ['100.64.0.1', true], ['0.0.0.0', true], ['::1', true], ['::', true], ['fe80::1', true], ['fd00::1', true],
+    ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['64:ff9b::a00:1', true], ['224.0.0.1', true],
+    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
+  ])('%s is private: %s', (address, expected) => {
+    expect(isPrivateAddress(address)).toBe(expected);
+  });
+
+  describe('in live mode', () => {
+    let live: Stack;
+    let liveAgent: Agent;
+    beforeAll(async () => {
+      live = await startStack({ env: { HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: 'admin-key-for-tests-0123456789' } });
+      const reply = await live.call('POST', '/agents/register', { body: { name: 'live', email: 'l@example.com' }, headers: { 'x-admin-key': 'admin-key-for-tests-0123456789' } });
+      liveAgent = { id: reply.body.agent_id, key: reply.body.api_key };
+      await live.sql`select api.credit_deposit(${liveAgent.id}, 'fiat', 100000)`;
+    });
+    afterAll(() => live?.stop());
+
+    it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h', 'https://db.internal/h', 'http://example.com/h'])(
+      'refuses a task calling back to %s', async (url) => {
+        const reply = await live.createTask(liveAgent, { callback_url: url });
+        expect(reply.status).toBe(400);
+        expect(reply.body.error).toMatch(/^callback_url: must/);
+      });
+
+    it('accepts a public https URL', async () => {
+      expect((await live.createTask(liveAgent, { callback_url: 'https://hooks.example.com/humanops' })).status).toBe(201);
+    });
+  });
+
+  describe('with private addresses turned off in test mode', () => {
+    let strict: Stack;
+    beforeAll(async () => {
+      strict = await startStack({ env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' } });
+    });
+    afterAll(() => strict?.stop());
+
+    it('refuses at creation, and at delivery a host that resolves to loopback', async () => {
+      const a = await strict.registerAgent('strict');
+      await strict.deposit(a, 100);
+      expect((await strict.createTask(a, { callback_url: receiver.url() })).status).toBe(400);
+      const created = await strict.createTask(a, { callback_url: 'http://humanops-test.localtest.me:9/hook' });
+      // Not a literal private address, so creation passes; it resolves to 127.0.0.1 (if resolvable here).
+      expect(created.status).toBe(201);
+      await strict.call('POST', `/tasks/${created.body.task_id}/cancel`, { key: a.key });
+      await strict.tick();
+      const [delivery] = (await strict.call('GET', `/tasks/${created.body.task_id}/webhooks`, { key: a.key })).body.data;
+      expect(delivery.status).toBe('pending');
+      expect(delivery.last_error).toMatch(/^(refused: .* resolves to 127\.0\.0\.1|cannot resolve)/);
+      expect(delivery.last_status_code).toBeNull();
+    });
+  });
+});
