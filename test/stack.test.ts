@@ -9,6 +9,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, portIsFree } from '../scripts/lib/ports.mjs';
 
@@ -251,6 +252,33 @@ describe('npm start (scripts/stack.mjs)', () => {
     const health = await call(url, 'GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok', database: 'ok', version });
+  }, 120_000);
+
+  it('runs the background work on its own: an overdue task expires with a refund, nobody calling a cron URL', async () => {
+    const dataDir = await makeDataDir();
+    const { stack, url } = await startStack(dataDir);
+    const { body: agent } = await call(url, 'POST', '/agents/register', { body: { name: 'ticker', email: 'ticker@example.com' } });
+    await call(url, 'POST', '/agents/deposit/usdc', { key: agent.api_key, body: { tx_hash: `0x${randomBytes(32).toString('hex')}`, amount_usdc: '50.00' } });
+    const task = await call(url, 'POST', '/tasks', {
+      key: agent.api_key,
+      body: {
+        title: 'Expires', description: 'Nobody takes it', location: { lat: 1, lng: 2, address: 'Somewhere' }, reward_usd: 10,
+        deadline: new Date(Date.now() + 86_400_000).toISOString(), proof_requirements: ['Photo'], task_type: 'PHOTO',
+      },
+    });
+    const sql = postgres(`postgres://postgres:postgres@127.0.0.1:${stack.dbPort}/postgres`, { onnotice: () => {}, max: 1 });
+    try {
+      await sql`update tasks set deadline = now() - interval '1 second' where id = ${task.body.task_id}`;
+    } finally {
+      await sql.end();
+    }
+    let status = 'PENDING';
+    for (let waited = 0; waited < 15_000 && status !== 'EXPIRED'; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = (await call(url, 'GET', `/tasks/${task.body.task_id}`, { key: agent.api_key })).body.status;
+    }
+    expect(status).toBe('EXPIRED');
+    expect((await call(url, 'GET', '/agents/balance', { key: agent.api_key })).body).toEqual({ deposit_balance: 50, escrow_balance: 0, currency: 'USD' });
   }, 120_000);
 
   it('keeps data across a restart on the same data dir, and does not re-apply migrations', async () => {
