@@ -7,20 +7,12 @@ import { makeJpeg } from './helpers/images.ts';
 
 const NY = { lat: 40.7128, lng: -74.006, address: '123 Main St, NY' };
 
-async function upload(stack: Stack, operator: Operator, taskId: string, bytes: Uint8Array) {
-  const form = new FormData();
-  form.set('task_id', taskId);
-  form.set('file', new Blob([bytes], { type: 'image/jpeg' }), 'proof.jpg');
-  const response = await fetch(`${stack.url}/operator/upload`, { method: 'POST', headers: operator.auth, body: form });
-  return (await response.json()).path as string;
-}
-
 /** Posts a task, has an operator accept it and submit `bytes` (or a confirmation), and returns its id. */
 async function submitted(stack: Stack, agent: Agent, operator: Operator, options: { bytes?: Uint8Array; notes?: string; task?: Record<string, unknown> } = {}) {
   const task = await stack.createTask(agent, { location: NY, proof_requirements: ['Photo of storefront sign'], ...options.task });
   const id = task.body.task_id as string;
   await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth });
-  const path = await upload(stack, operator, id, options.bytes ?? makeJpeg({ lat: NY.lat, lng: NY.lng, takenAt: new Date() }));
+  const { body: { path } } = await stack.upload(operator, id, options.bytes ?? makeJpeg({ lat: NY.lat, lng: NY.lng, takenAt: new Date() }));
   const reply = await stack.call('POST', `/operator/tasks/${id}/submit`, { headers: operator.auth, body: { photos: [path], notes: options.notes ?? 'Sign confirmed at location' } });
   expect(reply.status, JSON.stringify(reply.body)).toBe(200);
   return id;

@@ -15,13 +15,8 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new Array(200).fill(0x11)]);
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(100).fill(0)]);
 
-async function upload(operator: Operator, taskId: string, bytes: Uint8Array = JPEG, type = 'image/jpeg', name = 'proof.jpg') {
-  const form = new FormData();
-  form.set('task_id', taskId);
-  form.set('file', new Blob([bytes], { type }), name);
-  const response = await fetch(`${stack.url}/operator/upload`, { method: 'POST', headers: operator.auth, body: form });
-  return { status: response.status, body: await response.json(), headers: response.headers };
-}
+const upload = (operator: Operator, taskId: string, bytes: Uint8Array = JPEG, type = 'image/jpeg', name = 'proof.jpg') =>
+  stack.upload(operator, taskId, bytes, { type, name });
 
 const post = (operator: Operator, path: string, body?: unknown) => stack.call('POST', path, { headers: operator.auth, body });
 const get = (operator: Operator, path: string) => stack.call('GET', path, { headers: operator.auth });

@@ -88,13 +88,10 @@ describe('upload rate limit', () => {
     await stack.deposit(agent, 100);
     const task = await stack.createTask(agent);
     const operator = await stack.registerOperator();
-    await stack.call('POST', `/tasks/${task.body.task_id}/accept`.replace('/tasks', '/operator/tasks'), { headers: operator.auth });
+    await stack.call('POST', `/operator/tasks/${task.body.task_id}/accept`, { headers: operator.auth });
     const statuses = [];
     for (let i = 0; i < 3; i++) {
-      const form = new FormData();
-      form.set('task_id', task.body.task_id);
-      form.set('file', new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4])]), 'p.jpg');
-      statuses.push((await fetch(`${stack.url}/operator/upload`, { method: 'POST', headers: operator.auth, body: form })).status);
+      statuses.push((await stack.upload(operator, task.body.task_id, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]))).status);
     }
     expect(statuses).toEqual([201, 201, 429]);
     expect((await stack.call('GET', '/operator/earnings', { headers: operator.auth })).status).toBe(200);

@@ -46,6 +46,8 @@ export interface Stack {
   registerAgent(name?: string): Promise<Agent>;
   deposit(agent: Agent, usd: number): Promise<void>;
   createTask(agent: Agent, overrides?: Record<string, unknown>, headers?: Record<string, string>): Promise<Reply>;
+  /** Uploads a proof file for a task as `operator` (multipart, as the operator app does). */
+  upload(operator: Operator, taskId: string, bytes: Uint8Array, options?: { type?: string; name?: string }): Promise<Reply>;
   /** Runs one round of background work now (what the ticker does every few seconds). */
   tick(): Promise<Record<string, number | string>>;
   /** Registers an operator (verified at once in test mode) with a fresh identity. */
@@ -159,6 +161,14 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     return { id, auth };
   };
 
+  const upload = async (operator: Operator, taskId: string, bytes: Uint8Array, options: { type?: string; name?: string } = {}) => {
+    const form = new FormData();
+    form.set('task_id', taskId);
+    form.set('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: options.type ?? 'image/jpeg' }), options.name ?? 'proof.jpg');
+    const response = await fetch(`${api.url}/operator/upload`, { method: 'POST', headers: operator.auth, body: form });
+    return { status: response.status, body: await response.json(), headers: response.headers };
+  };
+
   const tick = async () => {
     const reply = await call('POST', '/internal/tick', { headers: { 'x-worker-secret': workerSecret } });
     if (reply.status !== 200) throw new Error(`tick failed: ${JSON.stringify(reply.body)}`);
@@ -168,6 +178,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   return {
     url: api.url,
     tick,
+    upload,
     registerOperator,
     sql,
     call,
