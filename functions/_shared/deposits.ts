@@ -14,7 +14,8 @@ export interface UsdcTransfer {
 }
 
 export interface UsdcDepositVerifier {
-  verify(claim: { agentId: string; txHash: string; amountCents: number }): Promise<UsdcTransfer>;
+  /** `address`: the agent's deposit address, when deposit addresses are configured. */
+  verify(claim: { agentId: string; txHash: string; amountCents: number; address: string | null }): Promise<UsdcTransfer>;
 }
 
 /** Test mode: the transfer is taken as claimed (log index 0), so the same hash credits once. */

@@ -8,6 +8,7 @@ import { trustingVerifier, unavailableVerifier } from '../_shared/deposits.ts';
 import { log } from '../_shared/log.ts';
 import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
 import { createLocalStorage, createSupabaseStorage } from '../_shared/storage.ts';
+import { createOnChainVerifier } from '../_shared/usdc.ts';
 import { createApp } from './app.ts';
 
 const config = loadConfig(processEnv());
@@ -19,7 +20,11 @@ const localStorage = config.storage.backend === 'local' && config.storage.dir &&
 const app = createApp({
   config,
   db,
-  usdcVerifier: config.mode === 'test' ? trustingVerifier : unavailableVerifier,
+  usdcVerifier: config.mode === 'test'
+    ? trustingVerifier
+    : config.chain.rpcUrl && config.chain.depositXpub
+    ? createOnChainVerifier({ rpcUrl: config.chain.rpcUrl, usdcAddress: config.chain.usdcAddress, minConfirmations: config.chain.minConfirmations })
+    : unavailableVerifier,
   verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties }) : undefined,
   storage: config.storage.backend === 'supabase'
     ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceRoleKey })

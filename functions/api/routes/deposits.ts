@@ -1,6 +1,7 @@
 /** Funding an agent's account: USDC on Base (verified, then credited once) and test-mode fiat. */
 import { Hono } from 'hono';
-import { forbidden, notFound } from '../../_shared/errors.ts';
+import { ApiError, forbidden, notFound } from '../../_shared/errors.ts';
+import { depositAddress } from '../../_shared/usdc.ts';
 import { asServiceWithin } from '../../_shared/db.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import { DepositStatusSchema, FiatDepositSchema, UsdcDepositSchema } from '../../_shared/schemas.ts';
@@ -19,11 +20,34 @@ export function depositRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('/agents/deposit/*', requireAgent(deps));
 
+  /** The agent's own deposit address, or null when no DEPOSIT_XPUB is configured. */
+  const addressOf = async (agentId: string): Promise<string | null> => {
+    if (!config.chain.depositXpub) return null;
+    const [agent] = await db.asAgent(agentId, (tx) => tx<{ deposit_index: number }[]>`select deposit_index from public.agents where id = ${agentId}`);
+    return depositAddress(config.chain.depositXpub, agent.deposit_index);
+  };
+
+  app.get('/agents/deposit/address', async (c) => {
+    const address = await addressOf(c.get('agent').id);
+    if (!address) {
+      throw new ApiError(503, 'deposit_addresses_unavailable', 'Deposit addresses are not configured on this server (DEPOSIT_XPUB)');
+    }
+    return c.json({
+      address,
+      chain: 'base',
+      chain_id: config.chain.chainId,
+      token: { symbol: 'USDC', address: config.chain.usdcAddress, decimals: 6 },
+      min_confirmations: config.chain.minConfirmations,
+      minimum_usd: 5,
+      maximum_usd: 10_000,
+    });
+  });
+
   app.post('/agents/deposit/usdc', async (c) => {
     const raw = await readJson(c);
     const input = await validate(UsdcDepositSchema, raw);
     const agentId = c.get('agent').id;
-    const transfer = await usdcVerifier.verify({ agentId, txHash: input.tx_hash, amountCents: input.amount_usdc });
+    const transfer = await usdcVerifier.verify({ agentId, txHash: input.tx_hash, amountCents: input.amount_usdc, address: await addressOf(agentId) });
     const outcome = await db.asAgent(agentId, (tx) =>
       idempotent(c, tx, raw, async () => {
         // Crediting vouches for money that arrived from outside: only service_role may do it.
