@@ -3,8 +3,9 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDKey, mnemonicToAccount } from 'viem/accounts';
 import type { Address } from 'viem';
-import { depositAddress } from '../functions/_shared/usdc.ts';
-import { ANVIL_MNEMONIC, startAnvil } from './chain/anvil.ts';
+import { assertDepositXpub, createOnChainVerifier, depositAddress } from '../functions/_shared/usdc.ts';
+import { startAnvil } from './chain/anvil.ts';
+import { type Fault, startFaultyRpc } from './chain/faulty-rpc.ts';
 import { type Agent, type Stack, startStack } from './helpers/stack.ts';
 
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
@@ -20,6 +21,16 @@ describe('deposit address derivation', () => {
     }
     expect(depositAddress(XPUB, 3)).toBe(depositAddress(XPUB, 3));
     expect(depositAddress(XPUB, 3)).not.toBe(depositAddress(XPUB, 4));
+  });
+
+  it('reads a testnet tpub as well, and refuses at startup a key whose checksum is wrong', () => {
+    const tpub = HDKey.fromMasterSeed(mnemonicToSeedSync(PLATFORM_MNEMONIC), { private: 0x04358394, public: 0x043587cf })
+      .derive("m/44'/60'/0'/0").publicExtendedKey;
+    expect(tpub.startsWith('tpub')).toBe(true);
+    expect(depositAddress(tpub, 5)).toBe(mnemonicToAccount(PLATFORM_MNEMONIC, { addressIndex: 5 }).address);
+    expect(() => assertDepositXpub(XPUB)).not.toThrow();
+    const corrupt = XPUB.slice(0, -1) + (XPUB.endsWith('a') ? 'b' : 'a');
+    expect(() => assertDepositXpub(corrupt)).toThrow(/DEPOSIT_XPUB: Invalid checksum/);
   });
 });
 
@@ -136,6 +147,42 @@ describe('USDC deposits on a local Base (anvil, chain id 8453)', () => {
     expect(await balanceOf(alice)).toBe(before + 17);
     const logs = await stack.sql`select log_index from deposits where tx_hash = ${hash.toLowerCase()} order by log_index`;
     expect(logs.map((l) => l.log_index)).toEqual([1, 2]);
+  });
+
+  it('credits two equal transfers in one transaction one claim each, and a third claim not at all', async () => {
+    const hash = await chain.transferMany(token, [alice.address, alice.address], [usdc(6), usdc(6)]);
+    await chain.mine(3);
+    const before = await balanceOf(alice);
+    const replies = await Promise.all([claim(alice, hash, '6'), claim(alice, hash, '6')]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200]);
+    const third = await claim(alice, hash, '6');
+    expect(third.status).toBe(409);
+    expect(third.body.code).toBe('deposit_already_credited');
+    expect(await balanceOf(alice)).toBe(before + 12);
+    const logs = await stack.sql`select log_index from deposits where tx_hash = ${hash.toLowerCase()} order by log_index`;
+    expect(logs.map((l) => l.log_index)).toEqual([0, 1]);
+  });
+
+  it('refuses to confirm anything from an RPC that serves another chain', async () => {
+    const verifier = createOnChainVerifier({ rpcUrl: chain.rpcUrl, chainId: 84532, usdcAddress: token, minConfirmations: 3 });
+    const hash = await chain.transfer(token, alice.address, usdc(10));
+    await chain.mine(3);
+    await expect(verifier.verify({ agentId: alice.id, txHash: hash, amountCents: 1000, address: alice.address }))
+      .rejects.toMatchObject({ status: 503, code: 'chain_mismatch', headers: { 'Retry-After': '60' } });
+  });
+
+  it.each<[Fault]>([['http-502'], ['hang'], ['method-not-found']])('answers an RPC failure (%s) with a 503, never an answer about the hash', async (fault) => {
+    const rpc = await startFaultyRpc(fault);
+    try {
+      const verifier = createOnChainVerifier({ rpcUrl: rpc.url, chainId: 8453, usdcAddress: token, minConfirmations: 3, timeoutMs: 300, retryCount: 1 });
+      const started = Date.now();
+      await expect(verifier.verify({ agentId: alice.id, txHash: `0x${'ef'.repeat(32)}`, amountCents: 1000, address: alice.address }))
+        .rejects.toMatchObject({ status: 503, code: 'rpc_unavailable', headers: { 'Retry-After': '10' } });
+      expect(Date.now() - started).toBeLessThan(3000);
+      if (fault !== 'method-not-found') expect(rpc.requests()).toBe(2); // one retry
+    } finally {
+      await rpc.stop();
+    }
   });
 
   it('answers 503 with a retry hint when the RPC is down, and credits nothing', async () => {

@@ -10,6 +10,11 @@ export interface UsdcTransfer {
   chain: 'base';
   txHash: string;
   logIndex: number;
+  /**
+   * Further Transfer logs of the same transaction with the same amount to the same address, in
+   * order: credited instead of `logIndex` when that one is already credited.
+   */
+  otherLogIndexes?: number[];
   amountCents: number;
 }
 

@@ -4,17 +4,35 @@
  * `Transfer` log of the USDC contract to the agent's own address shows, to the cent.
  */
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { createPublicClient, erc20Abi, http, parseEventLogs, toHex } from 'viem';
+import {
+  createPublicClient, erc20Abi, http, parseEventLogs, toHex, TransactionNotFoundError, TransactionReceiptNotFoundError,
+} from 'viem';
 import { HDKey, publicKeyToAddress } from 'viem/accounts';
+import { ConfigError } from './config.ts';
 import { ApiError } from './errors.ts';
 import type { UsdcDepositVerifier, UsdcTransfer } from './deposits.ts';
 
-/** The address of child `index` (non-hardened) of `xpub`. */
+/** BIP-32 version bytes of testnet keys (`tpub…`); `xpub…` keys use the library's (mainnet) default. */
+const TESTNET_VERSIONS = { private: 0x04358394, public: 0x043587cf };
+
+/** The address of child `index` (non-hardened) of `xpub` (or `tpub`). */
 export function depositAddress(xpub: string, index: number): `0x${string}` {
-  const child = HDKey.fromExtendedKey(xpub).deriveChild(index);
+  const child = HDKey.fromExtendedKey(xpub, xpub.startsWith('tpub') ? TESTNET_VERSIONS : undefined).deriveChild(index);
   if (!child.publicKey) throw new Error('the extended key has no public key');
   const uncompressed = secp256k1.ProjectivePoint.fromHex(child.publicKey).toRawBytes(false);
   return publicKeyToAddress(toHex(uncompressed));
+}
+
+/**
+ * Refuses at startup an extended key that the config's pattern accepts but that cannot be used (bad
+ * checksum, wrong version bytes), rather than failing every deposit request later.
+ */
+export function assertDepositXpub(xpub: string): void {
+  try {
+    depositAddress(xpub, 0);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: DEPOSIT_XPUB: ${(error as Error).message}`);
+  }
 }
 
 /** USDC has 6 decimals; the platform counts cents (10^4 base units). */
@@ -25,8 +43,13 @@ const unavailable = (detail: string) =>
 
 export interface ChainOptions {
   rpcUrl: string;
+  /** The chain the RPC must serve (BASE_CHAIN_ID): checked once, a mismatch credits nothing. */
+  chainId: number;
   usdcAddress: string;
   minConfirmations: number;
+  /** Per RPC request (default 10 s), and retries after a timeout or a 5xx (default 1). */
+  timeoutMs?: number;
+  retryCount?: number;
 }
 
 /**
@@ -35,10 +58,14 @@ export interface ChainOptions {
  * it reverted (400); it holds no USDC Transfer to the agent's address (400); no such transfer
  * carries the claimed amount (400), or it is not a whole number of cents (400, never rounded).
  * When several Transfer logs in one transaction match, the first (lowest log index) with the
- * claimed amount is credited: one claim credits one log. RPC failures are a 503, never a credit.
+ * claimed amount not yet credited is credited: one claim credits one log (the route tries the
+ * others, `otherLogIndexes`, when the first is taken). RPC failures are a 503, never a credit; so
+ * is an RPC that serves another chain than `chainId` (503 `chain_mismatch`).
  */
 export function createOnChainVerifier(options: ChainOptions): UsdcDepositVerifier {
-  const client = createPublicClient({ transport: http(options.rpcUrl, { timeout: 10_000, retryCount: 1 }) });
+  const client = createPublicClient({
+    transport: http(options.rpcUrl, { timeout: options.timeoutMs ?? 10_000, retryCount: options.retryCount ?? 1 }),
+  });
   const usdc = options.usdcAddress.toLowerCase();
 
   const rpc = async <T>(call: () => Promise<T>, notFound?: (error: Error) => boolean): Promise<T | null> => {
@@ -50,12 +77,27 @@ export function createOnChainVerifier(options: ChainOptions): UsdcDepositVerifie
       throw unavailable(e.name);
     }
   };
-  const isNotFound = (e: Error) => /NotFound/.test(e.name);
+  // Only "no such transaction" is an answer; anything else (e.g. a node without the method) is a 503.
+  const isNotFound = (e: Error) => e instanceof TransactionReceiptNotFoundError || e instanceof TransactionNotFoundError;
+
+  // Crediting transfers read from another chain (a misconfigured BASE_RPC_URL) would be wrong, so
+  // the RPC's chain id is checked once; until it matches, nothing is credited.
+  let chainConfirmed = false;
+  const checkChain = async () => {
+    if (chainConfirmed) return;
+    const served = await rpc(() => client.getChainId());
+    if (served !== options.chainId) {
+      throw new ApiError(503, 'chain_mismatch', `BASE_RPC_URL serves chain ${served}, not ${options.chainId}; deposits cannot be confirmed now`,
+        undefined, { 'Retry-After': '60' });
+    }
+    chainConfirmed = true;
+  };
 
   return {
     async verify({ txHash, amountCents, address }): Promise<UsdcTransfer> {
       if (!address) throw new ApiError(503, 'deposit_addresses_unavailable', 'Deposit addresses are not configured on this server');
       const hash = txHash as `0x${string}`;
+      await checkChain();
       const receipt = await rpc(() => client.getTransactionReceipt({ hash }), isNotFound);
       if (!receipt) {
         const pending = await rpc(() => client.getTransaction({ hash }), isNotFound);
@@ -81,8 +123,11 @@ export function createOnChainVerifier(options: ChainOptions): UsdcDepositVerifie
         throw new ApiError(400, 'no_usdc_transfer', 'This transaction holds no USDC transfer to your deposit address');
       }
       const claimed = BigInt(amountCents) * UNITS_PER_CENT;
-      const match = transfers.find((log) => log.args.value === claimed);
-      if (match) return { chain: 'base', txHash, logIndex: match.logIndex, amountCents };
+      const matches = transfers.filter((log) => log.args.value === claimed);
+      if (matches.length > 0) {
+        const [first, ...others] = matches.map((log) => log.logIndex);
+        return { chain: 'base', txHash, logIndex: first, otherLogIndexes: others, amountCents };
+      }
       const subCent = transfers.find((log) => log.args.value % UNITS_PER_CENT !== 0n);
       if (subCent) {
         throw new ApiError(400, 'sub_cent_amount', 'The transfer is not a whole number of cents, so it cannot be credited exactly',

@@ -7,6 +7,7 @@ import type { AppEnv, Deps } from './context.ts';
 import { errorResponse, rateLimit, requestLog } from './middleware.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { credentialRoutes } from './routes/credentials.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
 import { internalRoutes } from './routes/internal.ts';
@@ -32,6 +33,7 @@ export function createApp(deps: Deps) {
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
   app.route('/', reviewRoutes(deps));
+  app.route('/', credentialRoutes(deps));
   app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));
   // The sandbox exists in test mode only: in live mode its route is simply not there (404).

@@ -8,10 +8,11 @@ import { trustingVerifier, unavailableVerifier } from '../_shared/deposits.ts';
 import { log } from '../_shared/log.ts';
 import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
 import { createLocalStorage, createSupabaseStorage } from '../_shared/storage.ts';
-import { createOnChainVerifier } from '../_shared/usdc.ts';
+import { assertDepositXpub, createOnChainVerifier } from '../_shared/usdc.ts';
 import { createApp } from './app.ts';
 
 const config = loadConfig(processEnv());
+if (config.chain.depositXpub) assertDepositXpub(config.chain.depositXpub);
 const db = createDb(config.databaseUrl, config.db);
 const { jwksUrl, issuer, authorizedParties } = config.operatorAuth;
 const localStorage = config.storage.backend === 'local' && config.storage.dir && config.storage.signingSecret
@@ -23,7 +24,12 @@ const app = createApp({
   usdcVerifier: config.mode === 'test'
     ? trustingVerifier
     : config.chain.rpcUrl && config.chain.depositXpub
-    ? createOnChainVerifier({ rpcUrl: config.chain.rpcUrl, usdcAddress: config.chain.usdcAddress, minConfirmations: config.chain.minConfirmations })
+    ? createOnChainVerifier({
+      rpcUrl: config.chain.rpcUrl,
+      chainId: config.chain.chainId,
+      usdcAddress: config.chain.usdcAddress,
+      minConfirmations: config.chain.minConfirmations,
+    })
     : unavailableVerifier,
   verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties }) : undefined,
   storage: config.storage.backend === 'supabase'

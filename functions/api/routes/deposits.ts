@@ -1,8 +1,9 @@
 /** Funding an agent's account: USDC on Base (verified, then credited once) and test-mode fiat. */
 import { Hono } from 'hono';
-import { ApiError, forbidden, notFound } from '../../_shared/errors.ts';
+import { ApiError, forbidden, notFound, toApiError } from '../../_shared/errors.ts';
 import { depositAddress } from '../../_shared/usdc.ts';
-import { asServiceWithin } from '../../_shared/db.ts';
+import { asServiceWithin, type Tx } from '../../_shared/db.ts';
+import type { UsdcTransfer } from '../../_shared/deposits.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import { DepositStatusSchema, FiatDepositSchema, UsdcDepositSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
@@ -13,6 +14,28 @@ interface Credited {
   id: string;
   amount_cents: string;
   status: string;
+}
+
+/**
+ * Credits a verified transfer. When the transaction holds several equal transfers to the agent, the
+ * first one not credited yet is: each earlier candidate is tried in a savepoint, so its 409 (also
+ * from a concurrent request that just took it) leaves the transaction usable for the next one.
+ */
+async function creditUsdc(tx: Tx, agentId: string, transfer: UsdcTransfer): Promise<Credited> {
+  const credit = (q: Tx, logIndex: number) => q<Credited[]>`
+    select id, amount_cents, status from api.credit_deposit(
+      ${agentId}, 'usdc', ${transfer.amountCents}, ${transfer.chain}, ${transfer.txHash}, ${logIndex})`;
+  const candidates = [transfer.logIndex, ...(transfer.otherLogIndexes ?? [])];
+  for (const logIndex of candidates.slice(0, -1)) {
+    try {
+      const [deposit] = await tx.savepoint((sp) => credit(sp, logIndex));
+      return deposit;
+    } catch (error) {
+      if (toApiError(error)?.code !== 'deposit_already_credited') throw error;
+    }
+  }
+  const [deposit] = await credit(tx, candidates[candidates.length - 1]);
+  return deposit;
 }
 
 export function depositRoutes(deps: Deps) {
@@ -51,9 +74,7 @@ export function depositRoutes(deps: Deps) {
     const outcome = await db.asAgent(agentId, (tx) =>
       idempotent(c, tx, raw, async () => {
         // Crediting vouches for money that arrived from outside: only service_role may do it.
-        const [deposit] = await asServiceWithin(tx, () => tx<Credited[]>`
-          select id, amount_cents, status from api.credit_deposit(
-            ${agentId}, 'usdc', ${transfer.amountCents}, ${transfer.chain}, ${transfer.txHash}, ${transfer.logIndex})`);
+        const deposit = await asServiceWithin(tx, () => creditUsdc(tx, agentId, transfer));
         return {
           status: 200,
           body: {

@@ -9,6 +9,7 @@ import { ApiError, notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, SimulateSchema } from '../../_shared/schemas.ts';
 import { proofPath } from '../../_shared/storage.ts';
 import { OUTCOME } from '../../_shared/guardian/verdict.ts';
+import { encryptForAgent } from '../../../sdk/src/e2ee.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware.ts';
@@ -33,7 +34,7 @@ export function sandboxRoutes(deps: Deps) {
                                         'Sandbox', 'US', null, null, '{}'::text[], 'VERIFIED')
      where not exists (select from public.operators where id = ${SANDBOX_OPERATOR})`);
 
-  const submitProof = async (task: { id: string; proof_type: string; task_type: string }) => {
+  const submitProof = async (task: { id: string; proof_type: string; task_type: string; agent_public_key: string | null }) => {
     const proof: Record<string, unknown> = { photos: [], notes: 'Submitted by the HumanOps sandbox', confirmation_text: null, reference_url: null, artifact: null };
     if (task.proof_type === 'PHOTO' || task.proof_type === 'SCREENSHOT') {
       if (!deps.storage) throw new ApiError(503, 'storage_unavailable', 'Proof storage is not configured on this server');
@@ -44,7 +45,8 @@ export function sandboxRoutes(deps: Deps) {
     } else if (task.proof_type === 'CONFIRMATION') {
       proof.confirmation_text = 'Sandbox confirmation: the task was done as described.';
     } else {
-      throw new ApiError(409, 'sandbox_unsupported', 'The sandbox cannot deliver an encrypted credential; use an operator token to submit one');
+      // A made-up credential, encrypted for the agent's key exactly as an operator's browser would.
+      proof.artifact = await encryptForAgent(task.agent_public_key!, { sandbox: true, api_key: `sk_sandbox_${task.id.slice(5, 21)}` }, { taskId: task.id });
     }
     await db.asOperator(SANDBOX_OPERATOR, (tx) => tx`select api.submit_task(${task.id}, ${tx.json(proof as never)}, ${proof.photos as string[]}::text[])`);
   };
@@ -54,8 +56,8 @@ export function sandboxRoutes(deps: Deps) {
     const input = await validate(SimulateSchema, await readJson(c));
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const agentId = c.get('agent').id;
-    const [task] = await db.asAgent(agentId, (tx) => tx<{ id: string; status: string; proof_type: string; task_type: string; operator_id: string | null; proof_requirements: string[] }[]>`
-      select id, status, proof_type, task_type, operator_id, proof_requirements from public.tasks where id = ${id} and agent_id = ${agentId}`);
+    const [task] = await db.asAgent(agentId, (tx) => tx<{ id: string; status: string; proof_type: string; task_type: string; operator_id: string | null; proof_requirements: string[]; agent_public_key: string | null }[]>`
+      select id, status, proof_type, task_type, operator_id, proof_requirements, agent_public_key from public.tasks where id = ${id} and agent_id = ${agentId}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
 
     switch (input.action) {

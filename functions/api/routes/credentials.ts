@@ -1,0 +1,37 @@
+/**
+ * Tier 2 credentials: the agent fetches the encrypted blob the operator delivered. The server only
+ * ever holds ciphertext. Available once the proof is submitted (not only once completed): the
+ * Guardian cannot read a credential, so the agent — who alone can decrypt it — checks it before
+ * approving the task.
+ */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { CATEGORIES, type TaskType } from '../../_shared/categories.ts';
+import { ApiError, notFound } from '../../_shared/errors.ts';
+import { ID_PATTERN } from '../../_shared/schemas.ts';
+import type { AppEnv, Deps } from '../context.ts';
+
+const DELIVERED = new Set(['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW', 'COMPLETED', 'DISPUTED']);
+
+export function credentialRoutes({ db }: Deps) {
+  const app = new Hono<AppEnv>();
+
+  // Authenticated by the tasks router's /tasks/* middleware. The reference shows POST and mentions GET.
+  const retrieve = async (c: Context<AppEnv>) => {
+    const id = c.req.param('id') ?? '';
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; status: string; task_type: string; proof: { artifact?: unknown } | null }[]>`
+      select id, status, task_type, proof from public.tasks where id = ${id} and agent_id = ${c.get('agent').id}`);
+    if (!task) throw notFound('task_not_found', 'Task not found');
+    if (CATEGORIES[task.task_type as TaskType]?.tier !== 2) {
+      throw new ApiError(409, 'not_a_credential_task', `${task.task_type} tasks do not deliver credentials`);
+    }
+    if (!DELIVERED.has(task.status) || !task.proof?.artifact) {
+      throw new ApiError(409, 'credential_not_available', `No credential has been delivered yet (status: ${task.status})`, { status: task.status });
+    }
+    return c.json({ task_id: task.id, encrypted_credential: task.proof.artifact });
+  };
+  app.post('/tasks/:id/retrieve-credential', retrieve);
+  app.get('/tasks/:id/retrieve-credential', retrieve);
+  return app;
+}

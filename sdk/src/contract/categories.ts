@@ -1,0 +1,73 @@
+/**
+ * The task types the platform offers and what each implies: its domain, its credential tier,
+ * the reward cap, the proof it takes by default and which proofs it accepts. One source for the
+ * API's validation and, later, the SDK's and MCP server's defaults.
+ */
+export const TASK_TYPES = [
+  'VERIFICATION', 'PHOTO', 'DELIVERY', 'INSPECTION',
+  'CAPTCHA_SOLVING', 'FORM_FILLING', 'BROWSER_INTERACTION', 'CONTENT_REVIEW', 'DATA_VALIDATION',
+  'ACCOUNT_CREATION', 'API_KEY_PROCUREMENT', 'PHONE_VERIFICATION', 'SUBSCRIPTION_SETUP',
+] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+export const PROOF_TYPES = ['PHOTO', 'SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'] as const;
+export type ProofType = (typeof PROOF_TYPES)[number];
+
+export const TASK_DOMAINS = ['PHYSICAL', 'DIGITAL'] as const;
+export type TaskDomain = (typeof TASK_DOMAINS)[number];
+
+export const TASK_STATUSES = [
+  'PENDING', 'ACCEPTED', 'IN_PROGRESS', 'SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW',
+  'COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface Category {
+  domain: TaskDomain;
+  /** 0: physical; 1: remote digital work; 2: credential delivery, end-to-end encrypted. */
+  tier: 0 | 1 | 2;
+  description: string;
+  estimatedMinutes: number | null;
+  maxRewardCents: number;
+  defaultProofType: ProofType;
+  proofTypes: readonly ProofType[];
+  defaultProofRequirements: readonly string[];
+}
+
+/** The platform-wide reward limits: $10 to $10,000 per task. */
+export const MIN_REWARD_CENTS = 10_00;
+export const MAX_REWARD_CENTS = 10_000_00;
+
+const physical = (description: string, requirement: string): Category => ({
+  domain: 'PHYSICAL', tier: 0, description, estimatedMinutes: null, maxRewardCents: MAX_REWARD_CENTS,
+  defaultProofType: 'PHOTO', proofTypes: ['PHOTO'], defaultProofRequirements: [requirement],
+});
+
+const digital = (
+  description: string, estimatedMinutes: number, maxUsd: number, defaultProofType: ProofType, requirement: string,
+): Category => ({
+  domain: 'DIGITAL', tier: 1, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
+  defaultProofType, proofTypes: ['SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'], defaultProofRequirements: [requirement],
+});
+
+const credential = (description: string, estimatedMinutes: number, maxUsd: number): Category => ({
+  domain: 'DIGITAL', tier: 2, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
+  defaultProofType: 'ARTIFACT', proofTypes: ['ARTIFACT'],
+  defaultProofRequirements: ['Credential delivered via encrypted channel'],
+});
+
+export const CATEGORIES: Record<TaskType, Category> = {
+  VERIFICATION: physical('Verify that something exists or is as described at a place', 'Photo of the subject at the location'),
+  PHOTO: physical('Take photos at a place', 'Clear photo of the subject'),
+  DELIVERY: physical('Pick up or deliver an item', 'Photo of the delivered item at the destination'),
+  INSPECTION: physical('Inspect a site or an object and report', 'Photos of the inspected items'),
+  CAPTCHA_SOLVING: digital('Solve CAPTCHAs and visual challenges that AI cannot handle', 15, 10, 'SCREENSHOT', 'Screenshot of the completed CAPTCHA'),
+  FORM_FILLING: digital('Fill out web forms, applications, or registration flows', 60, 50, 'SCREENSHOT', 'Screenshot of the submitted form'),
+  BROWSER_INTERACTION: digital('Perform browser-based interactions requiring human judgment', 60, 100, 'SCREENSHOT', 'Screenshot of the final state'),
+  CONTENT_REVIEW: digital('Review and assess content for quality, accuracy, or compliance', 120, 25, 'CONFIRMATION', 'Written assessment of the content'),
+  DATA_VALIDATION: digital('Validate data accuracy by cross-referencing real-world sources', 120, 50, 'CONFIRMATION', 'Validation result with sources'),
+  ACCOUNT_CREATION: credential('Create accounts on third-party services', 60, 100),
+  API_KEY_PROCUREMENT: credential('Sign up and retrieve API keys from services', 120, 200),
+  PHONE_VERIFICATION: credential('Receive SMS codes and verify phone numbers', 30, 25),
+  SUBSCRIPTION_SETUP: credential('Configure paid service subscriptions', 120, 500),
+};

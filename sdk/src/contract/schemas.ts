@@ -1,0 +1,263 @@
+/**
+ * Request schemas: the one definition of what the API accepts (and, later, what the SDK's types
+ * are made from). Messages read after the field name: "reward_usd: must be at least $10.00".
+ */
+import { z } from 'zod';
+import {
+  CATEGORIES, MAX_REWARD_CENTS, MIN_REWARD_CENTS, PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES,
+} from './categories.ts';
+import { formatUsd, usdToCents } from './money.ts';
+
+z.config({
+  customError: (issue) => {
+    if (issue.code === 'invalid_type') {
+      if (issue.input === undefined) return 'is required';
+      const expected = issue.expected === 'object' ? 'a JSON object' : issue.expected === 'array' ? 'an array' : `a ${issue.expected}`;
+      return `must be ${expected}`;
+    }
+    return undefined;
+  },
+});
+
+/** A message for a present but wrong value; a missing one still reads "is required". */
+const unlessMissing = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
+
+const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+/** A USD amount (JSON number or decimal string) with at most two decimals, as integer cents. */
+export const usdAmount = (minCents: number, maxCents: number) =>
+  z
+    .union([z.number(), z.string()], { error: unlessMissing('must be a USD amount, e.g. 25 or "25.50"') })
+    .transform((value, ctx) => {
+      const cents = usdToCents(value);
+      if (cents === null) {
+        ctx.addIssue({ code: 'custom', message: 'must be a USD amount with at most 2 decimal places' });
+        return z.NEVER;
+      }
+      if (cents < minCents) ctx.addIssue({ code: 'custom', message: `must be at least ${formatUsd(minCents)}` });
+      if (cents > maxCents) ctx.addIssue({ code: 'custom', message: `must be at most ${formatUsd(maxCents)}` });
+      return cents;
+    });
+
+export const RegisterAgentSchema = z.strictObject({
+  name: text(100),
+  email: z.email({ error: unlessMissing('must be an email address') }).max(320, 'must be at most 320 characters'),
+  company: text(200).optional(),
+});
+
+export const CreateKeySchema = z.strictObject({
+  name: text(100).optional(),
+});
+
+export const UsdcDepositSchema = z.strictObject({
+  tx_hash: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, { error: unlessMissing('must be a 0x-prefixed 32-byte hex transaction hash') })
+    .transform((h) => h.toLowerCase()),
+  amount_usdc: usdAmount(5_00, 10_000_00),
+});
+
+export const FiatDepositSchema = z.strictObject({
+  amount_usd: usdAmount(5_00, 10_000_00),
+  payment_method: z.enum(['card', 'bank_transfer'], { error: unlessMissing('must be "card" or "bank_transfer"') }),
+  return_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+});
+
+/** Actions that take no input (cancel): a body, if any, must be an empty object. */
+export const NoInputSchema = z.strictObject({});
+
+export const DepositStatusSchema = z.strictObject({
+  payment_id: text(100),
+});
+
+export const LocationSchema = z.strictObject({
+  lat: z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90'),
+  lng: z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180'),
+  address: text(500).optional(),
+});
+
+/** Where digital tasks are when the agent gives no location. */
+export const REMOTE_ADDRESS = 'Remote/Digital';
+
+const MAX_DEADLINE_DAYS = 365;
+const oneOf = (values: readonly string[]) => values.join(', ').replace(/, ([^,]*)$/, ' or $1');
+
+export const CreateTaskSchema = z
+  .strictObject({
+    title: text(200),
+    description: text(5000),
+    location: LocationSchema.optional(),
+    reward_usd: usdAmount(MIN_REWARD_CENTS, MAX_REWARD_CENTS),
+    deadline: z.iso.datetime({ offset: true, error: unlessMissing('must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z') }),
+    proof_requirements: z
+      .array(text(500))
+      .min(1, 'must list at least one requirement')
+      .max(20, 'must list at most 20 requirements'),
+    task_type: z.enum(TASK_TYPES, { error: unlessMissing(`must be one of ${oneOf(TASK_TYPES)}`) }),
+    task_domain: z.enum(TASK_DOMAINS, 'must be PHYSICAL or DIGITAL').optional(),
+    proof_type: z.enum(PROOF_TYPES, `must be one of ${oneOf(PROOF_TYPES)}`).optional(),
+    digital_instructions: z.string().max(10_000, 'must be at most 10,000 characters').optional(),
+    callback_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048, 'must be at most 2048 characters').optional(),
+    callback_secret: z.string().min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
+    agent_public_key: z.string().max(1024, 'must be at most 1024 characters').optional(),
+  })
+  .superRefine((task, ctx) => {
+    const category = CATEGORIES[task.task_type];
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+
+    if (task.reward_usd > category.maxRewardCents) {
+      issue('reward_usd', `must be at most ${formatUsd(category.maxRewardCents)} for ${task.task_type} tasks`);
+    }
+    const deadline = Date.parse(task.deadline);
+    if (deadline <= Date.now()) issue('deadline', 'must be in the future');
+    if (deadline > Date.now() + MAX_DEADLINE_DAYS * 86_400_000) issue('deadline', `must be within ${MAX_DEADLINE_DAYS} days`);
+    if (task.task_domain && task.task_domain !== category.domain) {
+      issue('task_domain', `${task.task_type} tasks are ${category.domain}`);
+    }
+    if (task.proof_type && !category.proofTypes.includes(task.proof_type)) {
+      issue('proof_type', `${task.task_type} tasks take ${oneOf(category.proofTypes)} proof`);
+    }
+    if (category.domain === 'PHYSICAL') {
+      if (!task.location) issue('location', 'is required for physical tasks');
+      else if (!task.location.address) issue('location.address', 'is required for physical tasks');
+      if (task.digital_instructions !== undefined) issue('digital_instructions', 'only applies to digital tasks');
+    }
+    if (category.tier === 2 && !task.agent_public_key) {
+      issue('agent_public_key', 'is required for credential tasks');
+    }
+    if (category.tier !== 2 && task.agent_public_key !== undefined) {
+      issue('agent_public_key', 'only applies to credential tasks');
+    }
+    if (task.callback_secret !== undefined && task.callback_url === undefined) {
+      issue('callback_secret', 'needs a callback_url');
+    }
+  });
+
+export type CreateTaskInput = z.input<typeof CreateTaskSchema>;
+export type CreateTask = z.output<typeof CreateTaskSchema>;
+
+export const ListTasksQuery = z.strictObject({
+  status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+  offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+});
+
+/** Ids in paths: prefixed, URL-safe, short. Anything else cannot name a row and is a 404. */
+export const ID_PATTERN = /^[a-z]{2,8}_[A-Za-z0-9]{1,64}$/;
+
+// ---------------------------------------------------------------------------------------------
+// The operator side.
+
+const latitude = z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90');
+const longitude = z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180');
+
+export const RegisterOperatorSchema = z.strictObject({
+  name: text(100),
+  email: z.email({ error: unlessMissing('must be an email address') }).max(320, 'must be at most 320 characters'),
+  phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'must be a phone number, e.g. +1234567890').optional(),
+  location: z
+    .strictObject({
+      city: text(100),
+      country: z.string().regex(/^[A-Za-z]{2}$/, { error: unlessMissing('must be a two-letter country code, e.g. US') }).transform((c) => c.toUpperCase()),
+      lat: latitude.optional(),
+      lng: longitude.optional(),
+    })
+    .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
+  skills: z
+    .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
+    .max(TASK_TYPES.length)
+    .default([])
+    .transform((skills) => [...new Set(skills)]),
+});
+
+export const KycDecisionSchema = z.strictObject({
+  status: z.enum(['VERIFIED', 'REJECTED'], { error: unlessMissing('must be VERIFIED or REJECTED') }),
+});
+
+const queryNumber = (schema: z.ZodNumber) => z.coerce.number({ error: 'must be a number' }).pipe(schema);
+
+export const OperatorTasksQuery = z
+  .strictObject({
+    task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
+    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    lat: queryNumber(latitude).optional(),
+    lng: queryNumber(longitude).optional(),
+    radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000')).optional(),
+  })
+  .refine((q) => (q.lat === undefined) === (q.lng === undefined), { message: 'lat and lng come together', path: ['lat'] })
+  .refine((q) => q.radius_km === undefined || q.lat !== undefined, { message: 'needs lat and lng', path: ['radius_km'] });
+
+/** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
+export const EncryptedArtifactSchema = z.strictObject({
+  ciphertext: z.base64('must be base64').max(200_000, 'must be at most 200000 characters'),
+  iv: z.base64('must be base64').refine((v) => atob(v).length === 12, 'must be 12 bytes (a 96-bit AES-GCM IV)'),
+  ephemeralPublicKey: z.base64('must be base64').refine((v) => atob(v).length === 65 && atob(v).charCodeAt(0) === 4, 'must be a raw uncompressed P-256 point (65 bytes)'),
+  algorithm: z.literal('ECDH-P256-AES-256-GCM', 'must be ECDH-P256-AES-256-GCM'),
+  createdAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+});
+
+export const SubmitProofSchema = z.strictObject({
+  photos: z.array(z.string().min(1, 'must not be empty').max(2048, 'must be at most 2048 characters')).max(20, 'must list at most 20 photos').default([]),
+  notes: z.string().max(5000, 'must be at most 5000 characters').optional(),
+  confirmation_text: z.string().trim().min(1, 'must not be empty').max(10_000, 'must be at most 10,000 characters').optional(),
+  reference_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  artifact: EncryptedArtifactSchema.optional(),
+});
+
+export const PayoutSchema = z.strictObject({
+  amount_usd: usdAmount(10_00, 10_000_00),
+  payoneer_payee_id: text(200).optional(),
+});
+
+export const RateTaskSchema = z.strictObject({
+  rating: z.number({ error: unlessMissing('must be a whole number from 1 to 5') }).int('must be a whole number from 1 to 5').min(1, 'must be a whole number from 1 to 5').max(5, 'must be a whole number from 1 to 5'),
+  comment: z.string().max(1000, 'must be at most 1000 characters').optional(),
+});
+
+export const OperatorSearchQuery = z.strictObject({
+  lat: queryNumber(latitude),
+  lng: queryNumber(longitude),
+  radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(500, 'must be at most 500')).default(25),
+  task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
+  min_rating: queryNumber(z.number().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5')).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Review, disputes and the sandbox.
+
+export const VerifyTaskSchema = z.strictObject({
+  decision: z.enum(['APPROVE', 'REJECT'], { error: unlessMissing('must be APPROVE or REJECT') }),
+});
+
+export const ResolveDisputeSchema = z
+  .strictObject({
+    resolution: z.enum(['refund', 'pay', 'split'], { error: unlessMissing('must be refund, pay or split') }),
+    operator_usd: usdAmount(1, MAX_REWARD_CENTS).optional(),
+    note: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  })
+  .refine((r) => (r.resolution === 'split') === (r.operator_usd !== undefined), {
+    message: 'is required for a split, and only for a split',
+    path: ['operator_usd'],
+  });
+
+export const SimulateSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('accept') }),
+  z.strictObject({
+    action: z.literal('submit'),
+    /** A forced Guardian verdict; without one the real Guardian judges the sandbox proof. */
+    verdict: z
+      .strictObject({
+        decision: z.enum(['APPROVE', 'MANUAL_REVIEW', 'REJECT'], 'must be APPROVE, MANUAL_REVIEW or REJECT'),
+        confidence: z.number().int('must be an integer').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100'),
+      })
+      .optional(),
+  }),
+  z.strictObject({ action: z.literal('expire') }),
+  z.strictObject({
+    action: z.literal('fail_webhooks'),
+    count: z.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),
+  }),
+], { error: unlessMissing('must be one of accept, submit, expire or fail_webhooks') });

@@ -1,0 +1,126 @@
+/**
+ * `@humanops/sdk`: commission real-world tasks from verified human operators.
+ *
+ *   const client = new HumanOpsClient({ apiKey: process.env.HUMANOPS_API_KEY });
+ *   const task = await client.dispatchDigitalTask({ category: 'FORM_FILLING', title, description, reward_usd: 15 });
+ */
+import { APIClient, type ClientOptions } from './client.ts';
+import { CATEGORIES, type TaskType } from './contract/categories.ts';
+import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
+import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
+import { type CreateTaskParams, Sandbox, Tasks } from './resources/tasks.ts';
+import type { Task, TaskCreated, TaskStatus } from './resources/types.ts';
+
+export type DigitalCategory = 'CAPTCHA_SOLVING' | 'FORM_FILLING' | 'BROWSER_INTERACTION' | 'CONTENT_REVIEW' | 'DATA_VALIDATION';
+export type CredentialCategory = 'ACCOUNT_CREATION' | 'API_KEY_PROCUREMENT' | 'PHONE_VERIFICATION' | 'SUBSCRIPTION_SETUP';
+
+type DispatchParams<C> = Omit<CreateTaskParams, 'task_type' | 'deadline' | 'proof_requirements' | 'location' | 'agent_public_key' | 'task_domain'> & {
+  category: C;
+  /** Default: 24 hours plus the category's estimated time from now. */
+  deadline?: string;
+  /** Default: the category's default requirements. */
+  proof_requirements?: string[];
+  idempotencyKey?: string;
+};
+
+const FINAL: TaskStatus[] = ['COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED'];
+
+export class HumanOpsClient {
+  readonly tasks: Tasks;
+  readonly agents: Agents;
+  readonly keys: Keys;
+  readonly deposits: Deposits;
+  readonly operators: Operators;
+  readonly sandbox: Sandbox;
+  readonly #api: APIClient;
+
+  constructor(options: ClientOptions) {
+    this.#api = new APIClient(options);
+    this.tasks = new Tasks(this.#api);
+    this.agents = new Agents(this.#api);
+    this.keys = new Keys(this.#api);
+    this.deposits = new Deposits(this.#api);
+    this.operators = new Operators(this.#api);
+    this.sandbox = new Sandbox(this.#api);
+  }
+
+  /** The digital and credential categories: what each is for, its cap, time and default proof. */
+  listDigitalCategories() {
+    return listDigitalCategories();
+  }
+
+  /** A P-256 key pair for credential delivery (public key: base64 raw point; private key: base64 PKCS#8). */
+  generateKeyPair(): Promise<KeyPair> {
+    return newKeyPair();
+  }
+
+  /** Posts a remote digital task, with the deadline and proof requirements defaulted per category. */
+  dispatchDigitalTask(params: DispatchParams<DigitalCategory>): Promise<TaskCreated> {
+    const { category, idempotencyKey, ...rest } = params;
+    return this.tasks.create({ ...defaults(category), ...rest, task_type: category }, { idempotencyKey });
+  }
+
+  /**
+   * Posts a Tier 2 credential task with a fresh key pair. Keep `privateKey` safe: it alone decrypts
+   * what the operator delivers (`retrieveCredential`).
+   */
+  async dispatchCredentialTask(params: DispatchParams<CredentialCategory>): Promise<{ task: TaskCreated; privateKey: string }> {
+    const { category, idempotencyKey, ...rest } = params;
+    const keys = await newKeyPair();
+    const task = await this.tasks.create({ ...defaults(category), ...rest, task_type: category, agent_public_key: keys.publicKey }, { idempotencyKey });
+    return { task, privateKey: keys.privateKey };
+  }
+
+  /** Fetches and decrypts the credential a Tier 2 task delivered. */
+  async retrieveCredential<T = Record<string, unknown>>(taskId: string, privateKey: string): Promise<T> {
+    const { encrypted_credential } = await this.tasks.retrieveCredential(taskId);
+    return decrypt<T>(privateKey, encrypted_credential, { taskId });
+  }
+
+  /**
+   * Polls a task until its status is in `until` (default: any final status), politely — every
+   * `intervalMs` (5 s), for at most `timeoutMs` (10 min); returns the task as last seen.
+   */
+  async waitForTask(taskId: string, options: { until?: TaskStatus[]; timeoutMs?: number; intervalMs?: number } = {}): Promise<Task> {
+    const until = options.until ?? FINAL;
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    for (;;) {
+      const task = await this.tasks.retrieve(taskId);
+      if (until.includes(task.status) || Date.now() >= deadline) return task;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 5000, Math.max(0, deadline - Date.now()))));
+    }
+  }
+}
+
+export function listDigitalCategories() {
+  return Object.entries(CATEGORIES)
+    .filter(([, c]) => c.domain === 'DIGITAL')
+    .map(([category, c]) => ({
+      category: category as TaskType,
+      tier: c.tier,
+      description: c.description,
+      estimated_minutes: c.estimatedMinutes,
+      max_reward_usd: c.maxRewardCents / 100,
+      default_proof_type: c.defaultProofType,
+      proof_types: [...c.proofTypes],
+      default_proof_requirements: [...c.defaultProofRequirements],
+    }));
+}
+
+function defaults(category: TaskType) {
+  const c = CATEGORIES[category];
+  return {
+    deadline: new Date(Date.now() + (24 * 60 + (c.estimatedMinutes ?? 0)) * 60_000).toISOString(),
+    proof_requirements: [...c.defaultProofRequirements],
+  };
+}
+
+/** Module-level, for code that has no client at hand. */
+export const generateKeyPair = newKeyPair;
+export { decrypt, encryptForAgent, ALGORITHM, HKDF_SALT, aadFor, type EncryptedCredential, type KeyPair } from './e2ee.ts';
+export { verifyWebhook } from './webhooks.ts';
+export * from './errors.ts';
+export type { ClientOptions } from './client.ts';
+export type { CreateTaskParams } from './resources/tasks.ts';
+export type { Task, TaskCreated, TaskList, TaskStatus } from './resources/types.ts';
+export { CATEGORIES, TASK_TYPES, TASK_STATUSES } from './contract/categories.ts';
