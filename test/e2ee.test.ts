@@ -59,3 +59,29 @@ describe('verifyWebhook', () => {
     await expect(verifyWebhook(body, {}, secret)).rejects.toThrow('not signed');
   });
 });
+
+describe('what the server accepts as a credential', () => {
+  it('refuses an artifact whose ephemeral key is off the curve, or whose ciphertext is too short for a GCM tag', async () => {
+    const { startStack } = await import('./helpers/stack.ts');
+    const stack = await startStack();
+    try {
+      const agent = await stack.registerAgent('e2ee');
+      await stack.deposit(agent, 100);
+      const keys = await generateKeyPair();
+      const task = await stack.createTask(agent, { task_type: 'ACCOUNT_CREATION', location: undefined, agent_public_key: keys.publicKey, reward_usd: 20 });
+      const operator = await stack.registerOperator();
+      await stack.call('POST', `/operator/tasks/${task.body.task_id}/accept`, { headers: operator.auth });
+      const good = await encryptForAgent(keys.publicKey, { u: 'x' }, { taskId: task.body.task_id });
+      const offCurve = btoa(String.fromCharCode(4, ...new Array(64).fill(1)));
+      const submit = (artifact: unknown) => stack.call('POST', `/operator/tasks/${task.body.task_id}/submit`, { headers: operator.auth, body: { artifact } });
+      expect((await submit({ ...good, ephemeralPublicKey: offCurve })).body.error).toBe('artifact.ephemeralPublicKey: must be a P-256 point on the curve');
+      expect((await submit({ ...good, ciphertext: btoa('short') })).body.error).toBe('artifact.ciphertext: must hold at least the 16-byte AES-GCM tag');
+      expect((await submit({ ...good, iv: btoa('1234') })).status).toBe(400);
+      expect((await submit(good)).status).toBe(200);
+      const other = (await stack.createTask(agent)).body.task_id;
+      expect((await stack.call('POST', `/tasks/${other}/retrieve-credential`, { key: agent.key })).body.code).toBe('not_a_credential_task');
+    } finally {
+      await stack.stop();
+    }
+  });
+});

@@ -42,28 +42,8 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-// P-256 (secp256r1): y² = x³ − 3x + b over the prime field p.
-const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-
-const toBigInt = (bytes: Uint8Array) => bytes.reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
-
 /**
  * Whether `text` is a P-256 public key as the platform accepts it: base64 of the raw uncompressed
- * point (65 bytes, 0x04 ‖ X ‖ Y) lying on the curve. The curve equation is checked here because
- * not every WebCrypto checks it on import (Deno 2.9 accepts points off the curve).
+ * point on the curve. One definition, shared with the SDK's E2EE module.
  */
-export async function isP256PublicKey(text: string): Promise<boolean> {
-  const bytes = decodeBase64(text);
-  if (!bytes || bytes.length !== 65 || bytes[0] !== 0x04) return false;
-  const x = toBigInt(bytes.subarray(1, 33));
-  const y = toBigInt(bytes.subarray(33));
-  if (x >= P256_P || y >= P256_P) return false;
-  if ((y * y - (x * x * x - 3n * x + P256_B)) % P256_P !== 0n) return false;
-  try {
-    await crypto.subtle.importKey('raw', bytes, { name: 'ECDH', namedCurve: 'P-256' }, true, []);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isP256PublicKey } from '../../sdk/src/e2ee.ts';

@@ -31,6 +31,36 @@ export interface KeyPair {
 }
 
 const encoder = new TextEncoder();
+
+// P-256 (secp256r1): y² = x³ − 3x + b over the prime field p.
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+const toBigInt = (bytes: Uint8Array) => bytes.reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+
+/**
+ * Whether `text` is base64 (standard or URL-safe) of a raw uncompressed P-256 point (65 bytes,
+ * 0x04 ‖ X ‖ Y) that lies on the curve. Checked by hand because not every WebCrypto checks it on
+ * import (Deno 2.9 accepts points off the curve), and an off-curve peer key leaks key bits in ECDH.
+ */
+export async function isP256PublicKey(text: string): Promise<boolean> {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return false;
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return false;
+  }
+  if (bytes.length !== 65 || bytes[0] !== 0x04) return false;
+  const x = toBigInt(bytes.subarray(1, 33));
+  const y = toBigInt(bytes.subarray(33));
+  if (x >= P256_P || y >= P256_P || (y * y - (x * x * x - 3n * x + P256_B)) % P256_P !== 0n) return false;
+  try {
+    await crypto.subtle.importKey('raw', bytes, ECDH, true, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
 type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -93,6 +123,7 @@ export async function encryptForAgent(
 /** Decrypts a credential with the agent's private key; throws if the key, the blob or the task id is wrong. */
 export async function decrypt<T = unknown>(privateKey: string, blob: EncryptedCredential, options: { taskId: string }): Promise<T> {
   if (blob.algorithm !== ALGORITHM) throw new Error(`Unsupported algorithm ${blob.algorithm}`);
+  if (!(await isP256PublicKey(blob.ephemeralPublicKey))) throw new Error('The ephemeral public key is not a point on P-256');
   const agentPrivate = await crypto.subtle.importKey('pkcs8', fromBase64(privateKey), ECDH, true, ['deriveBits']);
   // The agent's public key is part of the HKDF info: recover it from the private key (its JWK has x and y).
   const jwk = await crypto.subtle.exportKey('jwk', agentPrivate);

@@ -24,7 +24,7 @@ export function credentialRoutes({ db }: Deps) {
       select id, status, task_type, proof from public.tasks where id = ${id} and agent_id = ${c.get('agent').id}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
     if (CATEGORIES[task.task_type as TaskType]?.tier !== 2) {
-      throw new ApiError(409, 'not_a_credential_task', `${task.task_type} tasks do not deliver credentials`);
+      throw new ApiError(400, 'not_a_credential_task', `${task.task_type} tasks do not deliver credentials`);
     }
     if (!DELIVERED.has(task.status) || !task.proof?.artifact) {
       throw new ApiError(409, 'credential_not_available', `No credential has been delivered yet (status: ${task.status})`, { status: task.status });

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { CATEGORIES } from '../../_shared/categories.ts';
+import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { sniffImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
@@ -205,6 +206,11 @@ export function operatorRoutes(deps: Deps) {
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const operator = operatorId(c);
     const photoPaths = input.photos.map((photo) => deps.storage?.pathFromUrl(photo) ?? photo);
+    if (input.artifact && !(await isP256PublicKey(input.artifact.ephemeralPublicKey))) {
+      throw badRequest('validation_error', 'artifact.ephemeralPublicKey: must be a P-256 point on the curve', {
+        issues: [{ field: 'artifact.ephemeralPublicKey', message: 'must be a P-256 point on the curve' }],
+      });
+    }
 
     const task = await db.asOperator(operator, async (tx) => {
       const [held] = await tx<{ proof_type: string; task_type: string }[]>`

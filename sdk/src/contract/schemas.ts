@@ -8,16 +8,6 @@ import {
 } from './categories.ts';
 import { formatUsd, usdToCents } from './money.ts';
 
-z.config({
-  customError: (issue) => {
-    if (issue.code === 'invalid_type') {
-      if (issue.input === undefined) return 'is required';
-      const expected = issue.expected === 'object' ? 'a JSON object' : issue.expected === 'array' ? 'an array' : `a ${issue.expected}`;
-      return `must be ${expected}`;
-    }
-    return undefined;
-  },
-});
 
 /** A message for a present but wrong value; a missing one still reads "is required". */
 const unlessMissing = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
@@ -191,7 +181,7 @@ export const OperatorTasksQuery = z
 
 /** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
 export const EncryptedArtifactSchema = z.strictObject({
-  ciphertext: z.base64('must be base64').max(200_000, 'must be at most 200000 characters'),
+  ciphertext: z.base64('must be base64').max(200_000, 'must be at most 200000 characters').refine((v) => atob(v).length >= 16, 'must hold at least the 16-byte AES-GCM tag'),
   iv: z.base64('must be base64').refine((v) => atob(v).length === 12, 'must be 12 bytes (a 96-bit AES-GCM IV)'),
   ephemeralPublicKey: z.base64('must be base64').refine((v) => atob(v).length === 65 && atob(v).charCodeAt(0) === 4, 'must be a raw uncompressed P-256 point (65 bytes)'),
   algorithm: z.literal('ECDH-P256-AES-256-GCM', 'must be ECDH-P256-AES-256-GCM'),
