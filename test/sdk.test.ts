@@ -57,21 +57,26 @@ describe('the reference SDK examples', () => {
     const plaintextField = await stack.call('POST', `/operator/tasks/${task.task_id}/submit`, { headers: operator.auth, body: { artifact, api_key: 'sk_live_acme_123' } });
     expect(plaintextField.status).toBe(400);
 
-    const credential = await client.retrieveCredential(task.task_id, privateKey);
-    expect(credential).toEqual({ api_key: 'sk_live_acme_123', dashboard_url: 'https://acme.io/dashboard' });
     const dump = JSON.stringify(await stack.sql`select * from tasks where id = ${task.task_id}`);
     expect(dump).not.toContain('sk_live_acme_123');
 
+    // The Guardian judges it on metadata alone (without a model: manual review); the agent approves.
     await stack.tick();
-    expect((await client.tasks.retrieve(task.task_id)).status).toBe('MANUAL_REVIEW');
+    const reviewed = await client.tasks.retrieve(task.task_id);
+    expect(reviewed.status).toBe('MANUAL_REVIEW');
+    expect(JSON.stringify(reviewed.guardian_result)).not.toContain('sk_live');
+    await expect(client.retrieveCredential(task.task_id, privateKey)).rejects.toBeInstanceOf(ConflictError);
     expect((await client.tasks.verify(task.task_id, 'APPROVE')).status).toBe('COMPLETED');
-    expect(await client.retrieveCredential(task.task_id, privateKey)).toEqual(credential);
+
+    const credential = await client.retrieveCredential(task.task_id, privateKey);
+    expect(credential).toEqual({ api_key: 'sk_live_acme_123', dashboard_url: 'https://acme.io/dashboard' });
+    expect(await client.retrieveCredential(task.task_id, privateKey)).toEqual(credential); // repeatable
   });
 
   it('the sandbox delivers an encrypted credential too', async () => {
     const { task, privateKey } = await client.dispatchCredentialTask({ title: 'Sandbox key', description: 'Try it', category: 'PHONE_VERIFICATION', reward_usd: 10 });
     await client.sandbox.simulate(task.task_id, { action: 'accept' });
-    await client.sandbox.simulate(task.task_id, { action: 'submit' });
+    await client.sandbox.simulate(task.task_id, { action: 'submit', verdict: { decision: 'APPROVE', confidence: 95 } });
     expect(await client.retrieveCredential(task.task_id, privateKey)).toMatchObject({ sandbox: true, api_key: expect.stringMatching(/^sk_sandbox_/) });
   });
 });

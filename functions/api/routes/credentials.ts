@@ -1,8 +1,7 @@
 /**
- * Tier 2 credentials: the agent fetches the encrypted blob the operator delivered. The server only
- * ever holds ciphertext. Available once the proof is submitted (not only once completed): the
- * Guardian cannot read a credential, so the agent — who alone can decrypt it — checks it before
- * approving the task.
+ * Tier 2 credentials: the agent fetches the encrypted blob the operator delivered, once the task is
+ * COMPLETED (the operator is paid for it), as often as it likes (the same ciphertext each time).
+ * The server only ever holds ciphertext; the Guardian judges credential tasks on metadata alone.
  */
 import { Hono } from 'hono';
 import type { Context } from 'hono';
@@ -11,7 +10,6 @@ import { ApiError, notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 
-const DELIVERED = new Set(['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW', 'COMPLETED', 'DISPUTED']);
 
 export function credentialRoutes({ db }: Deps) {
   const app = new Hono<AppEnv>();
@@ -26,8 +24,8 @@ export function credentialRoutes({ db }: Deps) {
     if (CATEGORIES[task.task_type as TaskType]?.tier !== 2) {
       throw new ApiError(400, 'not_a_credential_task', `${task.task_type} tasks do not deliver credentials`);
     }
-    if (!DELIVERED.has(task.status) || !task.proof?.artifact) {
-      throw new ApiError(409, 'credential_not_available', `No credential has been delivered yet (status: ${task.status})`, { status: task.status });
+    if (task.status !== 'COMPLETED' || !task.proof?.artifact) {
+      throw new ApiError(409, 'credential_not_available', `The credential is available once the task is COMPLETED (status: ${task.status})`, { status: task.status });
     }
     return c.json({ task_id: task.id, encrypted_credential: task.proof.artifact });
   };
