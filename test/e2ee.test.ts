@@ -58,6 +58,14 @@ describe('verifyWebhook', () => {
     await expect(verifyWebhook(body, { 'X-HumanOps-Signature': 'ab'.repeat(32) }, secret)).rejects.toThrow('does not match');
     await expect(verifyWebhook(body, {}, secret)).rejects.toThrow('not signed');
   });
+
+  it('refuses a replay of a delivery already received', async () => {
+    const secret = 'a-plain-secret-123';
+    const headers = await signatureHeaders(body, secret, 'whd_replayed', now);
+    const seen = new Set<string>();
+    await verifyWebhook(body, headers, secret, { seen });
+    await expect(verifyWebhook(body, headers, secret, { seen })).rejects.toThrow('replay');
+  });
 });
 
 describe('what the server accepts as a credential', () => {

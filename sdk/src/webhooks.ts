@@ -31,13 +31,19 @@ const header = (headers: Headers | Record<string, string | string[] | undefined>
 /**
  * Checks a webhook and returns its parsed event, or throws WebhookVerificationError. Pass the raw
  * body exactly as received. Standard Webhooks headers, when present, must also be recent
- * (`toleranceSeconds`, default 300) so a captured request cannot be replayed later.
+ * (`toleranceSeconds`, default 300) so a captured request cannot be replayed later; pass `seen` to
+ * refuse a replay within that window too (the platform's retries reuse the id only after a failure).
  */
 export async function verifyWebhook<T = { event: string; task_id: string; status?: string; guardian_result: unknown; timestamp: string }>(
   rawBody: string | Uint8Array,
   headers: Headers | Record<string, string | string[] | undefined>,
   secret: string,
-  options: { toleranceSeconds?: number; now?: number } = {},
+  options: {
+    toleranceSeconds?: number;
+    now?: number;
+    /** Delivery ids already processed (e.g. a Set, or your own store): a repeat is refused as a replay. */
+    seen?: { has(id: string): boolean; add(id: string): unknown };
+  } = {},
 ): Promise<T> {
   const body = typeof rawBody === 'string' ? encoder.encode(rawBody) : rawBody;
   const standard = header(headers, 'webhook-signature');
@@ -54,6 +60,10 @@ export async function verifyWebhook<T = { event: string; task_id: string; status
     const expected = `v1,${toBase64(await hmac(key, signed))}`;
     if (!standard.split(' ').some((candidate) => constantTimeEqual(candidate, expected))) {
       throw new WebhookVerificationError('Webhook signature does not match');
+    }
+    if (options.seen) {
+      if (options.seen.has(id)) throw new WebhookVerificationError('Webhook was already received (replay)');
+      options.seen.add(id);
     }
   } else if (hex) {
     const expected = Array.from(await hmac(encoder.encode(secret), body), (b) => b.toString(16).padStart(2, '0')).join('');
