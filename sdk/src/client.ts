@@ -63,6 +63,18 @@ export class APIClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
+  /** Downloads a URL the API handed out (a signed proof photo URL): its bytes and content type. */
+  async download(url: string): Promise<{ data: Uint8Array; contentType: string }> {
+    let response: Response;
+    try {
+      response = await this.#fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      throw new APIConnectionError(`Could not download ${new URL(url).origin}: ${(error as Error).message}`);
+    }
+    if (!response.ok) throw errorFor(response.status, await response.json().catch(() => null), response.headers);
+    return { data: new Uint8Array(await response.arrayBuffer()), contentType: response.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
     for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));

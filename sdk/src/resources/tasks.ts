@@ -45,6 +45,12 @@ export class Tasks {
     return this.client.request('POST', `/tasks/${encodeURIComponent(taskId)}/retrieve-credential`);
   }
 
+  /** The submitted proof photos themselves (bytes and type), fetched from their signed URLs. */
+  async proofPhotos(taskId: string): Promise<{ url: string; contentType: string; data: Uint8Array }[]> {
+    const task = await this.retrieve(taskId);
+    return Promise.all((task.proof?.photos ?? []).map(async (url) => ({ url, ...(await this.client.download(url)) })));
+  }
+
   /** The task's webhook deliveries. */
   webhooks(taskId: string): Promise<{ data: { delivery_id: string; event: string; status: string; attempts: number }[] }> {
     return this.client.request('GET', `/tasks/${encodeURIComponent(taskId)}/webhooks`);

@@ -1,0 +1,172 @@
+// The built MCP server driven as a real client drives it: the MCP SDK's Client over stdio, against
+// the local stack.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptForAgent } from '@humanops/sdk';
+import { makeJpeg } from './helpers/images.ts';
+import { type Agent, type Stack, startStack, txHash } from './helpers/stack.ts';
+
+const SERVER = new URL('../mcp/dist/index.js', import.meta.url).pathname;
+
+let stack: Stack;
+let agent: Agent;
+let keyDir: string;
+
+async function connect(): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER],
+    env: { HUMANOPS_API_KEY: agent.key, HUMANOPS_API_URL: stack.url.replace(/\/api\/v1$/, ''), HUMANOPS_KEY_DIR: keyDir, PATH: process.env.PATH ?? '' },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'humanops-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+const text = (result: any) => result.content.map((c: { text?: string }) => c.text ?? '').join('\n');
+
+beforeAll(async () => {
+  stack = await startStack();
+  agent = await stack.registerAgent('mcp');
+  keyDir = await mkdtemp(join(tmpdir(), 'humanops-keys-'));
+});
+afterAll(async () => {
+  await stack?.stop();
+  if (keyDir) await rm(keyDir, { recursive: true, force: true });
+});
+
+describe('@humanops/mcp over stdio', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connect();
+  });
+  afterAll(() => client?.close());
+
+  it('lists the reference tools and the ones that close the loop, each with schemas and annotations', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'cancel_task', 'check_verification_status', 'dispatch_credential_task', 'dispatch_digital_task', 'fund_account', 'get_balance',
+      'get_proof_photos', 'get_task_result', 'list_digital_categories', 'list_tasks', 'post_task', 'request_payout', 'retrieve_credential',
+      'search_operators', 'simulate_task', 'verify_task', 'wait_for_task',
+    ]);
+    const post = tools.find((t) => t.name === 'post_task')!;
+    expect(Object.keys(post.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['title', 'description', 'location', 'reward_usd', 'deadline', 'proof_requirements', 'task_type', 'callback_url', 'callback_secret', 'idempotency_key']));
+    expect(post.outputSchema).toBeDefined();
+    expect(post.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: true });
+    expect(tools.find((t) => t.name === 'get_balance')!.annotations).toMatchObject({ readOnlyHint: true });
+    expect(tools.find((t) => t.name === 'cancel_task')!.annotations).toMatchObject({ destructiveHint: true });
+    for (const tool of tools) expect(tool.description!.length, tool.name).toBeGreaterThan(40);
+  });
+
+  it('funds, posts, lists, and walks a task to completion with the operator API, looking at the photos', async () => {
+    const funded = await client.callTool({ name: 'fund_account', arguments: { amount_usdc: '200.00', tx_hash: txHash() } });
+    expect(funded.isError).toBeFalsy();
+    const args = {
+      title: 'Verify storefront signage', description: 'Take a photo of the sign', location: { lat: 40.7128, lng: -74.006, address: '123 Main St' },
+      reward_usd: 25, deadline: new Date(Date.now() + 86_400_000).toISOString(), proof_requirements: ['Photo of storefront sign'], task_type: 'VERIFICATION',
+    };
+    const posted = await client.callTool({ name: 'post_task', arguments: args });
+    const taskId = (posted.structuredContent as { task_id: string }).task_id;
+    expect(posted.structuredContent).toMatchObject({ status: 'PENDING', total_escrow: 29.5 });
+    // A client retrying the identical call does not post twice.
+    const retried = await client.callTool({ name: 'post_task', arguments: args });
+    expect((retried.structuredContent as { task_id: string }).task_id).toBe(taskId);
+
+    const listed = await client.callTool({ name: 'list_tasks', arguments: { status: 'PENDING' } });
+    expect((listed.structuredContent as { data: { task_id: string }[] }).data.map((t) => t.task_id)).toEqual([taskId]);
+
+    const operator = await stack.registerOperator();
+    await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: operator.auth });
+    const { body: { path } } = await stack.upload(operator, taskId, makeJpeg());
+    await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: operator.auth, body: { photos: [path] } });
+    await stack.tick();
+
+    const status = await client.callTool({ name: 'check_verification_status', arguments: { task_id: taskId } });
+    expect(status.structuredContent).toMatchObject({ status: 'MANUAL_REVIEW', decision: 'MANUAL_REVIEW' });
+    const photos = await client.callTool({ name: 'get_proof_photos', arguments: { task_id: taskId } });
+    expect((photos.content as { type: string; mimeType?: string }[]).filter((c) => c.type === 'image')).toEqual([expect.objectContaining({ type: 'image', mimeType: 'image/jpeg' })]);
+    const verified = await client.callTool({ name: 'verify_task', arguments: { task_id: taskId, decision: 'APPROVE' } });
+    expect(verified.structuredContent).toMatchObject({ status: 'COMPLETED' });
+    const result = await client.callTool({ name: 'get_task_result', arguments: { task_id: taskId } });
+    expect(result.structuredContent).toMatchObject({ task_id: taskId, status: 'COMPLETED' });
+  });
+
+  it('wait_for_task returns within its bound with the current status and a hint, or as soon as the status arrives', async () => {
+    const task = await client.callTool({ name: 'dispatch_digital_task', arguments: { title: 'Wait', description: 'Wait here', digital_category: 'CONTENT_REVIEW', reward_usd: 10 } });
+    const taskId = (task.structuredContent as { task_id: string }).task_id;
+    const bounded = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, max_wait_seconds: 1 } });
+    expect(bounded.structuredContent).toMatchObject({ status: 'PENDING', reached: false });
+    expect(text(bounded)).toContain('call wait_for_task again');
+    setTimeout(() => void client.callTool({ name: 'simulate_task', arguments: { task_id: taskId, action: 'accept' } }), 500);
+    const reached = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, until: ['ACCEPTED'], max_wait_seconds: 20 } });
+    expect(reached.structuredContent).toMatchObject({ status: 'ACCEPTED', reached: true });
+  });
+
+  it('bad arguments and API refusals come back as isError results with a hint, and the server keeps going', async () => {
+    const bad = await client.callTool({ name: 'post_task', arguments: { title: 'x' } });
+    expect(bad.isError).toBe(true);
+    const poor = await client.callTool({ name: 'dispatch_credential_task', arguments: { title: 'Big', description: 'Too big', credential_category: 'SUBSCRIPTION_SETUP', reward_usd: 500 } });
+    expect(poor.isError).toBe(true);
+    expect(text(poor)).toMatch(/402[\s\S]*Hint: Deposit more funds: balance is \$\d+\.\d\d, this task needs \$5\d\d\.\d\d/);
+    expect((await client.callTool({ name: 'get_balance', arguments: {} })).isError).toBeFalsy();
+    const unknown = await client.callTool({ name: 'cancel_task', arguments: { task_id: 'task_00000000000000000000000000000000' } });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toContain('404');
+    const payout = await client.callTool({ name: 'request_payout', arguments: { amount_usd: 20 } });
+    expect(payout.isError).toBe(true);
+  });
+});
+
+describe('credentials across two server processes', () => {
+  it('dispatches in one session and decrypts in the next, with the key only in a 0600 file', async () => {
+    const first = await connect();
+    await first.callTool({ name: 'fund_account', arguments: { amount_usdc: '100.00', tx_hash: txHash() } });
+    const dispatched = await first.callTool({ name: 'dispatch_credential_task', arguments: { title: 'Create Acme account', description: 'Sign up at acme.io', credential_category: 'API_KEY_PROCUREMENT', reward_usd: 50 } });
+    const taskId = (dispatched.structuredContent as { task_id: string }).task_id;
+    expect(JSON.stringify(dispatched)).not.toMatch(/private|MIG/);
+    await first.close();
+
+    const files = await readdir(keyDir);
+    expect(files).toContain(`${taskId}.json`);
+    expect((await stat(join(keyDir, `${taskId}.json`))).mode & 0o777).toBe(0o600);
+
+    const operator = await stack.registerOperator();
+    await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: operator.auth });
+    const detail = await stack.call('GET', `/tasks/${taskId}`, { key: agent.key });
+    const artifact = await encryptForAgent(detail.body.agent_public_key, { api_key: 'sk_acme_42' }, { taskId });
+    await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: operator.auth, body: { artifact } });
+    await stack.call('POST', `/tasks/${taskId}/verify`, { key: agent.key, body: { decision: 'APPROVE' } });
+
+    const second = await connect();
+    const credential = await second.callTool({ name: 'retrieve_credential', arguments: { task_id: taskId } });
+    expect(credential.structuredContent).toEqual({ task_id: taskId, credential: { api_key: 'sk_acme_42' } });
+    const foreign = await second.callTool({ name: 'retrieve_credential', arguments: { task_id: 'task_unknown' } });
+    expect(foreign.isError).toBe(true);
+    await second.close();
+  });
+});
+
+it('writes nothing but JSON-RPC to stdout', async () => {
+  const child = spawn(process.execPath, [SERVER], {
+    env: { HUMANOPS_API_KEY: agent.key, HUMANOPS_API_URL: stack.url.replace(/\/api\/v1$/, ''), HUMANOPS_KEY_DIR: keyDir, PATH: process.env.PATH ?? '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_balance', arguments: {} } });
+  send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'post_task', arguments: { nonsense: true } } });
+  await new Promise((r) => setTimeout(r, 3000));
+  child.kill();
+  const lines = stdout.trim().split('\n');
+  expect(lines.length).toBeGreaterThanOrEqual(3);
+  for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+});
