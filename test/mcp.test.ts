@@ -100,12 +100,34 @@ describe('@humanops/mcp over stdio', () => {
   it('wait_for_task returns within its bound with the current status and a hint, or as soon as the status arrives', async () => {
     const task = await client.callTool({ name: 'dispatch_digital_task', arguments: { title: 'Wait', description: 'Wait here', digital_category: 'CONTENT_REVIEW', reward_usd: 10 } });
     const taskId = (task.structuredContent as { task_id: string }).task_id;
-    const bounded = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, max_wait_seconds: 1 } });
+    const progress: unknown[] = [];
+    const bounded = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, max_wait_seconds: 4 } }, undefined, { onprogress: (p) => progress.push(p) });
+    expect(progress.length).toBeGreaterThan(0);
     expect(bounded.structuredContent).toMatchObject({ status: 'PENDING', reached: false });
     expect(text(bounded)).toContain('call wait_for_task again');
     setTimeout(() => void client.callTool({ name: 'simulate_task', arguments: { task_id: taskId, action: 'accept' } }), 500);
     const reached = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, until: ['ACCEPTED'], max_wait_seconds: 20 } });
     expect(reached.structuredContent).toMatchObject({ status: 'ACCEPTED', reached: true });
+  });
+
+  it('wait_for_task as an MCP task: a handle at once, the result when the status arrives', async () => {
+    const task = await client.callTool({ name: 'dispatch_digital_task', arguments: { title: 'Durable', description: 'Wait as a task', digital_category: 'CONTENT_REVIEW', reward_usd: 10 } });
+    const taskId = (task.structuredContent as { task_id: string }).task_id;
+    const { tools } = await client.listTools();
+    expect(tools.find((t) => t.name === 'wait_for_task')!.execution).toMatchObject({ taskSupport: 'optional' });
+    setTimeout(() => void client.callTool({ name: 'simulate_task', arguments: { task_id: taskId, action: 'accept' } }), 1000);
+    const seen: string[] = [];
+    let result: any;
+    for await (const message of client.experimental.tasks.callToolStream(
+      { name: 'wait_for_task', arguments: { task_id: taskId, until: ['ACCEPTED'], max_wait_seconds: 600 } }, undefined, { task: { ttl: 120_000 } },
+    )) {
+      seen.push(message.type);
+      if (message.type === 'result') result = message.result;
+      if (message.type === 'error') throw message.error;
+    }
+    expect(seen[0]).toBe('taskCreated');
+    expect(seen.at(-1)).toBe('result');
+    expect(result.structuredContent).toMatchObject({ task_id: taskId, status: 'ACCEPTED', reached: true });
   });
 
   it('bad arguments and API refusals come back as isError results with a hint, and the server keeps going', async () => {

@@ -2,6 +2,7 @@
  * The HumanOps MCP server: the agent API as tools an assistant can call. Thin by design: every tool
  * calls @humanops/sdk, never the database or raw HTTP.
  */
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { HumanOpsClient } from '@humanops/sdk';
 import { KeyStore } from './keystore.ts';
@@ -28,6 +29,9 @@ export interface Context {
 
 export function createServer(options: ServerOptions): McpServer {
   const server = new McpServer({ name: 'humanops', version: VERSION }, {
+    // Task-augmented tool calls (wait_for_task); handles live as long as this process.
+    capabilities: { tasks: { requests: { tools: { call: {} } } } },
+    taskStore: new InMemoryTaskStore(),
     instructions: 'Commission real-world tasks (photos, verifications, deliveries, inspections) and digital tasks (CAPTCHAs, forms, reviews, credentials) from verified human operators. Money is in USD; posting a task escrows reward + platform fee from the deposit balance.',
   });
   const context: Context = {

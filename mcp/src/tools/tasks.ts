@@ -121,34 +121,59 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   }, (args) => guarded(async () => ok(await client.operators.search(args))));
 
-  server.registerTool('wait_for_task', {
+  /**
+   * wait_for_task supports the protocol's task-augmented tool calls (2025-11-25 "tasks", an
+   * experimental API in the pinned SDK): a client that asks for a task gets a handle at once and
+   * the result later, so it may wait for hours (max_wait_seconds up to a day). Other clients get an
+   * ordinary call that returns within max_wait_seconds (default 45: clients cut calls near 60 s).
+   */
+  server.experimental.tasks.registerToolTask('wait_for_task', {
     title: 'Wait for a task',
-    description: 'Wait (at most max_wait_seconds, default 45 — MCP clients cut calls at about 60 s) until the task reaches one of `until` (default: any status change). Sends progress notifications while waiting. Returns the current status either way; call again to keep waiting: human tasks take minutes to hours.',
+    description: 'Wait until a task reaches one of `until` (default: any status change), for at most max_wait_seconds (default 45; keep it under 60 unless your client runs this tool as an MCP task, then up to 86400). Returns the current status either way; if it was not reached, call again: human tasks take minutes to hours.',
     inputSchema: {
       task_id: z.string(),
       until: z.array(z.enum(TASK_STATUSES)).optional().describe('Statuses to wait for; default: any change from the current one.'),
-      max_wait_seconds: z.number().int().min(1).max(55).optional(),
+      max_wait_seconds: z.number().int().min(1).max(86_400).optional(),
     },
     outputSchema: z.looseObject({ task_id: z.string(), status: z.string(), reached: z.boolean(), waited_seconds: z.number() }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  }, ({ task_id, until, max_wait_seconds }, extra) => guarded(async () => {
-    const started = Date.now();
-    const limit = (max_wait_seconds ?? 45) * 1000;
-    const first = await client.tasks.retrieve(task_id);
-    const done = (status: string) => (until ? until.includes(status as never) : status !== first.status);
-    let task = first;
-    let tick = 0;
-    while (!done(task.status) && Date.now() - started < limit) {
-      await new Promise((r) => setTimeout(r, Math.min(3000, limit - (Date.now() - started))));
-      task = await client.tasks.retrieve(task_id);
-      const token = extra._meta?.progressToken;
-      if (token !== undefined) {
-        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++tick, message: `${task_id} is ${task.status}` } });
-      }
-    }
-    const reached = done(task.status);
-    const waited = Math.round((Date.now() - started) / 1000);
-    return ok({ task_id, status: task.status, reached, waited_seconds: waited },
-      reached ? `${task_id} is ${task.status}.` : `${task_id} is still ${task.status} after ${waited} s; call wait_for_task again to keep waiting.`);
-  }));
+    execution: { taskSupport: 'optional' },
+  }, {
+    createTask: async (args, { taskStore, taskRequestedTtl, _meta, sendNotification }) => {
+      const task = await taskStore.createTask({ ttl: taskRequestedTtl ?? (args.max_wait_seconds ?? 45) * 1000 + 3_600_000, pollInterval: 2000 });
+      const token = _meta?.progressToken;
+      let progress = 0;
+      const onProgress = token === undefined ? undefined : (status: string) =>
+        sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: `${args.task_id} is ${status}` } }).catch(() => {});
+      void (async () => {
+        const result = await guarded(() => waitFor(client, args, onProgress));
+        await taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result).catch(() => {});
+      })();
+      return { task };
+    },
+    getTask: (_args, { taskId, taskStore }) => taskStore.getTask(taskId),
+    getTaskResult: (_args, { taskId, taskStore }) => taskStore.getTaskResult(taskId) as never,
+  });
+}
+
+/** Polls the task every 3 s until `until` or the time limit, reporting progress; the result says which. */
+async function waitFor(
+  client: Context['client'],
+  { task_id, until, max_wait_seconds }: { task_id: string; until?: (typeof TASK_STATUSES)[number][]; max_wait_seconds?: number },
+  onProgress?: (status: string) => unknown,
+) {
+  const started = Date.now();
+  const limit = (max_wait_seconds ?? 45) * 1000;
+  const first = await client.tasks.retrieve(task_id);
+  const done = (status: string) => (until ? until.includes(status as never) : status !== first.status);
+  let task = first;
+  while (!done(task.status) && Date.now() - started < limit) {
+    await new Promise((r) => setTimeout(r, Math.min(3000, limit - (Date.now() - started))));
+    task = await client.tasks.retrieve(task_id);
+    await onProgress?.(task.status);
+  }
+  const reached = done(task.status);
+  const waited = Math.round((Date.now() - started) / 1000);
+  return ok({ task_id, status: task.status, reached, waited_seconds: waited },
+    reached ? `${task_id} is ${task.status}.` : `${task_id} is still ${task.status} after ${waited} s; call wait_for_task again to keep waiting.`);
 }
