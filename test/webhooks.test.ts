@@ -1,8 +1,10 @@
 // Signed webhooks, delivered by the worker to a receiver written like the reference's Express sample.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPrivateAddress } from '../functions/_shared/webhooks.ts';
+import { callbackUrlProblem, isPrivateAddress, signatureHeaders } from '../functions/_shared/webhooks.ts';
 import { type Agent, type Stack, startStack } from './helpers/stack.ts';
 
 const SECRET = 'your-random-secret-0123';
@@ -34,7 +36,7 @@ async function startReceiver() {
       const standardOk = String(req.headers['webhook-signature']) === `v1,${expected}` && Math.abs(Date.now() / 1000 - timestamp) < 300;
       received.push({ path: req.url ?? '', event: JSON.parse(raw.toString('utf8')), signatureOk, standardOk, headers: req.headers });
       setTimeout(() => {
-        res.writeHead(answer);
+        res.writeHead(answer, answer >= 300 && answer < 400 ? { location: '/redirected' } : {});
         res.end();
       }, req.url?.includes('slow') ? delayMs : 0);
     });
@@ -173,6 +175,50 @@ describe('webhooks', () => {
     expect((await stack.call('POST', `/sandbox/tasks/${plain}/simulate`, { key: agent.key, body: { action: 'fail_webhooks' } })).body.code).toBe('no_callback');
   });
 
+  it('does not follow a redirect: a 3xx is a failed attempt', async () => {
+    const id = await withCallback('/moved');
+    receiver.answerWith(302);
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    await stack.tick();
+    receiver.answerWith(204);
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'pending', attempts: 1, last_status_code: 302 });
+    expect(receiver.received.filter((r) => r.path === '/redirected')).toHaveLength(0);
+  });
+
+  it("a dead worker's claim comes back when its lease runs out; a live lease is never claimed twice", async () => {
+    const id = await withCallback('/lease');
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    // A worker claims the delivery and dies before posting it.
+    const claimed = await stack.sql`select id, task_id from api.claim_webhook_deliveries(50, 300)`;
+    expect(claimed.map((c) => c.task_id)).toContain(id);
+    await stack.tick();
+    expect(receiver.received.filter((r) => r.event.task_id === id)).toHaveLength(0);
+    // Even a resend leaves the lease alone.
+    const [leased] = await deliveries(id);
+    expect((await stack.call('POST', `/webhooks/${leased.delivery_id}/resend`, { key: agent.key })).status).toBe(200);
+    await stack.tick();
+    expect(receiver.received.filter((r) => r.event.task_id === id)).toHaveLength(0);
+    await stack.sql`update webhook_deliveries set locked_until = now() - interval '1 second' where task_id = ${id}`;
+    await stack.tick();
+    expect(receiver.received.filter((r) => r.event.task_id === id)).toHaveLength(1);
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('an attempt in flight is not posted again by a concurrent worker, even after a resend', async () => {
+    receiver.slowBy(1500);
+    const id = await withCallback('/slow-inflight');
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    const first = stack.tick();
+    await new Promise((r) => setTimeout(r, 400)); // claimed and posted, the receiver still sleeping
+    const [inFlight] = await deliveries(id);
+    expect(inFlight.attempts).toBe(1);
+    await stack.call('POST', `/webhooks/${inFlight.delivery_id}/resend`, { key: agent.key });
+    await stack.tick();
+    await first;
+    receiver.slowBy(0);
+    expect(receiver.received.filter((r) => r.event.task_id === id)).toHaveLength(1);
+  });
+
   it('sends unsigned (but identified) when the task has no secret', async () => {
     const id = await withCallback('/unsigned', '');
     await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
@@ -183,12 +229,33 @@ describe('webhooks', () => {
   });
 });
 
+describe('signing', () => {
+  it('signs as the reference sample and Standard Webhooks check, a whsec_ secret keyed by its decoded bytes', async () => {
+    const body = '{"event":"task.completed","task_id":"task_1"}';
+    const plain = await signatureHeaders(body, SECRET, 'whd_1', 1700000000);
+    expect(plain).toEqual({
+      'webhook-id': 'whd_1',
+      'webhook-timestamp': '1700000000',
+      'X-HumanOps-Signature': createHmac('sha256', SECRET).update(body).digest('hex'),
+      'webhook-signature': `v1,${createHmac('sha256', SECRET).update(`whd_1.1700000000.${body}`).digest('base64')}`,
+    });
+    const key = Buffer.from('a-32-byte-key-for-standard-hooks');
+    const whsec = `whsec_${key.toString('base64')}`;
+    const standard = await signatureHeaders(body, whsec, 'whd_2', 1700000001);
+    expect(standard['webhook-signature']).toBe(`v1,${createHmac('sha256', key).update(`whd_2.1700000001.${body}`).digest('base64')}`);
+    expect(standard['X-HumanOps-Signature']).toBe(createHmac('sha256', whsec).update(body).digest('hex'));
+    expect(await signatureHeaders(body, null, 'whd_3', 1)).toEqual({ 'webhook-id': 'whd_3', 'webhook-timestamp': '1' });
+  });
+});
+
 describe('where webhooks may go', () => {
   it.each([
     ['127.0.0.1', true], ['10.1.2.3', true], ['172.20.0.1', true], ['192.168.1.1', true], ['169.254.169.254', true],
     ['100.64.0.1', true], ['0.0.0.0', true], ['::1', true], ['::', true], ['fe80::1', true], ['fd00::1', true],
     ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['64:ff9b::a00:1', true], ['224.0.0.1', true],
-    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
+    ['::127.0.0.1', true], ['2002:7f00:1::1', true], ['2002:a9fe:a9fe::', true], ['fec0::1', true], ['64:ff9b:1::a00:1', true],
+    ['2001:0:4136:e378::1', true], ['ff02::1', true], ['not-an-address', true],
+    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false], ['2002:808:808::1', false],
   ])('%s is private: %s', (address, expected) => {
     expect(isPrivateAddress(address)).toBe(expected);
   });
@@ -204,7 +271,9 @@ describe('where webhooks may go', () => {
     });
     afterAll(() => live?.stop());
 
-    it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h', 'https://db.internal/h', 'http://example.com/h'])(
+    it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h',
+      'https://db.internal/h', 'http://example.com/h', 'https://localhost./h', 'https://0x7f.1/h', 'https://[::ffff:10.0.0.1]/h', 'https://[fd00::1]/h',
+      'https://100.64.0.1/h', 'https://[fe80::1]/h'])(
       'refuses a task calling back to %s', async (url) => {
         const reply = await live.createTask(liveAgent, { callback_url: url });
         expect(reply.status).toBe(400);
@@ -223,19 +292,35 @@ describe('where webhooks may go', () => {
     });
     afterAll(() => strict?.stop());
 
-    it('refuses at creation, and at delivery a host that resolves to loopback', async () => {
+    it('refuses at creation a literal private address', async () => {
       const a = await strict.registerAgent('strict');
       await strict.deposit(a, 100);
-      expect((await strict.createTask(a, { callback_url: receiver.url() })).status).toBe(400);
-      const created = await strict.createTask(a, { callback_url: 'http://humanops-test.localtest.me:9/hook' });
-      // Not a literal private address, so creation passes; it resolves to 127.0.0.1 (if resolvable here).
+      const reply = await strict.createTask(a, { callback_url: receiver.url() });
+      expect(reply.status).toBe(400);
+      expect(reply.body.error).toBe('callback_url: must not point to a private, loopback or link-local address');
+    });
+
+    // This machine's own name is no literal address, so creation lets it through; /etc/hosts maps it
+    // to loopback (127.0.1.1 on Debian) or to the container's private address, so delivery must refuse
+    // it after resolving, and never reach the receiver listening on that port.
+    const machine = hostname();
+    it.skipIf(callbackUrlProblem(`http://${machine}/`, false) !== null)('refuses at delivery a host name that resolves to a private address', async () => {
+      const resolved = await lookup(machine, { all: true }).catch(() => []);
+      const a = await strict.registerAgent('strict-dns');
+      await strict.deposit(a, 100);
+      const url = receiver.url('/strict-dns').replace('127.0.0.1', machine);
+      const created = await strict.createTask(a, { callback_url: url, callback_secret: SECRET });
       expect(created.status).toBe(201);
       await strict.call('POST', `/tasks/${created.body.task_id}/cancel`, { key: a.key });
       await strict.tick();
       const [delivery] = (await strict.call('GET', `/tasks/${created.body.task_id}/webhooks`, { key: a.key })).body.data;
-      expect(delivery.status).toBe('pending');
-      expect(delivery.last_error).toMatch(/^(refused: .* resolves to 127\.0\.0\.1|cannot resolve)/);
-      expect(delivery.last_status_code).toBeNull();
+      expect(delivery).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
+      if (resolved.length > 0 && resolved.every((r) => isPrivateAddress(r.address))) {
+        expect(delivery.last_error).toMatch(new RegExp(`^refused: ${machine} resolves to .*, a private address$`));
+      } else {
+        expect(delivery.last_error).toBeTruthy(); // unresolvable or public here: not delivered either way
+      }
+      expect(receiver.received.filter((r) => r.path === '/strict-dns')).toHaveLength(0);
     });
   });
 });

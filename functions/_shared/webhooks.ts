@@ -82,10 +82,13 @@ export function isPrivateAddress(address: string): boolean {
   const g = ipv6Groups(plain);
   if (!g) return true; // not an address we understand: refuse
   if (g.every((x) => x === 0) || (g.slice(0, 7).every((x) => x === 0) && g[7] === 1)) return true; // :: and ::1
-  if ((g[0] & 0xfe00) === 0xfc00 || (g[0] & 0xffc0) === 0xfe80 || (g[0] & 0xff00) === 0xff00) return true; // ULA, link-local, multicast
-  const embedded = (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0));
+  if ((g[0] & 0xfe00) === 0xfc00 || (g[0] & 0xffc0) === 0xfe80 || (g[0] & 0xffc0) === 0xfec0 || (g[0] & 0xff00) === 0xff00) return true; // ULA, link-local, site-local, multicast
+  // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::).
+  const embedded = (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0));
   if (embedded) return isSpecialIpv4([g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff]);
-  return g[0] === 0x2001 && g[1] === 0x0db8; // documentation
+  if (g[0] === 0x2002) return isSpecialIpv4([g[1] >> 8, g[1] & 0xff, g[2] >> 8, g[2] & 0xff]);
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return true; // local-use NAT64
+  return g[0] === 0x2001 && (g[1] === 0x0db8 || g[1] === 0); // documentation, Teredo
 }
 
 const LOCAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
@@ -100,24 +103,38 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
   }
   if (parsed.username || parsed.password) return 'must not carry credentials';
   if (allowPrivate) return null;
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, ''); // `localhost.` is `localhost`
   if (LOCAL_NAMES.test(host)) return 'must not point to a local host';
   if ((ipv4Bytes(host) || host.includes(':')) && isPrivateAddress(host)) return 'must not point to a private, loopback or link-local address';
   return null;
 }
 
-/** Every address a host name resolves to (an IP literal resolves to itself). */
-async function resolveHost(host: string): Promise<string[]> {
+/** `promise`, or the signal's reason if it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Every address a host name resolves to (an IP literal resolves to itself), given up when `signal`
+ * aborts. Deno's resolver reads /etc/hosts and then DNS; Node's `lookup` is getaddrinfo.
+ */
+async function resolveHost(host: string, signal: AbortSignal): Promise<string[]> {
   const plain = host.replace(/^\[|\]$/g, '');
   if (ipv4Bytes(plain) || plain.includes(':')) return [plain];
-  const deno = (globalThis as { Deno?: { resolveDns(h: string, t: 'A' | 'AAAA'): Promise<string[]> } }).Deno;
+  type ResolveDns = (h: string, t: 'A' | 'AAAA', o: { signal: AbortSignal }) => Promise<string[]>;
+  const deno = (globalThis as { Deno?: { resolveDns: ResolveDns } }).Deno;
   if (deno) {
-    const results = await Promise.allSettled([deno.resolveDns(plain, 'A'), deno.resolveDns(plain, 'AAAA')]);
+    const results = await untilAborted(Promise.allSettled([deno.resolveDns(plain, 'A', { signal }), deno.resolveDns(plain, 'AAAA', { signal })]), signal);
     return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
   }
   const specifier = 'node:dns/promises';
   const dns = await import(specifier) as { lookup(h: string, o: { all: true }): Promise<{ address: string }[]> };
-  return (await dns.lookup(plain, { all: true })).map((a) => a.address);
+  return (await untilAborted(dns.lookup(plain, { all: true }), signal)).map((a) => a.address);
 }
 
 export interface DeliveryResult {
@@ -128,9 +145,9 @@ export interface DeliveryResult {
 
 /**
  * Posts one webhook. The host is resolved and every address checked first (unless private
- * addresses are allowed); redirects are not followed. The connection is not pinned to the checked
- * address, so a host whose DNS changes between the check and the request (rebinding) is a residual
- * risk, bounded by the short gap.
+ * addresses are allowed); redirects are not followed; resolving and posting together take at most
+ * `timeoutMs`. The connection is not pinned to the checked address, so a host whose DNS changes
+ * between the check and the request (rebinding) is a residual risk, bounded by the short gap.
  */
 export async function deliver(
   delivery: { id: string; url: string; secret: string | null; payload: unknown },
@@ -138,13 +155,15 @@ export async function deliver(
 ): Promise<DeliveryResult> {
   const problem = callbackUrlProblem(delivery.url, options.allowPrivate);
   if (problem) return { delivered: false, statusCode: null, error: `callback_url ${problem}` };
+  const deadline = AbortSignal.timeout(options.timeoutMs);
   if (!options.allowPrivate) {
     const host = new URL(delivery.url).hostname;
     let addresses: string[];
     try {
-      addresses = await resolveHost(host);
+      addresses = await resolveHost(host, deadline);
     } catch (error) {
-      return { delivered: false, statusCode: null, error: `cannot resolve ${host}: ${(error as Error).message}` };
+      const why = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (error as Error).message;
+      return { delivered: false, statusCode: null, error: `cannot resolve ${host}: ${why}` };
     }
     if (addresses.length === 0) return { delivered: false, statusCode: null, error: `cannot resolve ${host}` };
     const bad = addresses.find(isPrivateAddress);
@@ -157,7 +176,7 @@ export async function deliver(
     ...(await signatureHeaders(body, delivery.secret, delivery.id, Math.floor(Date.now() / 1000))),
   };
   try {
-    const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+    const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: deadline });
     await response.body?.cancel();
     const delivered = response.status >= 200 && response.status < 300;
     return { delivered, statusCode: response.status, error: delivered ? null : `receiver answered ${response.status}` };

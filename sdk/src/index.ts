@@ -9,6 +9,7 @@ import { CATEGORIES, type TaskType } from './contract/categories.ts';
 import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
 import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
 import { type CreateTaskParams, Sandbox, Tasks } from './resources/tasks.ts';
+import { Webhooks } from './resources/webhooks.ts';
 import type { Task, TaskCreated, TaskStatus } from './resources/types.ts';
 
 export type DigitalCategory = 'CAPTCHA_SOLVING' | 'FORM_FILLING' | 'BROWSER_INTERACTION' | 'CONTENT_REVIEW' | 'DATA_VALIDATION';
@@ -32,6 +33,7 @@ export class HumanOpsClient {
   readonly deposits: Deposits;
   readonly operators: Operators;
   readonly sandbox: Sandbox;
+  readonly webhooks: Webhooks;
   readonly #api: APIClient;
 
   constructor(options: ClientOptions) {
@@ -42,6 +44,7 @@ export class HumanOpsClient {
     this.deposits = new Deposits(this.#api);
     this.operators = new Operators(this.#api);
     this.sandbox = new Sandbox(this.#api);
+    this.webhooks = new Webhooks(this.#api);
   }
 
   /** The digital and credential categories: what each is for, its cap, time and default proof. */
@@ -123,4 +126,5 @@ export * from './errors.ts';
 export type { ClientOptions } from './client.ts';
 export type { CreateTaskParams } from './resources/tasks.ts';
 export type { Task, TaskCreated, TaskList, TaskStatus } from './resources/types.ts';
+export type { WebhookDelivery } from './resources/webhooks.ts';
 export { CATEGORIES, TASK_TYPES, TASK_STATUSES } from './contract/categories.ts';

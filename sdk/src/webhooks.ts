@@ -22,6 +22,23 @@ function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/**
+ * The Standard Webhooks key bytes of a callback secret, exactly as the platform signs: for `whsec_…`
+ * the rest decoded as standard or URL-safe base64, else (or if that rest is not base64) the
+ * secret's UTF-8 bytes.
+ */
+function webhookKey(secret: string): Uint8Array {
+  const rest = secret.slice('whsec_'.length);
+  if (secret.startsWith('whsec_') && /^[A-Za-z0-9+/_-]+={0,2}$/.test(rest)) {
+    try {
+      return fromBase64(rest.replace(/-/g, '+').replace(/_/g, '/'));
+    } catch {
+      // not base64 after all: the platform falls back to the UTF-8 bytes too
+    }
+  }
+  return encoder.encode(secret);
+}
+
 const header = (headers: Headers | Record<string, string | string[] | undefined>, name: string): string | undefined => {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   const found = Object.entries(headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
@@ -50,14 +67,14 @@ export async function verifyWebhook<T = { event: string; task_id: string; status
   const hex = header(headers, 'x-humanops-signature');
   if (standard) {
     const id = header(headers, 'webhook-id') ?? '';
-    const timestamp = Number(header(headers, 'webhook-timestamp'));
+    const timestamp = header(headers, 'webhook-timestamp') ?? '';
     const now = options.now ?? Math.floor(Date.now() / 1000);
-    if (!Number.isFinite(timestamp) || Math.abs(now - timestamp) > (options.toleranceSeconds ?? 300)) {
+    if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > (options.toleranceSeconds ?? 300)) {
       throw new WebhookVerificationError('Webhook timestamp is missing or too old');
     }
-    const key = secret.startsWith('whsec_') ? fromBase64(secret.slice(6)) : encoder.encode(secret);
+    // The signed content is the headers' text as received: `<webhook-id>.<webhook-timestamp>.<body>`.
     const signed = new Uint8Array([...encoder.encode(`${id}.${timestamp}.`), ...body]);
-    const expected = `v1,${toBase64(await hmac(key, signed))}`;
+    const expected = `v1,${toBase64(await hmac(webhookKey(secret), signed))}`;
     if (!standard.split(' ').some((candidate) => constantTimeEqual(candidate, expected))) {
       throw new WebhookVerificationError('Webhook signature does not match');
     }

@@ -128,7 +128,11 @@ begin
 end
 $$;
 
-/** The agent asks for a delivery again (delivered or failed): it is queued now with a fresh budget. */
+/**
+ * The agent asks for a delivery again (delivered, failed or waiting): it is due now with a fresh
+ * budget. An attempt already in flight keeps its lease, so the same delivery is never posted twice
+ * at once: that attempt's outcome stands (delivered, or retried within seconds).
+ */
 create function api.resend_webhook(p_id text) returns public.webhook_deliveries
   language plpgsql
   security definer
@@ -139,7 +143,7 @@ declare
   v_delivery public.webhook_deliveries;
 begin
   update public.webhook_deliveries d
-     set status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = null
+     set status = 'pending', attempts = 0, next_attempt_at = now()
    where d.id = p_id and d.agent_id = v_agent_id
   returning * into v_delivery;
   if v_delivery.id is null then

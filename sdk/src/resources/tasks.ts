@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CreateTaskSchema, ResolveDisputeSchema, SimulateSchema } from '../contract/schemas.ts';
 import type { APIClient } from '../client.ts';
 import type { EncryptedCredential } from '../e2ee.ts';
+import type { WebhookDelivery } from './webhooks.ts';
 import { TaskCreatedResponse, TaskResponse, type TaskCreated, type Task, type TaskList, type TaskStatus } from './types.ts';
 
 export type CreateTaskParams = z.input<typeof CreateTaskSchema>;
@@ -52,7 +53,7 @@ export class Tasks {
   }
 
   /** The task's webhook deliveries. */
-  webhooks(taskId: string): Promise<{ data: { delivery_id: string; event: string; status: string; attempts: number }[] }> {
+  webhooks(taskId: string): Promise<{ data: WebhookDelivery[] }> {
     return this.client.request('GET', `/tasks/${encodeURIComponent(taskId)}/webhooks`);
   }
 }
