@@ -203,4 +203,28 @@ describe('USDC deposits on a local Base (anvil, chain id 8453)', () => {
       await down.stop();
     }
   });
+
+  it('without DEPOSIT_XPUB shows no address and confirms nothing (503 each), even with an RPC', async () => {
+    const unconfigured = await startStack({
+      env: {
+        HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: ADMIN_KEY, CLERK_JWKS_URL: 'http://127.0.0.1:9/jwks', CLERK_ISSUER: 'http://issuer.test',
+        BASE_RPC_URL: chain.rpcUrl, USDC_CONTRACT_ADDRESS: token, BASE_MIN_CONFIRMATIONS: '3',
+      },
+    });
+    try {
+      const reg = await unconfigured.call('POST', '/agents/register', { body: { name: 'noxpub', email: 'n@example.com' }, headers: { 'x-admin-key': ADMIN_KEY } });
+      const address = await unconfigured.call('GET', '/agents/deposit/address', { key: reg.body.api_key });
+      expect(address.status).toBe(503);
+      expect(address.body.code).toBe('deposit_addresses_unavailable');
+      // A confirmed transfer on the chain the server reads: still nothing to credit it against.
+      const hash = await chain.transfer(token, alice.address, usdc(10));
+      await chain.mine(3);
+      const reply = await unconfigured.call('POST', '/agents/deposit/usdc', { key: reg.body.api_key, body: { tx_hash: hash, amount_usdc: '10' } });
+      expect(reply.status).toBe(503);
+      expect(reply.body.code).toBe('chain_verification_unavailable');
+      expect(await unconfigured.sql`select count(*)::int as n from deposits`).toEqual([{ n: 0 }]);
+    } finally {
+      await unconfigured.stop();
+    }
+  });
 });
