@@ -9,8 +9,8 @@
  *   Receivers reject stale timestamps to stop replays.
  * Without a secret the body is sent unsigned (the reference makes the secret optional).
  */
-import { decodeBase64 } from './crypto.ts';
 import { VERSION } from './version.ts';
+import { webhookKey } from '../../sdk/src/webhooks.ts';
 
 const encoder = new TextEncoder();
 
@@ -19,14 +19,8 @@ async function hmac(key: Uint8Array, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(message)));
 }
 
-/** The key bytes of a callback secret, by the Standard Webhooks convention. */
-export function webhookKey(secret: string): Uint8Array {
-  if (secret.startsWith('whsec_')) {
-    const decoded = decodeBase64(secret.slice('whsec_'.length));
-    if (decoded) return decoded;
-  }
-  return encoder.encode(secret);
-}
+/** The key bytes of a callback secret: one rule, shared with the SDK's verifier. */
+export { webhookKey };
 
 /** The headers that sign `body` for delivery `id` at `timestamp` (unix seconds). */
 export async function signatureHeaders(body: string, secret: string | null, id: string, timestamp: number): Promise<Record<string, string>> {

@@ -27,7 +27,7 @@ function constantTimeEqual(a: string, b: string): boolean {
  * the rest decoded as standard or URL-safe base64, else (or if that rest is not base64) the
  * secret's UTF-8 bytes.
  */
-function webhookKey(secret: string): Uint8Array {
+export function webhookKey(secret: string): Uint8Array {
   const rest = secret.slice('whsec_'.length);
   if (secret.startsWith('whsec_') && /^[A-Za-z0-9+/_-]+={0,2}$/.test(rest)) {
     try {
