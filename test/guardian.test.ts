@@ -323,9 +323,13 @@ describe('disputes resolved by an admin', () => {
     const id = await submitted(stack, agent, payee);
     await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT' } });
     const before = await balance(stack, agent);
+    const spend = async () => (await stack.sql`select coalesce(sum(reward_cents), 0)::int as cents from agent_spend_daily where agent_id = ${agent.id}`)[0].cents;
+    const spentBefore = await spend();
     const reply = await resolve(id, { resolution: 'split', operator_usd: 10 });
     expect(reply.body.status).toBe('COMPLETED');
     expect((await balance(stack, agent)).deposit_balance).toBe(before.deposit_balance + 15);
+    // Only the operator's share counts toward the agent's fee tier.
+    expect(await spend()).toBe(spentBefore + 1000);
     expect((await stack.call('GET', '/operator/earnings', { headers: payee.auth })).body).toMatchObject({ pending_balance: 10, total_earned: 10 });
     await stack.sql`update tasks set completed_at = now() - interval '8 days' where id = ${id}`;
     await stack.tick();

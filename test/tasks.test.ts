@@ -202,27 +202,56 @@ describe('platform fee', () => {
     expect((await fee(a, '25.24')).platform_fee).toBe(4.54); // $4.5432 rounds down
   });
 
-  it('falls from 18 % to 15 % at $5,000 and to 12 % above $25,000 of trailing 30-day spend', async () => {
+  /** Posts a task and has the sandbox operator do it and the Guardian approve it: the reward is paid. */
+  const settle = async (a: Agent, reward: number) => {
+    const posted = await fee(a, reward);
+    const simulate = (body: unknown) => stack.call('POST', `/sandbox/tasks/${posted.task_id}/simulate`, { key: a.key, body });
+    expect((await simulate({ action: 'accept' })).status).toBe(200);
+    const done = await simulate({ action: 'submit', verdict: { decision: 'APPROVE', confidence: 95 } });
+    expect(done.body.status, JSON.stringify(done.body)).toBe('COMPLETED');
+    return posted;
+  };
+
+  it('falls from 18 % to 15 % at $5,000 and to 12 % above $25,000 of rewards paid in the last 30 days', async () => {
     const a = await stack.registerAgent('volume');
     await stack.deposit(a, 40_000);
-    expect(await fee(a, 4999.99)).toMatchObject({ platform_fee: 900, total_escrow: 5899.99 }); // spend $0 → 18 %
-    expect((await fee(a, 100)).platform_fee).toBe(18); // spend $4,999.99 → 18 %
-    expect((await fee(a, 100)).platform_fee).toBe(15); // spend $5,099.99 → 15 %
-    expect((await fee(a, 10000)).platform_fee).toBe(1500);
-    expect((await fee(a, 9800.01)).platform_fee).toBe(1470); // spend $15,200 before this one
-    expect((await fee(a, 100)).platform_fee).toBe(15); // spend exactly $25,000.00 → still 15 %
-    expect((await fee(a, 100)).platform_fee).toBe(12); // spend $25,100 → 12 %
+    expect(await settle(a, 4999.99)).toMatchObject({ platform_fee: 900, total_escrow: 5899.99 }); // paid $0 → 18 %
+    expect((await fee(a, 100)).platform_fee).toBe(18); // paid $4,999.99 → 18 %
+    await settle(a, 100.01);
+    expect((await fee(a, 100)).platform_fee).toBe(15); // paid $5,100 → 15 %
+    await settle(a, 10000);
+    await settle(a, 9900);
+    expect((await fee(a, 100)).platform_fee).toBe(15); // paid exactly $25,000.00 → still 15 %
+    await settle(a, 100);
+    expect((await fee(a, 100)).platform_fee).toBe(12); // paid $25,100 → 12 %
   });
 
-  it('does not count cancelled tasks or spend older than 30 days', async () => {
+  it('cannot be bought with parked capital: posting big tasks, then cancelling them, leaves the rate at 18 %', async () => {
+    // The attack as found: $40k deposited, three $10,000 tasks posted, a $1,000 task priced, the big ones cancelled.
+    const a = await stack.registerAgent('tier-gamer');
+    await stack.deposit(a, 40_000);
+    const parked = [await fee(a, 10000), await fee(a, 10000), await fee(a, 10000)];
+    expect(parked.map((t) => t.platform_fee)).toEqual([1800, 1800, 1800]);
+    const cheap = await fee(a, 1000);
+    expect(cheap.platform_fee).toBe(180);
+    for (const t of parked) expect((await stack.call('POST', `/tasks/${t.task_id}/cancel`, { key: a.key })).status).toBe(200);
+    const [task] = await stack.sql`select fee_cents::int, fee_rate_pct from tasks where id = ${cheap.task_id}`;
+    expect(task).toEqual({ fee_cents: 18000, fee_rate_pct: 18 });
+    expect((await balance(a)).deposit_balance).toBe(40_000 - 1180);
+  });
+
+  it('does not count posted, cancelled or expired tasks, nor payments older than 30 days', async () => {
     const a = await stack.registerAgent('churn');
     await stack.deposit(a, 20_000);
-    const big = await fee(a, 6000);
-    expect((await fee(a, 100)).platform_fee).toBe(15);
-    await stack.call('POST', `/tasks/${big.task_id}/cancel`, { key: a.key });
+    const open = await fee(a, 6000);
+    expect((await fee(a, 100)).platform_fee).toBe(18);
+    await stack.call('POST', `/tasks/${open.task_id}/cancel`, { key: a.key });
+    const lapsed = await fee(a, 6000);
+    await stack.call('POST', `/sandbox/tasks/${lapsed.task_id}/simulate`, { key: a.key, body: { action: 'expire' } });
     expect((await fee(a, 100)).platform_fee).toBe(18);
 
-    await fee(a, 6000);
+    await settle(a, 6000);
+    expect((await fee(a, 100)).platform_fee).toBe(15);
     await stack.sql`update agent_spend_daily set day = day - 30 where agent_id = ${a.id}`;
     expect((await fee(a, 100)).platform_fee).toBe(18);
   });
