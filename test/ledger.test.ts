@@ -74,7 +74,10 @@ describe('the ledger', () => {
     await stack.sql.begin(async (tx) => {
       await tx`update ledger_accounts set balance = balance + 1 where id = ${depositAccount}`;
       const problems = await tx`select problem, subject from api.verify_ledger()`;
-      expect(problems).toEqual([{ problem: 'cached balance differs from postings', subject: String(depositAccount) }]);
+      expect(problems).toEqual([
+        { problem: 'cached balance differs from postings', subject: String(depositAccount) },
+        { problem: 'ledger does not sum to zero', subject: '1' },
+      ]);
       throw new Error('roll back');
     }).catch((error) => expect(error.message).toBe('roll back'));
     expect(await stack.sql`select problem from api.verify_ledger()`).toEqual([]);

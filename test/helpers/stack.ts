@@ -188,10 +188,13 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     logs,
     stop: async () => {
       await api.stop();
+      // Whatever a test file did through the API, the books must still add up when it ends.
+      const problems = await sql`select problem, subject from api.verify_ledger()`;
       await sql.end();
       await admin.unsafe(`drop database if exists ${database} with (force)`);
       await admin.end();
       await rm(storageDir, { recursive: true, force: true });
+      if (problems.length > 0) throw new Error(`the ledger's invariants do not hold: ${JSON.stringify(problems)}`);
     },
   };
 }
