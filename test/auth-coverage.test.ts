@@ -15,6 +15,7 @@ const ROUTES: [string, string, 'agent' | 'operator' | 'admin' | 'worker'][] = [
   ['POST', '/operator/register', 'operator'], ['GET', '/operator/tasks', 'operator'], ['GET', `/operator/tasks/${T}`, 'operator'],
   ['POST', `/operator/tasks/${T}/accept`, 'operator'], ['POST', `/operator/tasks/${T}/start`, 'operator'],
   ['POST', `/operator/tasks/${T}/submit`, 'operator'], ['POST', '/operator/upload', 'operator'], ['GET', '/operator/earnings', 'operator'],
+  ['GET', '/operator/me', 'operator'], ['GET', '/operator/my-tasks', 'operator'],
   ['POST', '/operator/payout', 'operator'], ['GET', '/operator/payout/status/payout_1', 'operator'],
   ['POST', '/admin/operators/op_1/kyc', 'admin'], ['POST', `/admin/tasks/${T}/resolve`, 'admin'],
   ['POST', '/internal/tick', 'worker'],

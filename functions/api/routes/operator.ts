@@ -7,7 +7,7 @@ import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { sniffImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
-  ID_PATTERN, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
+  ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
 } from '../../_shared/schemas.ts';
 import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
@@ -32,6 +32,7 @@ interface OpenTaskRow {
   digital_instructions: string | null;
   agent_public_key: string | null;
   operator_id: string | null;
+  guardian_result: { decision?: string; reasoning?: string; requirement_results?: unknown } | null;
   accepted_at: Date | null;
   started_at: Date | null;
   submitted_at: Date | null;
@@ -41,7 +42,7 @@ interface OpenTaskRow {
 
 const TASK_COLUMNS = `t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
   t.location_lng, t.location_address, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
-  t.agent_public_key, t.operator_id, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
+  t.agent_public_key, t.operator_id, t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
 
 /** A task as an operator sees it: what to do, where, for how much, by when. */
 function operatorTask(row: OpenTaskRow) {
@@ -61,6 +62,23 @@ function operatorTask(row: OpenTaskRow) {
     digital_instructions: row.digital_instructions,
     agent_public_key: row.agent_public_key,
     created_at: iso(row.created_at),
+  };
+}
+
+/**
+ * A task with its progress; for the operator who holds it, also the Guardian's verdict on its proof
+ * (the decision and the reasons, so the operator learns why a proof was or was not accepted).
+ */
+function heldTask(row: OpenTaskRow, operatorId: string) {
+  const verdict = row.operator_id === operatorId ? row.guardian_result : null;
+  return {
+    ...operatorTask(row),
+    accepted_at: iso(row.accepted_at),
+    started_at: iso(row.started_at),
+    submitted_at: iso(row.submitted_at),
+    guardian_result: verdict
+      ? { decision: verdict.decision ?? null, reasoning: verdict.reasoning ?? null, requirement_results: verdict.requirement_results ?? [] }
+      : null,
   };
 }
 
@@ -89,6 +107,46 @@ export function operatorRoutes(deps: Deps) {
     return c.json({ operator_id: operator.id, name: operator.name, kyc_status: operator.kyc_status }, 201);
   });
 
+  /** The calling operator's profile and KYC status (403 operator_not_registered before registering). */
+  app.get('/operator/me', async (c) => {
+    const id = operatorId(c);
+    const [operator] = await db.asOperator(id, (tx) => tx<{
+      id: string; name: string; email: string; phone: string | null; city: string; country: string; lat: number | null;
+      lng: number | null; skills: string[]; kyc_status: string; rating_sum: string; rating_count: number; created_at: Date;
+    }[]>`select id, name, email, phone, city, country, lat, lng, skills, kyc_status, rating_sum, rating_count, created_at
+           from public.operators where id = ${id}`);
+    if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
+    return c.json({
+      operator_id: operator.id,
+      name: operator.name,
+      email: operator.email,
+      phone: operator.phone,
+      location: { city: operator.city, country: operator.country, lat: operator.lat, lng: operator.lng },
+      skills: operator.skills,
+      kyc_status: operator.kyc_status,
+      rating: operator.rating_count ? Math.round((Number(operator.rating_sum) / operator.rating_count) * 10) / 10 : null,
+      rating_count: operator.rating_count,
+      created_at: iso(operator.created_at),
+    });
+  });
+
+  /** The tasks this operator holds or held, most recently changed first; `status` narrows them. */
+  app.get('/operator/my-tasks', async (c) => {
+    const query = await validate(MyTasksQuery, c.req.query());
+    const id = operatorId(c);
+    const { rows, total } = await db.asOperator(id, async (tx) => {
+      const filter = tx`t.operator_id = ${id} and (${query.status ?? null}::text is null or t.status = ${query.status ?? null}::text)`;
+      const rows = await tx<OpenTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t
+         where ${filter}
+         order by coalesce(t.submitted_at, t.started_at, t.accepted_at, t.created_at) desc, t.id
+         limit ${query.limit} offset ${query.offset}`;
+      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.tasks t where ${filter}`;
+      return { rows, total: Number(count) };
+    });
+    return c.json({ data: rows.map((row) => heldTask(row, id)), pagination: { limit: query.limit, offset: query.offset, total } });
+  });
+
   /**
    * Open tasks: PENDING, unclaimed, before their deadline. An operator with skills sees the task
    * types among its skills; one without skills sees every type. With lat/lng, physical tasks are
@@ -106,6 +164,8 @@ export function operatorRoutes(deps: Deps) {
       const filter = tx`
         t.status = 'PENDING' and t.operator_id is null and t.deadline > now()
         and (${query.task_type ?? null}::text is null or t.task_type = ${query.task_type ?? null}::text)
+        and (${query.task_domain ?? null}::text is null or t.task_domain = ${query.task_domain ?? null}::text)
+        and t.reward_cents >= ${query.min_reward_usd === undefined ? 0 : Math.round(query.min_reward_usd * 100)}
         and (cardinality(${operator.skills}::text[]) = 0 or t.task_type = any (${operator.skills}::text[]))
         and (not ${near} or t.task_domain = 'DIGITAL'
              or (t.location_lat between ${lat}::float8 - ${radius / 111} and ${lat}::float8 + ${radius / 111}
@@ -137,7 +197,7 @@ export function operatorRoutes(deps: Deps) {
     const [row] = await db.asOperator(operatorId(c), (tx) => tx<OpenTaskRow[]>`
       select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`);
     if (!row) throw notFound('task_not_found', 'Task not found');
-    return c.json({ ...operatorTask(row), accepted_at: iso(row.accepted_at), started_at: iso(row.started_at), submitted_at: iso(row.submitted_at) });
+    return c.json(heldTask(row, operatorId(c)));
   });
 
   app.post('/operator/tasks/:id/accept', async (c) => {

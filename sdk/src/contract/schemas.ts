@@ -175,9 +175,18 @@ export const OperatorTasksQuery = z
     lat: queryNumber(latitude).optional(),
     lng: queryNumber(longitude).optional(),
     radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000')).optional(),
+    task_domain: z.enum(TASK_DOMAINS, `must be one of ${oneOf(TASK_DOMAINS)}`).optional(),
+    min_reward_usd: queryNumber(z.number().min(0, 'must not be negative').max(10_000, 'must be at most 10000')).optional(),
   })
   .refine((q) => (q.lat === undefined) === (q.lng === undefined), { message: 'lat and lng come together', path: ['lat'] })
   .refine((q) => q.radius_km === undefined || q.lat !== undefined, { message: 'needs lat and lng', path: ['radius_km'] });
+
+/** GET /operator/my-tasks: the operator's own tasks, optionally of one status. */
+export const MyTasksQuery = z.strictObject({
+  status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+  offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+});
 
 /** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
 export const EncryptedArtifactSchema = z.strictObject({

@@ -1,0 +1,34 @@
+/**
+ * `@humanops/sdk/operator`: the operator's client, for the operator app and any other operator
+ * integration. It carries no schema library, so a browser bundle stays small.
+ *
+ *   const operator = new HumanOpsOperatorClient({ token: () => session.getToken() });
+ *   const feed = await operator.tasks.list({ lat, lng, radius_km: 10 });
+ */
+import { APIClient, type OperatorClientOptions } from './client.ts';
+import { OperatorAccount, OperatorEarnings, OperatorTasks } from './resources/operator.ts';
+
+export class HumanOpsOperatorClient {
+  /** Registration and the operator's profile (KYC status). */
+  readonly account: OperatorAccount;
+  /** The feed, one task, accept, start, upload, submit, and the operator's own tasks. */
+  readonly tasks: OperatorTasks;
+  /** Earnings and payouts. */
+  readonly earnings: OperatorEarnings;
+
+  constructor(options: OperatorClientOptions) {
+    const api = new APIClient(options);
+    this.account = new OperatorAccount(api);
+    this.tasks = new OperatorTasks(api);
+    this.earnings = new OperatorEarnings(api);
+  }
+}
+
+export { MIN_PAYOUT_USD } from './resources/operator.ts';
+export type {
+  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, Page, RegisterOperatorParams, SubmitParams, UploadedProof,
+} from './resources/operator.ts';
+export type { OperatorClientOptions, TokenSupplier, UploadOptions } from './client.ts';
+export type { TaskStatus } from './resources/types.ts';
+export { encryptForAgent, type EncryptedCredential } from './e2ee.ts';
+export * from './errors.ts';

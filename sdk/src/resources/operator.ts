@@ -1,0 +1,191 @@
+/** The operator side: a person who finds, accepts, does and proves tasks (the operator app, or any integration). */
+import type { z } from 'zod';
+import type { APIClient, UploadOptions } from '../client.ts';
+import type { RegisterOperatorSchema } from '../contract/schemas.ts';
+import { encryptForAgent, type EncryptedCredential } from '../e2ee.ts';
+import type { TaskStatus } from './types.ts';
+
+export type RegisterOperatorParams = z.input<typeof RegisterOperatorSchema>;
+export type KycStatus = 'PENDING' | 'VERIFIED' | 'REJECTED';
+
+/** The operator's own record. */
+export interface OperatorProfile {
+  operator_id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  location: { city: string; country: string; lat: number | null; lng: number | null };
+  skills: string[];
+  /** Only VERIFIED operators may accept tasks. */
+  kyc_status: KycStatus;
+  rating: number | null;
+  rating_count: number;
+  created_at: string;
+}
+
+/** A task as an operator sees it in the feed. */
+export interface OpenTask {
+  task_id: string;
+  title: string;
+  description: string;
+  task_type: string;
+  task_domain: 'PHYSICAL' | 'DIGITAL';
+  proof_type: 'PHOTO' | 'SCREENSHOT' | 'CONFIRMATION' | 'ARTIFACT';
+  location: { lat: number | null; lng: number | null; address: string | null };
+  /** Kilometres from the point the feed was asked about (physical tasks only). */
+  distance_km?: number;
+  reward_usd: number;
+  deadline: string;
+  proof_requirements: string[];
+  digital_instructions: string | null;
+  /** Set on Tier 2 credential tasks: what the credential is encrypted for. */
+  agent_public_key: string | null;
+  created_at: string;
+}
+
+/** A task with its progress and, once judged, the Guardian's verdict on the proof. */
+export interface OperatorTask extends OpenTask {
+  status: TaskStatus;
+  accepted_at: string | null;
+  started_at: string | null;
+  submitted_at: string | null;
+  guardian_result: { decision: string | null; reasoning: string | null; requirement_results: { requirement: string; met: boolean | null; note: string }[] } | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  pagination: { limit: number; offset: number; total: number };
+}
+
+export interface FeedParams {
+  lat?: number;
+  lng?: number;
+  /** Physical tasks within this many km of lat/lng (default 50). */
+  radius_km?: number;
+  task_type?: string;
+  task_domain?: 'PHYSICAL' | 'DIGITAL';
+  min_reward_usd?: number;
+  limit?: number;
+  offset?: number;
+}
+
+export interface SubmitParams {
+  /** URLs (or paths) that `tasks.upload` returned. */
+  photos?: string[];
+  notes?: string;
+  confirmation_text?: string;
+  reference_url?: string;
+  artifact?: EncryptedCredential;
+}
+
+export interface UploadedProof {
+  url: string;
+  path: string;
+  content_type: string;
+  size: number;
+}
+
+const path = (taskId: string) => `/operator/tasks/${encodeURIComponent(taskId)}`;
+
+/** Registration and the operator's own profile. */
+export class OperatorAccount {
+  constructor(private readonly client: APIClient) {}
+
+  /** Registers the signed-in identity as an operator (KYC starts PENDING in live mode). */
+  register(params: RegisterOperatorParams): Promise<{ operator_id: string; name: string; kyc_status: KycStatus }> {
+    return this.client.request('POST', '/operator/register', { body: params });
+  }
+
+  /** The signed-in operator; throws PermissionDeniedError with code `operator_not_registered` before registration. */
+  retrieve(): Promise<OperatorProfile> {
+    return this.client.request('GET', '/operator/me');
+  }
+}
+
+/** Tasks: the open feed, one task, claiming, doing and proving it, and the operator's own tasks. */
+export class OperatorTasks {
+  constructor(private readonly client: APIClient) {}
+
+  /** Open tasks; with lat/lng, physical tasks within radius_km come first, nearest first. */
+  list(params: FeedParams = {}): Promise<Page<OpenTask>> {
+    return this.client.request('GET', '/operator/tasks', { query: { ...params } });
+  }
+
+  /** The tasks this operator holds or held, most recent first. */
+  mine(params: { status?: TaskStatus; limit?: number; offset?: number } = {}): Promise<Page<OperatorTask>> {
+    return this.client.request('GET', '/operator/my-tasks', { query: params });
+  }
+
+  /** An open task, or one this operator holds (with its progress and verdict). */
+  retrieve(taskId: string): Promise<OperatorTask> {
+    return this.client.request('GET', path(taskId));
+  }
+
+  /**
+   * Claims a task. ConflictError (409) when someone else got it first, GoneError (410) when it
+   * expired, PermissionDeniedError (403, `kyc_required`) before KYC is verified.
+   */
+  accept(taskId: string): Promise<{ task_id: string; status: TaskStatus; accepted_at: string }> {
+    return this.client.request('POST', `${path(taskId)}/accept`, { body: {} });
+  }
+
+  /** Marks an accepted task as being worked on. */
+  start(taskId: string): Promise<{ task_id: string; status: TaskStatus; started_at: string }> {
+    return this.client.request('POST', `${path(taskId)}/start`, { body: {} });
+  }
+
+  /**
+   * Uploads one proof image exactly as given (its EXIF GPS and capture time are what the Guardian
+   * checks, so never re-encode a photo before this). `onProgress` reports bytes sent in browsers.
+   */
+  upload(params: { file: Blob; filename?: string; taskId?: string } & UploadOptions): Promise<UploadedProof> {
+    const form = new FormData();
+    if (params.taskId !== undefined) form.set('task_id', params.taskId);
+    form.set('file', params.file, params.filename ?? ((params.file as File).name || 'proof.jpg'));
+    return this.client.upload('/operator/upload', form, { onProgress: params.onProgress, signal: params.signal });
+  }
+
+  /** Submits proof; the Guardian then judges it (watch `retrieve(taskId).status`). */
+  submit(taskId: string, params: SubmitParams): Promise<{ task_id: string; status: TaskStatus; submitted_at: string; message: string }> {
+    return this.client.request('POST', `${path(taskId)}/submit`, { body: params });
+  }
+
+  /**
+   * Encrypts `credential` (e.g. `{ username, password }`) with the task's agent public key, here,
+   * and submits only the ciphertext: the plaintext never leaves this process.
+   */
+  async submitCredential(task: Pick<OpenTask, 'task_id' | 'agent_public_key'>, credential: Record<string, unknown>, extra: Omit<SubmitParams, 'artifact'> = {}) {
+    if (!task.agent_public_key) throw new TypeError('This task has no agent public key: it is not a credential task');
+    const artifact = await encryptForAgent(task.agent_public_key, credential, { taskId: task.task_id });
+    return this.submit(task.task_id, { ...extra, artifact });
+  }
+}
+
+/** Earnings and payouts. */
+export class OperatorEarnings {
+  constructor(private readonly client: APIClient) {}
+
+  /** Pending (in the 7-day hold), available and total earnings, with recent completed tasks. */
+  retrieve(): Promise<{
+    pending_balance: number;
+    available_balance: number;
+    total_earned: number;
+    currency: 'USD';
+    recent_tasks: { task_id: string; title: string; reward_usd: number; status: string; completed_at: string | null }[];
+  }> {
+    return this.client.request('GET', '/operator/earnings');
+  }
+
+  /** Withdraws available earnings (at least $10). */
+  requestPayout(params: { amount_usd: number; payoneer_payee_id?: string }): Promise<{ payout_id: string; status: string; amount_usd: number; message: string }> {
+    return this.client.request('POST', '/operator/payout', { body: params });
+  }
+
+  /** One payout's status. */
+  payoutStatus(payoutId: string): Promise<{ payout_id: string; status: string; amount_usd: number }> {
+    return this.client.request('GET', `/operator/payout/status/${encodeURIComponent(payoutId)}`);
+  }
+}
+
+/** The smallest payout the API accepts, in USD. */
+export const MIN_PAYOUT_USD = 10;
