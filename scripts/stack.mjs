@@ -5,7 +5,8 @@
 // restarts; Ctrl-C (SIGINT) or SIGTERM stops every child this process started.
 //
 // Environment: HUMANOPS_PORT (API, default 54321), HUMANOPS_DB_PORT (Postgres, default 54322 or a
-// free one), HUMANOPS_ISSUER_PORT (JWKS, default 54323 or a free one), HUMANOPS_DATA_DIR (default
+// free one), HUMANOPS_ISSUER_PORT (JWKS, default 54323 or a free one), HUMANOPS_REFERENCE_PORT (the
+// API reference page, default 54324 or a free one), HUMANOPS_DATA_DIR (default
 // .humanops/ in the clone, or a folder under the OS temp dir when the postgres user cannot reach the
 // clone), HUMANOPS_MODE (test), and everything the API reads.
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { defaultDataDir, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
 import { startPostgres } from './lib/postgres.mjs';
+import { startReference } from './lib/reference.mjs';
 
 const say = (line) => process.stdout.write(`${line}\n`);
 
@@ -100,6 +102,12 @@ try {
     }
   });
 
+  const reference = await startReference({
+    port: process.env.HUMANOPS_REFERENCE_PORT ? Number(process.env.HUMANOPS_REFERENCE_PORT) : await freePort(54324),
+    apiUrl: api.url,
+  });
+  children.push({ name: 'reference', stop: () => reference.stop() });
+
   // The same background work pg_cron + pg_net drive on Supabase: one tick every few seconds.
   let ticking = false;
   const ticker = setInterval(async () => {
@@ -119,6 +127,7 @@ try {
   say(`postgres   ${dbUrl}`);
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${api.url}`);
+  say(`reference  ${reference.url} (the OpenAPI document: ${api.url}/openapi.json)`);
   say(`HumanOps is ready: ${api.url} (mode ${process.env.HUMANOPS_MODE ?? 'test'}); Ctrl-C stops it`);
 } catch (error) {
   say(`HumanOps failed to start: ${error.message}`);

@@ -252,6 +252,12 @@ describe('npm start (scripts/stack.mjs)', () => {
     const health = await call(url, 'GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok', database: 'ok', version });
+
+    // The API reference page, with the document proxied from the API under its own origin.
+    const reference = stack.output().match(/^reference\s+(http:\/\/127\.0\.0\.1:\d+\/)/m)?.[1];
+    expect(reference).toBeDefined();
+    expect(await (await fetch(reference!)).text()).toContain('/assets/swagger-ui-bundle.js');
+    expect((await (await fetch(`${reference}api/v1/openapi.json`)).json()).openapi).toBe('3.1.1');
   }, 120_000);
 
   it('runs the background work on its own: an overdue task expires with a refund, nobody calling a cron URL', async () => {

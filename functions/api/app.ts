@@ -11,6 +11,7 @@ import { credentialRoutes } from './routes/credentials.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
 import { internalRoutes } from './routes/internal.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
 import { reviewRoutes } from './routes/review.ts';
@@ -27,6 +28,7 @@ export function createApp(deps: Deps) {
   app.onError(errorResponse);
   app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404));
   app.route('/', healthRoutes(deps));
+  app.route('/', openApiRoutes());
   app.route('/', agentRoutes(deps));
   app.route('/', depositRoutes(deps));
   app.route('/', taskRoutes(deps));

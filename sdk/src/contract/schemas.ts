@@ -260,3 +260,9 @@ export const SimulateSchema = z.discriminatedUnion('action', [
     count: z.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),
   }),
 ], { error: unlessMissing('must be one of accept, submit, expire or fail_webhooks') });
+
+/** The query of a signed proof file URL (the local storage backend hands these out). */
+export const SignedUrlQuery = z.object({
+  expires: z.string().describe('Unix seconds after which the URL stops working'),
+  signature: z.string().describe('HMAC of the path and expiry'),
+});

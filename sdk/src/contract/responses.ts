@@ -1,0 +1,331 @@
+/**
+ * Response schemas: what every route answers with, in one place. The OpenAPI document is generated
+ * from them (see openapi.ts), the SDK's types are inferred from them, and the conformance test
+ * holds the live API to them. Objects are closed in the document (no undocumented fields); the
+ * SDK's optional runtime validation strips unknown fields instead of failing, so a newer server
+ * never breaks an older client.
+ */
+import { z } from 'zod';
+import { PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES } from './categories.ts';
+
+const dateTime = () => z.iso.datetime({ offset: true });
+const usd = () => z.number().describe('US dollars (two decimals at most)');
+const status = () => z.enum(TASK_STATUSES);
+
+export const ErrorResponse = z.object({
+  error: z.string().describe('What went wrong, for people; a validation error names the field first ("reward_usd: …")'),
+  code: z.string().describe('Machine-readable, stable: e.g. validation_error, insufficient_balance, task_not_found'),
+  details: z.unknown().optional().describe('More about the failure, e.g. the validation issues or the current status'),
+}).meta({ description: 'Every error the API answers with.' });
+
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'degraded']),
+  database: z.enum(['ok', 'unreachable']),
+  version: z.string(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Agents, keys and money in.
+
+export const RegisterAgentResponse = z.object({
+  agent_id: z.string(),
+  api_key: z.string().describe('Shown once: store it now'),
+  message: z.string(),
+});
+
+export const CreatedKeyResponse = z.object({
+  id: z.string(),
+  api_key: z.string().describe('Shown once: store it now'),
+  key_prefix: z.string(),
+  name: z.string().nullable(),
+  created_at: dateTime(),
+});
+
+export const ApiKeySummary = z.object({
+  id: z.string(),
+  keyPrefix: z.string(),
+  name: z.string().nullable(),
+  lastUsed: dateTime().nullable(),
+  createdAt: dateTime(),
+});
+export const KeyListResponse = z.object({ data: z.array(ApiKeySummary) });
+
+export const RevokedKeyResponse = z.object({ revoked: z.literal(true) });
+
+export const BalanceResponse = z.object({
+  deposit_balance: usd(),
+  escrow_balance: usd(),
+  currency: z.literal('USD'),
+});
+
+export const DepositAddressResponse = z.object({
+  address: z.string().describe('Your own deposit address on Base'),
+  chain: z.literal('base'),
+  chain_id: z.int(),
+  token: z.object({ symbol: z.string(), address: z.string(), decimals: z.int() }),
+  min_confirmations: z.int(),
+  minimum_usd: usd(),
+  maximum_usd: usd(),
+});
+
+export const UsdcDepositResponse = z.object({
+  transaction_id: z.string(),
+  amount_usd: usd(),
+  status: z.string(),
+  chain: z.string(),
+  message: z.string(),
+});
+
+export const FiatDepositResponse = z.object({
+  transaction_id: z.string(),
+  amount_usd: usd(),
+  status: z.string(),
+  message: z.string(),
+});
+
+export const DepositStatusResponse = z.object({
+  payment_id: z.string(),
+  status: z.string(),
+  amount_usd: usd(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tasks, from the agent's side.
+
+export const TaskCreatedResponse = z.object({
+  task_id: z.string(),
+  status: status(),
+  reward_usd: usd(),
+  platform_fee: usd(),
+  total_escrow: usd(),
+  deadline: dateTime(),
+  created_at: dateTime(),
+});
+
+export const TaskSummary = z.object({
+  task_id: z.string(),
+  title: z.string(),
+  status: status(),
+  task_type: z.enum(TASK_TYPES),
+  reward_usd: usd(),
+  operator: z.object({ id: z.string() }).nullable(),
+  created_at: dateTime(),
+  deadline: dateTime(),
+});
+
+export const Pagination = z.object({
+  limit: z.int(),
+  offset: z.int(),
+  total: z.int().describe('How many items match, over all pages'),
+});
+
+export const TaskListResponse = z.object({ data: z.array(TaskSummary), pagination: Pagination });
+
+export const RequirementResult = z.object({ requirement: z.string(), met: z.boolean().nullable(), note: z.string() });
+
+export const GuardianResult = z.object({
+  decision: z.enum(['APPROVE', 'MANUAL_REVIEW', 'REJECT']),
+  confidence: z.number().nullable().describe('0–100; null when the Guardian could not judge'),
+  reasoning: z.string(),
+  requirement_results: z.array(RequirementResult),
+  checks: z.array(z.object({ check: z.string(), passed: z.boolean(), hard: z.boolean(), note: z.string() })).optional(),
+  model: z.string().nullable().optional(),
+  verified_at: dateTime().optional(),
+  error: z.string().optional().describe('Why automatic verification gave up'),
+}).meta({ description: "The AI Guardian's verdict on a submitted proof." });
+
+export const AgentProof = z.object({
+  photos: z.array(z.string()).describe('Signed URLs of the proof photos, valid for a limited time'),
+  notes: z.string().nullable(),
+  confirmation_text: z.string().nullable(),
+  reference_url: z.string().nullable(),
+  has_artifact: z.boolean().describe('An encrypted credential is waiting (retrieve-credential)'),
+  submittedAt: dateTime().nullable(),
+});
+
+const location = z.object({ lat: z.number().nullable(), lng: z.number().nullable(), address: z.string().nullable() });
+
+export const TaskResponse = z.object({
+  task_id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  status: status(),
+  task_type: z.enum(TASK_TYPES),
+  task_domain: z.enum(TASK_DOMAINS),
+  proof_type: z.enum(PROOF_TYPES),
+  location,
+  reward_usd: usd(),
+  platform_fee_usd: usd(),
+  total_escrow_usd: usd(),
+  deadline: dateTime(),
+  proof_requirements: z.array(z.string()),
+  digital_instructions: z.string().nullable(),
+  agent_public_key: z.string().nullable(),
+  proof: AgentProof.nullable(),
+  guardian_result: GuardianResult.nullable(),
+  operator: z.object({ id: z.string() }).nullable(),
+  callback_url: z.string().nullable(),
+  accepted_at: dateTime().nullable(),
+  started_at: dateTime().nullable(),
+  submitted_at: dateTime().nullable(),
+  verified_at: dateTime().nullable(),
+  completed_at: dateTime().nullable(),
+  cancelled_at: dateTime().nullable(),
+  expired_at: dateTime().nullable(),
+  created_at: dateTime(),
+  updated_at: dateTime(),
+});
+
+export const CancelledTaskResponse = z.object({ task_id: z.string(), status: z.literal('CANCELLED'), refunded_usd: usd() });
+
+export const VerifiedTaskResponse = z.object({ task_id: z.string(), status: status(), message: z.string().optional() });
+
+export const RatingResponse = z.object({
+  task_id: z.string(),
+  operator_id: z.string(),
+  rating: z.int(),
+  comment: z.string().nullable(),
+  created_at: dateTime(),
+});
+
+export const EncryptedCredentialOutput = z.object({
+  ciphertext: z.string(),
+  iv: z.string(),
+  ephemeralPublicKey: z.string(),
+  algorithm: z.literal('ECDH-P256-AES-256-GCM'),
+  createdAt: dateTime(),
+}).meta({ description: 'A credential encrypted for the agent_public_key of its task (ECDH P-256, HKDF, AES-256-GCM).' });
+
+export const CredentialResponse = z.object({ task_id: z.string(), encrypted_credential: EncryptedCredentialOutput });
+
+export const WebhookDeliveryResponse = z.object({
+  delivery_id: z.string(),
+  event: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.int(),
+  last_status_code: z.int().nullable(),
+  last_error: z.string().nullable(),
+  next_attempt_at: dateTime().nullable(),
+  delivered_at: dateTime().nullable(),
+  created_at: dateTime(),
+});
+export const WebhookDeliveryListResponse = z.object({ data: z.array(WebhookDeliveryResponse) });
+
+export const OperatorSearchResponse = z.object({
+  data: z.array(z.object({
+    operator_id: z.string(),
+    name: z.string(),
+    location: z.object({ city: z.string(), country: z.string() }),
+    skills: z.array(z.enum(TASK_TYPES)),
+    rating: z.number().nullable(),
+    rating_count: z.int(),
+    completed_tasks: z.int(),
+    distance_km: z.number(),
+  })),
+});
+
+export const SimulateResponse = z.object({
+  task_id: z.string(),
+  action: z.enum(['accept', 'submit', 'expire', 'fail_webhooks']),
+  status: status(),
+  mode: z.literal('test'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The operator side.
+
+export const RegisteredOperatorResponse = z.object({
+  operator_id: z.string(),
+  name: z.string(),
+  kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']),
+});
+
+const operatorTaskFields = {
+  task_id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  task_type: z.enum(TASK_TYPES),
+  task_domain: z.enum(TASK_DOMAINS),
+  proof_type: z.enum(PROOF_TYPES),
+  location,
+  distance_km: z.number().optional().describe('From the lat/lng given, for physical tasks'),
+  reward_usd: usd(),
+  deadline: dateTime(),
+  proof_requirements: z.array(z.string()),
+  digital_instructions: z.string().nullable(),
+  agent_public_key: z.string().nullable().describe('Credential tasks: encrypt the credential for this key'),
+  created_at: dateTime(),
+};
+
+export const OpenTask = z.object(operatorTaskFields);
+export const OperatorTaskListResponse = z.object({ data: z.array(OpenTask), pagination: Pagination });
+
+export const OperatorTaskResponse = z.object({
+  ...operatorTaskFields,
+  status: status(),
+  accepted_at: dateTime().nullable(),
+  started_at: dateTime().nullable(),
+  submitted_at: dateTime().nullable(),
+});
+
+export const AcceptedTaskResponse = z.object({ task_id: z.string(), status: status(), accepted_at: dateTime() });
+export const StartedTaskResponse = z.object({ task_id: z.string(), status: status(), started_at: dateTime() });
+
+export const UploadResponse = z.object({
+  url: z.string().describe('A signed URL of the stored file'),
+  path: z.string().describe('Pass this (or the URL) in photos when submitting'),
+  content_type: z.enum(['image/jpeg', 'image/png', 'image/webp', 'image/heic']),
+  size: z.int(),
+});
+
+export const SubmittedTaskResponse = z.object({ task_id: z.string(), status: status(), submitted_at: dateTime(), message: z.string() });
+
+export const EarningsResponse = z.object({
+  pending_balance: usd(),
+  available_balance: usd(),
+  total_earned: usd(),
+  currency: z.literal('USD'),
+  recent_tasks: z.array(z.object({ task_id: z.string(), title: z.string(), reward_usd: usd(), status: status(), completed_at: dateTime() })),
+});
+
+export const PayoutResponse = z.object({
+  payout_id: z.string(),
+  status: z.enum(['pending', 'completed', 'failed']),
+  amount_usd: usd(),
+  message: z.string(),
+});
+export const PayoutStatusResponse = z.object({ payout_id: z.string(), status: z.enum(['pending', 'completed', 'failed']), amount_usd: usd() });
+
+// ---------------------------------------------------------------------------------------------
+// Admin and upkeep.
+
+export const KycDecisionResponse = z.object({ operator_id: z.string(), kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']) });
+
+export const ResolvedDisputeResponse = z.object({
+  task_id: z.string(),
+  status: status(),
+  resolution: z.object({
+    resolution: z.enum(['refund', 'pay', 'split']),
+    operator_usd: usd().nullable(),
+    note: z.string().nullable(),
+    resolved_at: z.string(),
+  }),
+});
+
+export const TickResponse = z.object({ ran: z.record(z.string(), z.union([z.number(), z.string()])) });
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks: what HumanOps POSTs to a task's callback_url.
+
+export const WEBHOOK_EVENTS = [
+  'task.accepted', 'task.submitted', 'task.verified', 'task.manual_review', 'task.disputed', 'task.completed',
+  'task.cancelled', 'task.expired',
+] as const;
+
+export const WebhookPayload = z.object({
+  event: z.enum(WEBHOOK_EVENTS),
+  task_id: z.string(),
+  status: status(),
+  guardian_result: GuardianResult.nullable(),
+  timestamp: dateTime(),
+});

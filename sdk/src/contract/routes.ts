@@ -1,0 +1,247 @@
+/**
+ * The route table: every endpoint the API serves, with who may call it and the schemas of what it
+ * takes and answers. The OpenAPI document is generated from it (openapi.ts); a test checks that
+ * every route the server mounts is here, and that real responses match.
+ */
+import type { z } from 'zod';
+import * as rq from './schemas.ts';
+import * as rs from './responses.ts';
+
+/**
+ * Who may call: an agent's X-API-Key; an operator's Bearer session token; X-Admin-Key;
+ * X-Worker-Secret; nobody in particular; or registration (anyone in test mode, X-Admin-Key in live).
+ */
+export type Auth = 'agent' | 'operator' | 'admin' | 'worker' | 'none' | 'registration';
+
+export interface Route {
+  method: 'get' | 'post' | 'delete';
+  /** Under /api/v1, with `{name}` path parameters. */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  auth: Auth;
+  /** A JSON body (validated by the server with this schema). */
+  body?: z.ZodType;
+  /** multipart/form-data fields, for uploads. */
+  form?: Record<string, { type: 'string' | 'binary'; description: string }>;
+  query?: z.ZodType;
+  /** Retried safely with an `Idempotency-Key` header. */
+  idempotent?: boolean;
+  /** Successful (and other non-error) answers, by status. */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Statuses answered with the error body `{ error, code, details? }`, besides 429 and 500. */
+  errors: number[];
+  /** Test mode only (absent, so 404, in live mode). */
+  testModeOnly?: boolean;
+}
+
+export const TAGS = [
+  { name: 'System', description: 'Health and this document.' },
+  { name: 'Agents', description: 'Registration, API keys and balances.' },
+  { name: 'Deposits', description: 'Funding an account: USDC on Base, and test-mode fiat.' },
+  { name: 'Tasks', description: 'Post tasks into escrow, follow them, review and rate the work.' },
+  { name: 'Webhooks', description: 'Signed deliveries of task events to your callback_url.' },
+  { name: 'Sandbox', description: 'Test mode only: drive your own task through its lifecycle without a human.' },
+  { name: 'Operator', description: 'The operator app: browse and claim tasks, upload and submit proof, earnings and payouts.' },
+  { name: 'Admin', description: 'KYC decisions and dispute resolution.' },
+  { name: 'Internal', description: 'Scheduled upkeep and file URLs the API hands out.' },
+] as const;
+
+const ok = (schema: z.ZodType, description = 'OK') => ({ 200: { description, schema } });
+const created = (schema: z.ZodType, description = 'Created') => ({ 201: { description, schema } });
+
+export const ROUTES: Route[] = [
+  {
+    method: 'get', path: '/health', operationId: 'getHealth', tag: 'System', auth: 'none',
+    summary: 'Is the API up and can it reach its database',
+    responses: { ...ok(rs.HealthResponse), 503: { description: 'The database is unreachable', schema: rs.HealthResponse } },
+    errors: [],
+  },
+  {
+    method: 'get', path: '/openapi.json', operationId: 'getOpenApi', tag: 'System', auth: 'none',
+    summary: 'This document (OpenAPI 3.1)',
+    responses: { 200: { description: 'The OpenAPI document' } },
+    errors: [],
+  },
+
+  // Agents
+  {
+    method: 'post', path: '/agents/register', operationId: 'registerAgent', tag: 'Agents', auth: 'registration',
+    summary: 'Register an agent and get its first API key',
+    description: 'Open in test mode; in live mode it needs X-Admin-Key. The key is shown once.',
+    body: rq.RegisterAgentSchema, responses: created(rs.RegisterAgentResponse), errors: [400, 403],
+  },
+  {
+    method: 'post', path: '/agents/keys', operationId: 'createApiKey', tag: 'Agents', auth: 'agent',
+    summary: 'Create another API key (shown once)', body: rq.CreateKeySchema, responses: created(rs.CreatedKeyResponse), errors: [400, 401, 409],
+  },
+  {
+    method: 'get', path: '/agents/keys', operationId: 'listApiKeys', tag: 'Agents', auth: 'agent',
+    summary: 'List active API keys (prefixes only)', responses: ok(rs.KeyListResponse), errors: [401],
+  },
+  {
+    method: 'delete', path: '/agents/keys/{id}', operationId: 'revokeApiKey', tag: 'Agents', auth: 'agent',
+    summary: 'Revoke an API key (not the last active one)', responses: ok(rs.RevokedKeyResponse), errors: [401, 404, 409],
+  },
+  {
+    method: 'get', path: '/agents/balance', operationId: 'getBalance', tag: 'Agents', auth: 'agent',
+    summary: 'Deposit and escrow balances in USD', responses: ok(rs.BalanceResponse), errors: [401],
+  },
+
+  // Deposits
+  {
+    method: 'get', path: '/agents/deposit/address', operationId: 'getDepositAddress', tag: 'Deposits', auth: 'agent',
+    summary: 'Your own USDC deposit address on Base', responses: ok(rs.DepositAddressResponse),
+    description: '503 `deposit_addresses_unavailable` when the server has no DEPOSIT_XPUB.', errors: [401, 503],
+  },
+  {
+    method: 'post', path: '/agents/deposit/usdc', operationId: 'depositUsdc', tag: 'Deposits', auth: 'agent', idempotent: true,
+    summary: 'Credit a USDC transfer on Base ($5–$10,000)',
+    description: 'Test mode credits at once; live mode checks the transfer on chain (token, recipient, amount, confirmations). A transfer is credited once.',
+    body: rq.UsdcDepositSchema, responses: ok(rs.UsdcDepositResponse), errors: [400, 401, 404, 409, 503],
+  },
+  {
+    method: 'post', path: '/agents/deposit', operationId: 'depositFiat', tag: 'Deposits', auth: 'agent', idempotent: true,
+    summary: 'Add funds by card or bank transfer (test mode only)', body: rq.FiatDepositSchema, responses: ok(rs.FiatDepositResponse), errors: [400, 401, 403],
+  },
+  {
+    method: 'post', path: '/agents/deposit/status', operationId: 'getDepositStatus', tag: 'Deposits', auth: 'agent',
+    summary: 'The status of a fiat payment', body: rq.DepositStatusSchema, responses: ok(rs.DepositStatusResponse), errors: [400, 401, 404],
+  },
+
+  // Tasks
+  {
+    method: 'post', path: '/tasks', operationId: 'createTask', tag: 'Tasks', auth: 'agent', idempotent: true,
+    summary: 'Post a task: reward + platform fee move from your deposit into its escrow',
+    body: rq.CreateTaskSchema, responses: created(rs.TaskCreatedResponse), errors: [400, 401, 402, 409],
+  },
+  {
+    method: 'get', path: '/tasks', operationId: 'listTasks', tag: 'Tasks', auth: 'agent',
+    summary: 'Your tasks, newest first (paginated with limit and offset)', query: rq.ListTasksQuery, responses: ok(rs.TaskListResponse), errors: [400, 401],
+  },
+  {
+    method: 'get', path: '/tasks/{id}', operationId: 'getTask', tag: 'Tasks', auth: 'agent',
+    summary: 'One task with its proof, Guardian result and operator', responses: ok(rs.TaskResponse), errors: [401, 404],
+  },
+  {
+    method: 'post', path: '/tasks/{id}/cancel', operationId: 'cancelTask', tag: 'Tasks', auth: 'agent', idempotent: true,
+    summary: 'Cancel a PENDING or ACCEPTED task; reward + fee are refunded', body: rq.NoInputSchema, responses: ok(rs.CancelledTaskResponse), errors: [400, 401, 404, 409],
+  },
+  {
+    method: 'post', path: '/tasks/{id}/verify', operationId: 'verifyTask', tag: 'Tasks', auth: 'agent', idempotent: true,
+    summary: 'Approve (pays the operator) or reject (disputes) a task in MANUAL_REVIEW',
+    body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 404, 409],
+  },
+  {
+    method: 'post', path: '/tasks/{id}/rate', operationId: 'rateTask', tag: 'Tasks', auth: 'agent',
+    summary: 'Rate the operator of a COMPLETED task, 1–5, once', body: rq.RateTaskSchema, responses: created(rs.RatingResponse), errors: [400, 401, 404, 409],
+  },
+  {
+    method: 'post', path: '/tasks/{id}/retrieve-credential', operationId: 'retrieveCredential', tag: 'Tasks', auth: 'agent',
+    summary: 'The encrypted credential a COMPLETED Tier 2 task delivered',
+    description: 'Only ciphertext: decrypt it with the private key that matches the task\'s agent_public_key (the SDK does).',
+    responses: ok(rs.CredentialResponse), errors: [400, 401, 404, 409],
+  },
+  {
+    method: 'get', path: '/tasks/{id}/retrieve-credential', operationId: 'getCredential', tag: 'Tasks', auth: 'agent',
+    summary: 'The same as POST /tasks/{id}/retrieve-credential', responses: ok(rs.CredentialResponse), errors: [400, 401, 404, 409],
+  },
+  {
+    method: 'get', path: '/operators/search', operationId: 'searchOperators', tag: 'Tasks', auth: 'agent',
+    summary: 'Verified operators near a place', query: rq.OperatorSearchQuery, responses: ok(rs.OperatorSearchResponse), errors: [400, 401],
+  },
+
+  // Webhooks
+  {
+    method: 'get', path: '/tasks/{id}/webhooks', operationId: 'listTaskWebhooks', tag: 'Webhooks', auth: 'agent',
+    summary: "A task's webhook deliveries and how they went", responses: ok(rs.WebhookDeliveryListResponse), errors: [401, 404],
+  },
+  {
+    method: 'post', path: '/webhooks/{id}/resend', operationId: 'resendWebhook', tag: 'Webhooks', auth: 'agent',
+    summary: 'Queue a delivery again now (same id and body), with a fresh retry budget',
+    body: rq.NoInputSchema, responses: ok(rs.WebhookDeliveryResponse), errors: [400, 401, 404, 409],
+  },
+
+  // Sandbox
+  {
+    method: 'post', path: '/sandbox/tasks/{id}/simulate', operationId: 'simulateTask', tag: 'Sandbox', auth: 'agent', testModeOnly: true,
+    summary: 'Accept, submit (optionally with a forced verdict), expire, or make webhooks fail',
+    body: rq.SimulateSchema, responses: ok(rs.SimulateResponse), errors: [400, 401, 404, 409, 410],
+  },
+
+  // Operator
+  {
+    method: 'post', path: '/operator/register', operationId: 'registerOperator', tag: 'Operator', auth: 'operator',
+    summary: 'Register as an operator (KYC: VERIFIED at once in test mode, PENDING in live mode)',
+    body: rq.RegisterOperatorSchema, responses: created(rs.RegisteredOperatorResponse), errors: [400, 401, 409],
+  },
+  {
+    method: 'get', path: '/operator/tasks', operationId: 'listOpenTasks', tag: 'Operator', auth: 'operator',
+    summary: 'Open tasks: physical ones within radius_km of lat/lng first, nearest first; then digital ones',
+    query: rq.OperatorTasksQuery, responses: ok(rs.OperatorTaskListResponse), errors: [400, 401, 403],
+  },
+  {
+    method: 'get', path: '/operator/tasks/{id}', operationId: 'getOperatorTask', tag: 'Operator', auth: 'operator',
+    summary: 'An open task, or one you hold', responses: ok(rs.OperatorTaskResponse), errors: [401, 404],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/accept', operationId: 'acceptTask', tag: 'Operator', auth: 'operator',
+    summary: 'Claim a task (one operator wins a race)', body: rq.NoInputSchema, responses: ok(rs.AcceptedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/start', operationId: 'startTask', tag: 'Operator', auth: 'operator',
+    summary: 'Mark a task you hold IN_PROGRESS (optional)', body: rq.NoInputSchema, responses: ok(rs.StartedTaskResponse), errors: [400, 401, 404, 409, 410],
+  },
+  {
+    method: 'post', path: '/operator/upload', operationId: 'uploadProof', tag: 'Operator', auth: 'operator',
+    summary: 'Upload a proof image (JPEG, PNG, WebP or HEIC, judged by its bytes) for a task you hold',
+    form: {
+      file: { type: 'binary', description: 'The image' },
+      task_id: { type: 'string', description: 'The task it proves' },
+    },
+    responses: created(rs.UploadResponse), errors: [400, 401, 404, 409, 413, 503],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/submit', operationId: 'submitProof', tag: 'Operator', auth: 'operator',
+    summary: 'Submit proof; the AI Guardian verifies it', body: rq.SubmitProofSchema, responses: ok(rs.SubmittedTaskResponse), errors: [400, 401, 404, 409, 410],
+  },
+  {
+    method: 'get', path: '/operator/earnings', operationId: 'getEarnings', tag: 'Operator', auth: 'operator',
+    summary: 'Pending and available balances, and recent paid tasks', responses: ok(rs.EarningsResponse), errors: [401, 403],
+  },
+  {
+    method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator',
+    summary: 'Pay out from the available balance (test mode; 503 in live mode for now)',
+    body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 503],
+  },
+  {
+    method: 'get', path: '/operator/payout/status/{id}', operationId: 'getPayoutStatus', tag: 'Operator', auth: 'operator',
+    summary: 'The status of one of your payouts', responses: ok(rs.PayoutStatusResponse), errors: [401, 404],
+  },
+
+  // Admin and upkeep
+  {
+    method: 'post', path: '/admin/operators/{id}/kyc', operationId: 'decideKyc', tag: 'Admin', auth: 'admin',
+    summary: "Settle an operator's KYC review", body: rq.KycDecisionSchema, responses: ok(rs.KycDecisionResponse), errors: [400, 403, 404],
+  },
+  {
+    method: 'post', path: '/admin/tasks/{id}/resolve', operationId: 'resolveDispute', tag: 'Admin', auth: 'admin',
+    summary: 'Settle a DISPUTED task: refund the agent, pay the operator, or split the reward',
+    body: rq.ResolveDisputeSchema, responses: ok(rs.ResolvedDisputeResponse), errors: [400, 403, 404, 409],
+  },
+  {
+    method: 'post', path: '/internal/tick', operationId: 'tick', tag: 'Internal', auth: 'worker',
+    summary: 'One round of background work (expiry, Guardian, webhooks, earnings release)',
+    description: 'Called by the local ticker and by pg_cron + pg_net on Supabase.',
+    responses: ok(rs.TickResponse), errors: [403],
+  },
+  {
+    method: 'get', path: '/storage/proofs/{path}', operationId: 'getProofFile', tag: 'Internal', auth: 'none',
+    summary: 'A proof file behind a signed URL (the local storage backend)',
+    description: 'Use the URLs the API hands out as they are: `path` spans several segments and the query carries the signature.',
+    query: rq.SignedUrlQuery,
+    responses: { 200: { description: 'The file', contentType: 'image/*' } }, errors: [403, 404],
+  },
+];
