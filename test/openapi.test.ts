@@ -192,6 +192,9 @@ describe('the live API answers as documented', () => {
     await call('POST', '/operator/register', { headers: operator.auth, body: profile });
     await call('POST', '/operator/register', { headers: operator.auth, body: profile });
     await call('GET', '/operator/earnings');
+    await call('GET', '/operator/me', { headers: operator.auth });
+    await call('GET', '/operator/me', { headers: { authorization: `Bearer ${await operatorToken('op_unregistered')}` } });
+    await call('GET', '/operator/my-tasks?status=NOPE', { headers: operator.auth });
     await call('GET', '/operator/tasks/task_missing', { headers: operator.auth });
     await call('POST', '/operator/tasks/task_missing/start', { headers: operator.auth });
     await call('GET', '/operator/tasks?lat=40.7128&lng=-74.006&radius_km=10', { headers: operator.auth });
@@ -212,6 +215,8 @@ describe('the live API answers as documented', () => {
     await call('POST', `/operator/tasks/${task}/submit`, { headers: operator.auth, body: { photos: [] } });
     await call('POST', `/operator/tasks/${task}/submit`, { headers: operator.auth, body: { photos: [upload.body.path], notes: 'Sign confirmed' } });
     await call('POST', '/internal/tick', { headers: worker });
+    await call('GET', '/operator/my-tasks', { headers: operator.auth });
+    await call('GET', `/operator/tasks/${task}`, { headers: operator.auth });
     await call('POST', '/internal/tick');
     await call('GET', `/tasks/${task}`, { key });
     await call('GET', `/tasks/${task}/webhooks`, { key });

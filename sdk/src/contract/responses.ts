@@ -266,6 +266,25 @@ export const OperatorTaskResponse = z.object({
   accepted_at: dateTime().nullable(),
   started_at: dateTime().nullable(),
   submitted_at: dateTime().nullable(),
+  guardian_result: z.object({
+    decision: z.enum(['APPROVE', 'MANUAL_REVIEW', 'REJECT']).nullable(),
+    reasoning: z.string().nullable(),
+    requirement_results: z.array(RequirementResult),
+  }).nullable().describe("The Guardian's verdict on your proof, for the operator who holds the task"),
+});
+export const MyTasksResponse = z.object({ data: z.array(OperatorTaskResponse), pagination: Pagination });
+
+export const OperatorProfileResponse = z.object({
+  operator_id: z.string(),
+  name: z.string(),
+  email: z.string(),
+  phone: z.string().nullable(),
+  location: z.object({ city: z.string(), country: z.string(), lat: z.number().nullable(), lng: z.number().nullable() }),
+  skills: z.array(z.enum(TASK_TYPES)),
+  kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']).describe('Only VERIFIED operators may accept tasks'),
+  rating: z.number().nullable(),
+  rating_count: z.int(),
+  created_at: dateTime(),
 });
 
 export const AcceptedTaskResponse = z.object({ task_id: z.string(), status: status(), accepted_at: dateTime() });

@@ -178,6 +178,14 @@ export const ROUTES: Route[] = [
     body: rq.RegisterOperatorSchema, responses: created(rs.RegisteredOperatorResponse), errors: [400, 401, 409],
   },
   {
+    method: 'get', path: '/operator/me', operationId: 'getOperatorProfile', tag: 'Operator', auth: 'operator',
+    summary: 'Your operator profile and KYC status', responses: ok(rs.OperatorProfileResponse), errors: [401, 403],
+  },
+  {
+    method: 'get', path: '/operator/my-tasks', operationId: 'listMyTasks', tag: 'Operator', auth: 'operator',
+    summary: 'The tasks you hold or held, most recently changed first', query: rq.MyTasksQuery, responses: ok(rs.MyTasksResponse), errors: [400, 401],
+  },
+  {
     method: 'get', path: '/operator/tasks', operationId: 'listOpenTasks', tag: 'Operator', auth: 'operator',
     summary: 'Open tasks: physical ones within radius_km of lat/lng first, nearest first; then digital ones',
     query: rq.OperatorTasksQuery, responses: ok(rs.OperatorTaskListResponse), errors: [400, 401, 403],
