@@ -4,7 +4,8 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv, Deps } from './context.ts';
-import { errorResponse, rateLimit, requestLog } from './middleware.ts';
+import { JSON_BODY_LIMIT_BYTES, limitBody } from './http.ts';
+import { errorResponse, matchedRoute, rateLimit, requestLog } from './middleware.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { credentialRoutes } from './routes/credentials.ts';
@@ -25,6 +26,11 @@ export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>().basePath('/api/v1');
   app.use('*', requestLog());
   app.use('*', rateLimit(deps));
+  // Every body is capped while it streams, before any route reads it. Uploads are capped by their
+  // own route once the caller is known to be a registered operator, so strangers cannot make the
+  // server hold even one file's worth.
+  const jsonLimit = limitBody(JSON_BODY_LIMIT_BYTES, 'payload_too_large', 'Request body is larger than 64 KB');
+  app.use('*', (c, next) => matchedRoute(c)?.path.endsWith('/operator/upload') ? next() : jsonLimit(c, next));
   app.onError(errorResponse);
   app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404));
   app.route('/', healthRoutes(deps));

@@ -1,25 +1,32 @@
 /** Reading and validating request input, and the shapes every route answers with. */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { ApiError, badRequest } from '../_shared/errors.ts';
 
-const MAX_BODY_BYTES = 64 * 1024;
+/** The largest JSON body any route accepts. */
+export const JSON_BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
- * The JSON body, or `{}` when there is none. Malformed JSON is a 400; bodies over 64 KB a 413.
- * The Content-Type is not insisted on: `curl -d` sends form encoding by default.
+ * Refuses a body over `maxBytes` with 413 `code` while it streams in: a declared Content-Length is
+ * checked before reading, a chunked body is counted as it arrives and dropped at the limit, so
+ * nothing larger is ever held in memory. Hono's bodyLimit does the counting.
+ */
+export function limitBody(maxBytes: number, code: string, message: string): MiddlewareHandler {
+  return bodyLimit({ maxSize: maxBytes, onError: () => { throw new ApiError(413, code, message); } });
+}
+
+/**
+ * The JSON body, or `{}` when there is none. Malformed JSON is a 400; the size limit is enforced
+ * before any route runs (see limitBody). The Content-Type is not insisted on: `curl -d` sends form
+ * encoding by default.
  */
 export async function readJson(c: Context): Promise<unknown> {
-  const declared = Number(c.req.header('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'payload_too_large', 'Request body is larger than 64 KB');
   let text: string;
   try {
     text = await c.req.text();
   } catch {
     throw badRequest('unreadable_body', 'The request body could not be read to its end');
-  }
-  if (new TextEncoder().encode(text).length > MAX_BODY_BYTES) {
-    throw new ApiError(413, 'payload_too_large', 'Request body is larger than 64 KB');
   }
   if (text.trim() === '') return {};
   try {

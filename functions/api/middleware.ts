@@ -8,7 +8,7 @@ import type { Tx } from '../_shared/db.ts';
 import type { AppEnv, Deps } from './context.ts';
 
 /** The route pattern that answered (e.g. `/api/v1/tasks/:id`), or null when none did. */
-function matchedRoute(c: Context): { method: string; path: string } | null {
+export function matchedRoute(c: Context): { method: string; path: string } | null {
   const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
   return route ? { method: route.method, path: route.path } : null;
 }

@@ -40,6 +40,8 @@ export const operatorToken = (sub: string, options: Record<string, unknown> = {}
 
 export interface Stack {
   url: string;
+  /** The API process (Deno), e.g. to read its memory use from /proc. */
+  pid: number;
   /** Superuser connection to this stack's database, for assertions and setup. */
   sql: postgres.Sql;
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
@@ -177,6 +179,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
 
   return {
     url: api.url,
+    pid: api.pid,
     tick,
     upload,
     registerOperator,

@@ -12,7 +12,7 @@ import {
 import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
-import { iso, readJson, validate } from '../http.ts';
+import { iso, limitBody, readJson, validate } from '../http.ts';
 import { requireOperatorIdentity } from '../middleware.ts';
 
 interface OpenTaskRow {
@@ -95,6 +95,14 @@ export function operatorRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('/operator/*', requireOperatorIdentity(deps));
   const operatorId = (c: Context<AppEnv>) => c.get('operator').id;
+  /** The caller's operator row; 403 when this identity never registered. */
+  const registeredOperator = async (c: Context<AppEnv>) => {
+    const id = operatorId(c);
+    const [operator] = await db.asOperator(id, (tx) => tx<{ skills: string[]; kyc_status: string }[]>`
+      select skills, kyc_status from public.operators where id = ${id}`);
+    if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
+    return operator;
+  };
 
   app.post('/operator/register', async (c) => {
     const input = await validate(RegisterOperatorSchema, await readJson(c));
@@ -218,47 +226,57 @@ export function operatorRoutes(deps: Deps) {
     return c.json({ task_id: task.id, status: task.status, started_at: iso(task.started_at) });
   });
 
+  const maxUploadBytes = config.uploads.maxBytes;
+  const tooLarge = `Files may be at most ${Math.floor(maxUploadBytes / 1024 / 1024)} MB`;
+
   /**
    * A proof image for a task this operator holds: multipart `file` (JPEG, PNG, WebP or HEIC, judged
    * by its bytes, not its declared type) and `task_id`. Stored under `<operator>/<task>/`.
    */
-  app.post('/operator/upload', async (c) => {
-    const storage = requireStorage(deps.storage);
-    const maxBytes = config.uploads.maxBytes;
-    if (Number(c.req.header('content-length') ?? 0) > maxBytes + FORM_OVERHEAD_BYTES) {
-      throw new ApiError(413, 'file_too_large', `Files may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB`);
-    }
-    let form: FormData;
-    try {
-      form = await c.req.raw.formData();
-    } catch {
-      throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part and a "task_id" field');
-    }
-    const file = form.get('file');
-    const taskId = form.get('task_id');
-    if (!(file instanceof File)) throw badRequest('validation_error', 'file: is required (a multipart file part)');
-    if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) throw badRequest('validation_error', 'task_id: is required (the task this proof is for)');
-    if (file.size > maxBytes) throw new ApiError(413, 'file_too_large', `Files may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB`);
-    if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const image = sniffImage(bytes);
-    if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image');
-
-    const id = operatorId(c);
-    // Refuse before storing anything when the task is not this operator's to work on.
-    await db.asOperator(id, async (tx) => {
-      const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
-      if (!task) throw notFound('task_not_found', 'Task not found');
-      if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
-        throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
+  app.post(
+    '/operator/upload',
+    // Who is asking is settled before a byte of the body is read: storage configured, a registered
+    // operator; then the body is capped while it streams, before multipart parsing.
+    async (c, next) => {
+      requireStorage(deps.storage);
+      await registeredOperator(c);
+      await next();
+    },
+    limitBody(maxUploadBytes + FORM_OVERHEAD_BYTES, 'file_too_large', tooLarge),
+    async (c) => {
+      const storage = requireStorage(deps.storage);
+      let form: FormData;
+      try {
+        form = await c.req.raw.formData();
+      } catch {
+        throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part and a "task_id" field');
       }
-    });
-    const path = proofPath(id, taskId, image.extension);
-    await storage.put(path, bytes, image.contentType);
-    await db.asOperator(id, (tx) => tx`select api.record_proof_file(${taskId}, ${path}, ${image.contentType}, ${bytes.length})`);
-    const url = await storage.signedUrl(path, { origin: new URL(c.req.url).origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds });
-    return c.json({ url, path, content_type: image.contentType, size: bytes.length }, 201);
-  });
+      const file = form.get('file');
+      const taskId = form.get('task_id');
+      if (!(file instanceof File)) throw badRequest('validation_error', 'file: is required (a multipart file part)');
+      if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) throw badRequest('validation_error', 'task_id: is required (the task this proof is for)');
+      if (file.size > maxUploadBytes) throw new ApiError(413, 'file_too_large', tooLarge);
+      if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const image = sniffImage(bytes);
+      if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image');
+
+      const id = operatorId(c);
+      // Refuse before storing anything when the task is not this operator's to work on.
+      await db.asOperator(id, async (tx) => {
+        const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
+        if (!task) throw notFound('task_not_found', 'Task not found');
+        if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
+          throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
+        }
+      });
+      const path = proofPath(id, taskId, image.extension);
+      await storage.put(path, bytes, image.contentType);
+      await db.asOperator(id, (tx) => tx`select api.record_proof_file(${taskId}, ${path}, ${image.contentType}, ${bytes.length})`);
+      const url = await storage.signedUrl(path, { origin: new URL(c.req.url).origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds });
+      return c.json({ url, path, content_type: image.contentType, size: bytes.length }, 201);
+    },
+  );
 
   app.post('/operator/tasks/:id/submit', async (c) => {
     const id = c.req.param('id');

@@ -1,0 +1,96 @@
+// The attacks of an outside security review, each performed against the real stack (Postgres,
+// the Deno API, HTTP), and what they achieve now: nothing.
+import { request } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, type Operator, type Stack, operatorToken, startStack } from './helpers/stack.ts';
+
+/** Resident memory of a process, in MB. */
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/**
+ * POSTs a chunked body (no Content-Length) of up to `totalBytes`, 64 KB at a time, and stops
+ * sending as soon as the server answers. Returns the answer and how much was sent by then.
+ */
+function chunkedPost(url: string, path: string, headers: Record<string, string>, totalBytes: number, prefix = '') {
+  return new Promise<{ status: number; body: any; sent: number }>((resolve, reject) => {
+    const target = new URL(`${url}${path}`);
+    const req = request(target, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode!, body: JSON.parse(text), sent });
+      });
+    });
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    const pump = () => {
+      if (prefix && sent === 0) sent += Buffer.byteLength(prefix), req.write(prefix);
+      while (!answered && sent < totalBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+describe('memory exhaustion with chunked bodies', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { UPLOAD_MAX_BYTES: String(1024 * 1024) } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('three parallel 300 MB chunked POSTs to /agents/register get 413 after 64 KB, and memory stays flat', async () => {
+    const before = await rssMb(stack.pid);
+    const replies = await Promise.all([1, 2, 3].map(() =>
+      chunkedPost(stack.url, '/agents/register', { 'content-type': 'application/json' }, 300 * 1024 * 1024, '{"name":"')));
+    for (const reply of replies) {
+      expect(reply.status).toBe(413);
+      expect(reply.body).toEqual({ error: 'Request body is larger than 64 KB', code: 'payload_too_large' });
+      expect(reply.sent).toBeLessThan(32 * 1024 * 1024);
+    }
+    expect(await rssMb(stack.pid) - before).toBeLessThan(64);
+  });
+
+  it('a 200 MB chunked multipart upload from an unregistered identity is refused before its body is read', async () => {
+    const before = await rssMb(stack.pid);
+    const token = await operatorToken('op_never_registered');
+    const reply = await chunkedPost(stack.url, '/operator/upload', {
+      authorization: `Bearer ${token}`,
+      'content-type': 'multipart/form-data; boundary=xyz',
+    }, 200 * 1024 * 1024, '--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.jpg"\r\ncontent-type: image/jpeg\r\n\r\n');
+    expect(reply.status).toBe(403);
+    expect(reply.body.code).toBe('operator_not_registered');
+    expect(reply.sent).toBeLessThan(32 * 1024 * 1024);
+    expect(await rssMb(stack.pid) - before).toBeLessThan(64);
+  });
+
+  it('a registered operator\'s chunked upload over the cap gets 413 before multipart parsing', async () => {
+    const operator: Operator = await stack.registerOperator();
+    const reply = await chunkedPost(stack.url, '/operator/upload', {
+      ...operator.auth,
+      'content-type': 'multipart/form-data; boundary=xyz',
+    }, 200 * 1024 * 1024, '--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.jpg"\r\ncontent-type: image/jpeg\r\n\r\n');
+    expect(reply.status).toBe(413);
+    expect(reply.body).toEqual({ error: 'Files may be at most 1 MB', code: 'file_too_large' });
+    expect(reply.sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('a chunked JSON body within the limit is still read whole', async () => {
+    const agent: Agent = await stack.registerAgent('chunked');
+    const reply = await chunkedPost(stack.url, '/agents/keys', { 'content-type': 'application/json', 'x-api-key': agent.key }, 0, '{"name":"chunked key"}');
+    expect(reply.status).toBe(201);
+  });
+});
