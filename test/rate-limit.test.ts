@@ -53,10 +53,20 @@ describe('rate limits behind a proxy', () => {
   });
   afterAll(() => stack?.stop());
 
-  it('counts per forwarded client IP', async () => {
-    const from = (ip: string) => stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `${ip}, 10.9.9.9` } });
+  it('counts per client IP, as the trusted proxy appended it (the right-most entry)', async () => {
+    const from = (ip: string) => stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `198.51.100.7, ${ip}` } });
     expect([(await from('203.0.113.1')).status, (await from('203.0.113.1')).status, (await from('203.0.113.1')).status]).toEqual([400, 400, 429]);
     expect((await from('203.0.113.2')).status).toBe(400);
+  });
+
+  it('a client cannot escape its limit by inventing X-Forwarded-For entries', async () => {
+    // The attack as found: a random left-most entry on every request, the proxy's real one after it.
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const spoofed = `${1 + i}.${i * 7}.${i * 13}.${200 - i}`;
+      statuses.push((await stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `${spoofed}, 203.0.113.9` } })).status);
+    }
+    expect(statuses).toEqual([400, 400, 429, 429, 429]);
   });
 });
 

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../functions/_shared/config.ts';
 import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
 import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
 import { VERSION } from '../functions/_shared/version.ts';
+import { clientIp } from '../functions/api/middleware.ts';
 import { listMigrations, splitStatements } from '../scripts/lib/migrate.mjs';
 
 const readJson = (relative: string) => JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));
@@ -77,6 +78,22 @@ describe('usdToCents / centsToUsd', () => {
       if (usdToCents(centsToUsd(cents)) !== cents) broken.push(cents);
     }
     expect(broken).toEqual([]);
+  });
+});
+
+describe('clientIp', () => {
+  it('takes the entry the first trusted proxy appended, counting hops from the right', () => {
+    expect(clientIp('6.6.6.6, 203.0.113.9', '10.0.0.1', 1)).toBe('203.0.113.9');
+    expect(clientIp('6.6.6.6, 203.0.113.9, 10.1.1.1', '10.0.0.1', 2)).toBe('203.0.113.9');
+    expect(clientIp(' 2001:db8::1 ', '10.0.0.1', 1)).toBe('2001:db8::1');
+    expect(clientIp('::ffff:203.0.113.9', '10.0.0.1', 1)).toBe('203.0.113.9');
+  });
+
+  it('falls back to the socket when proxies are not trusted, the header is short, or the entry is no address', () => {
+    expect(clientIp('6.6.6.6', '10.0.0.1', null)).toBe('10.0.0.1');
+    expect(clientIp('203.0.113.9', '10.0.0.1', 2)).toBe('10.0.0.1');
+    expect(clientIp('6.6.6.6, not-an-ip', '10.0.0.1', 1)).toBe('10.0.0.1');
+    expect(clientIp(undefined, undefined, 1)).toBe('unknown');
   });
 });
 

@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(10),
   TRUST_PROXY_HEADERS: flag.optional(),
+  TRUSTED_PROXY_HOPS: positiveInt.default(1),
   DB_POOL_SIZE: positiveInt.default(10),
   DB_PREPARED_STATEMENTS: flag.default(true),
   SB_REGION: z.string().optional(),
@@ -62,6 +63,11 @@ export interface Config {
   rateLimit: { enabled: boolean; perMinute: number; uploadsPerMinute: number };
   /** Take the client IP from X-Forwarded-For (behind Supabase's gateway) rather than the socket. */
   trustProxyHeaders: boolean;
+  /**
+   * How many proxies in front of us append to X-Forwarded-For: the client is the entry that many
+   * places from the right, the last one no client can write.
+   */
+  trustedProxyHops: number;
   db: { poolSize: number; prepare: boolean };
   /** Verifying operators' Clerk session tokens (locally: the stack's own issuer). */
   operatorAuth: { jwksUrl: string | undefined; issuer: string | undefined; authorizedParties: string[] };
@@ -135,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     // On Supabase (SB_REGION is set there) every request arrives through the gateway.
     trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? e.SB_REGION !== undefined,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     db: { poolSize: e.DB_POOL_SIZE, prepare: e.DB_PREPARED_STATEMENTS },
     operatorAuth: {
       jwksUrl: e.CLERK_JWKS_URL,

@@ -1,6 +1,7 @@
 /** Cross-cutting request handling: ids and logs, errors, rate limits, agent keys, idempotency. */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import ipaddr from 'ipaddr.js';
 import { ApiError, toApiError, unauthorized } from '../_shared/errors.ts';
 import { randomBase62, sha256Hex } from '../_shared/crypto.ts';
 import { log } from '../_shared/log.ts';
@@ -51,12 +52,19 @@ export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
   return c.json(body, apiError.status as 400);
 }
 
-function clientIp(c: Context<AppEnv>, trustProxyHeaders: boolean): string {
-  if (trustProxyHeaders) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
+/**
+ * The caller's address, for rate limits. Behind proxies, X-Forwarded-For is "<whatever the client
+ * sent>, …, <what each trusted proxy appended>": everything left of the entry the first trusted
+ * proxy appended is the client's to invent, so that entry (`hops` from the right) is the one we
+ * take. A header too short to hold it, or an entry that is not an address, falls back to the socket.
+ */
+export function clientIp(forwardedFor: string | undefined, socketAddress: string | undefined, hops: number | null): string {
+  if (hops !== null && forwardedFor) {
+    const entries = forwardedFor.split(',').map((entry) => entry.trim());
+    const entry = entries[entries.length - hops];
+    if (entry !== undefined && ipaddr.isValid(entry)) return ipaddr.process(entry).toString();
   }
-  return c.env?.remoteAddr?.hostname ?? 'unknown';
+  return socketAddress ?? 'unknown';
 }
 
 /**
@@ -68,7 +76,8 @@ export function rateLimit({ config, db }: Deps): MiddlewareHandler<AppEnv> {
     const route = matchedRoute(c);
     if (!config.rateLimit.enabled || route?.path.endsWith('/health')) return next();
     const limit = route?.path.endsWith('/operator/upload') ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute;
-    const bucket = `${clientIp(c, config.trustProxyHeaders)} ${route ? `${route.method} ${route.path}` : 'unmatched'}`;
+    const ip = clientIp(c.req.header('x-forwarded-for'), c.env?.remoteAddr?.hostname, config.trustProxyHeaders ? config.trustedProxyHops : null);
+    const bucket = `${ip} ${route ? `${route.method} ${route.path}` : 'unmatched'}`;
     const [{ hits, reset_at }] = await db.sql<{ hits: number; reset_at: Date }[]>`
       select hits, reset_at from api.hit_rate_limit(${bucket}, 60)`;
     const resetSeconds = Math.max(1, Math.ceil((reset_at.getTime() - Date.now()) / 1000));
