@@ -34,6 +34,8 @@ export class InternalServerError extends HumanOpsError {}
 export class APIConnectionError extends HumanOpsError {}
 /** No response within `timeoutMs`. */
 export class APIConnectionTimeoutError extends APIConnectionError {}
+/** The caller's `signal` aborted the request (no retry follows). */
+export class APIUserAbortError extends HumanOpsError {}
 /** A webhook whose signature or timestamp does not check out. */
 export class WebhookVerificationError extends HumanOpsError {}
 

@@ -1,10 +1,11 @@
 /**
  * `@humanops/sdk`: commission real-world tasks from verified human operators.
  *
- *   const client = new HumanOpsClient({ apiKey: process.env.HUMANOPS_API_KEY });
+ *   const client = new HumanOpsClient(); // HUMANOPS_API_KEY (and HUMANOPS_API_URL) from the environment
  *   const task = await client.dispatchDigitalTask({ category: 'FORM_FILLING', title, description, reward_usd: 15 });
  */
-import { APIClient, type ClientOptions } from './client.ts';
+import type { APIPromise } from './api-promise.ts';
+import { APIClient, type ClientOptions, type RequestOptions } from './client.ts';
 import { CATEGORIES, type TaskType } from './contract/categories.ts';
 import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
 import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
@@ -36,7 +37,8 @@ export class HumanOpsClient {
   readonly webhooks: Webhooks;
   readonly #api: APIClient;
 
-  constructor(options: ClientOptions) {
+  /** Every option has a default: the key from HUMANOPS_API_KEY, the API from HUMANOPS_API_URL. */
+  constructor(options: ClientOptions = {}) {
     this.#api = new APIClient(options);
     this.tasks = new Tasks(this.#api);
     this.agents = new Agents(this.#api);
@@ -58,25 +60,25 @@ export class HumanOpsClient {
   }
 
   /** Posts a remote digital task, with the deadline and proof requirements defaulted per category. */
-  dispatchDigitalTask(params: DispatchParams<DigitalCategory>): Promise<TaskCreated> {
+  dispatchDigitalTask(params: DispatchParams<DigitalCategory>, options: RequestOptions = {}): APIPromise<TaskCreated> {
     const { category, idempotencyKey, ...rest } = params;
-    return this.tasks.create({ ...defaults(category), ...rest, task_type: category }, { idempotencyKey });
+    return this.tasks.create({ ...defaults(category), ...rest, task_type: category }, { idempotencyKey, ...options });
   }
 
   /**
    * Posts a Tier 2 credential task with a fresh key pair. Keep `privateKey` safe: it alone decrypts
    * what the operator delivers (`retrieveCredential`).
    */
-  async dispatchCredentialTask(params: DispatchParams<CredentialCategory>): Promise<{ task: TaskCreated; privateKey: string }> {
+  async dispatchCredentialTask(params: DispatchParams<CredentialCategory>, options: RequestOptions = {}): Promise<{ task: TaskCreated; privateKey: string }> {
     const { category, idempotencyKey, ...rest } = params;
     const keys = await newKeyPair();
-    const task = await this.tasks.create({ ...defaults(category), ...rest, task_type: category, agent_public_key: keys.publicKey }, { idempotencyKey });
+    const task = await this.tasks.create({ ...defaults(category), ...rest, task_type: category, agent_public_key: keys.publicKey }, { idempotencyKey, ...options });
     return { task, privateKey: keys.privateKey };
   }
 
   /** Fetches and decrypts the credential a Tier 2 task delivered. */
-  async retrieveCredential<T = Record<string, unknown>>(taskId: string, privateKey: string): Promise<T> {
-    const { encrypted_credential } = await this.tasks.retrieveCredential(taskId);
+  async retrieveCredential<T = Record<string, unknown>>(taskId: string, privateKey: string, options: RequestOptions = {}): Promise<T> {
+    const { encrypted_credential } = await this.tasks.retrieveCredential(taskId, options);
     return decrypt<T>(privateKey, encrypted_credential, { taskId });
   }
 
@@ -123,9 +125,13 @@ export const generateKeyPair = newKeyPair;
 export { decrypt, encryptForAgent, ALGORITHM, HKDF_SALT, aadFor, type EncryptedCredential, type KeyPair } from './e2ee.ts';
 export { verifyWebhook } from './webhooks.ts';
 export * from './errors.ts';
-export type { ClientOptions, OperatorClientOptions, TokenSupplier } from './client.ts';
+export type { ClientOptions, Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier } from './client.ts';
+export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
+export { VERSION } from './version.ts';
 export { HumanOpsOperatorClient } from './operator.ts';
-export type { CreateTaskParams } from './resources/tasks.ts';
-export type { Task, TaskCreated, TaskList, TaskStatus } from './resources/types.ts';
-export type { WebhookDelivery } from './resources/webhooks.ts';
+export type { CreateTaskParams, ListTasksParams, SimulateParams } from './resources/tasks.ts';
+export type {
+  ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
+  SimulateResult, Task, TaskCreated, TaskList, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask, WebhookDelivery, WebhookPayload,
+} from './resources/types.ts';
 export { CATEGORIES, TASK_TYPES, TASK_STATUSES } from './contract/categories.ts';

@@ -26,9 +26,10 @@ export class HumanOpsOperatorClient {
 
 export { MIN_PAYOUT_USD } from './resources/operator.ts';
 export type {
-  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, Page, RegisterOperatorParams, SubmitParams, UploadedProof,
+  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, SubmitParams, UploadedProof,
 } from './resources/operator.ts';
-export type { OperatorClientOptions, TokenSupplier, UploadOptions } from './client.ts';
+export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';
+export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
 export type { TaskStatus } from './resources/types.ts';
 export { encryptForAgent, type EncryptedCredential } from './e2ee.ts';
 export * from './errors.ts';

@@ -84,7 +84,10 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
     },
     outputSchema: z.looseObject({ data: z.array(z.looseObject({ task_id: z.string(), status: z.string() })), pagination: z.looseObject({ total: z.number() }) }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  }, (args) => guarded(async () => ok(await client.tasks.list(args) as unknown as Record<string, unknown>)));
+  }, (args) => guarded(async () => {
+    const page = await client.tasks.list(args);
+    return ok({ data: page.data, pagination: page.pagination });
+  }));
 
   server.registerTool('get_task_result', {
     title: 'Get a task',
@@ -119,7 +122,7 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
     },
     outputSchema: z.looseObject({ data: z.array(z.looseObject({ operator_id: z.string(), distance_km: z.number() })) }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  }, (args) => guarded(async () => ok(await client.operators.search(args))));
+  }, (args) => guarded(async () => ok({ data: (await client.operators.search(args)).data })));
 
   /**
    * wait_for_task supports the protocol's task-augmented tool calls (2025-11-25 "tasks", an

@@ -1,12 +1,15 @@
-import type { APIClient } from '../client.ts';
+import type { APIPromise, PagePromise } from '../api-promise.ts';
+import type { APIClient, RequestOptions } from '../client.ts';
+import type { TaskType } from '../contract/categories.ts';
+import type { ApiKeySummary, Balance, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, OperatorMatch, UsdcDeposit } from './types.ts';
 
 /** Your agent account. */
 export class Agents {
   constructor(private readonly client: APIClient) {}
 
   /** Deposit and escrow balances in USD. */
-  balance(): Promise<{ deposit_balance: number; escrow_balance: number; currency: 'USD' }> {
-    return this.client.request('GET', '/agents/balance');
+  balance(options: RequestOptions = {}): APIPromise<Balance> {
+    return this.client.request('GET', '/agents/balance', options);
   }
 }
 
@@ -14,17 +17,18 @@ export class Agents {
 export class Keys {
   constructor(private readonly client: APIClient) {}
 
-  create(name?: string): Promise<{ id: string; api_key: string; key_prefix: string; name: string | null; created_at: string }> {
-    return this.client.request('POST', '/agents/keys', { body: name === undefined ? {} : { name } });
+  create(name?: string, options: RequestOptions = {}): APIPromise<CreatedKey> {
+    return this.client.request('POST', '/agents/keys', { body: name === undefined ? {} : { name }, ...options });
   }
 
-  list(): Promise<{ data: { id: string; keyPrefix: string; name: string | null; lastUsed: string | null; createdAt: string }[] }> {
-    return this.client.request('GET', '/agents/keys');
+  /** Your active keys (one page: the API does not paginate keys). */
+  list(options: RequestOptions = {}): PagePromise<ApiKeySummary> {
+    return this.client.list('/agents/keys', options);
   }
 
   /** Revokes a key; the last active one cannot be revoked. */
-  revoke(keyId: string): Promise<{ revoked: true }> {
-    return this.client.request('DELETE', `/agents/keys/${encodeURIComponent(keyId)}`);
+  revoke(keyId: string, options: RequestOptions = {}): APIPromise<{ revoked: true }> {
+    return this.client.request('DELETE', `/agents/keys/${encodeURIComponent(keyId)}`, options);
   }
 }
 
@@ -33,23 +37,22 @@ export class Deposits {
   constructor(private readonly client: APIClient) {}
 
   /** Your own deposit address on Base, the token and the confirmations needed. */
-  address(): Promise<{ address: string; chain: 'base'; chain_id: number; token: { symbol: string; address: string; decimals: number }; min_confirmations: number }> {
-    return this.client.request('GET', '/agents/deposit/address');
+  address(options: RequestOptions = {}): APIPromise<DepositAddress> {
+    return this.client.request('GET', '/agents/deposit/address', options);
   }
 
   /** Confirms a USDC transfer to your deposit address ($5–$10,000). */
-  usdc(params: { tx_hash: string; amount_usdc: string | number }, options: { idempotencyKey?: string } = {}) {
-    return this.client.request<{ transaction_id: string; amount_usd: number; status: string; chain: 'base'; message: string }>(
-      'POST', '/agents/deposit/usdc', { body: params, idempotencyKey: options.idempotencyKey });
+  usdc(params: { tx_hash: string; amount_usdc: string | number }, options: RequestOptions = {}): APIPromise<UsdcDeposit> {
+    return this.client.request('POST', '/agents/deposit/usdc', { body: params, ...options });
   }
 
   /** Test mode: adds funds at once. */
-  fiat(params: { amount_usd: number | string; payment_method: 'card' | 'bank_transfer'; return_url?: string }) {
-    return this.client.request<{ transaction_id: string; amount_usd: number; status: string; message: string }>('POST', '/agents/deposit', { body: params });
+  fiat(params: { amount_usd: number | string; payment_method: 'card' | 'bank_transfer'; return_url?: string }, options: RequestOptions = {}): APIPromise<FiatDeposit> {
+    return this.client.request('POST', '/agents/deposit', { body: params, ...options });
   }
 
-  status(paymentId: string) {
-    return this.client.request<{ payment_id: string; status: string; amount_usd: number }>('POST', '/agents/deposit/status', { body: { payment_id: paymentId } });
+  status(paymentId: string, options: RequestOptions = {}): APIPromise<DepositStatus> {
+    return this.client.request('POST', '/agents/deposit/status', { body: { payment_id: paymentId }, ...options });
   }
 }
 
@@ -57,8 +60,8 @@ export class Deposits {
 export class Operators {
   constructor(private readonly client: APIClient) {}
 
-  search(params: { lat: number; lng: number; radius_km?: number; task_type?: string; min_rating?: number; limit?: number }) {
-    return this.client.request<{ data: { operator_id: string; name: string; location: { city: string; country: string }; skills: string[]; rating: number | null; rating_count: number; completed_tasks: number; distance_km: number }[] }>(
-      'GET', '/operators/search', { query: params });
+  /** The closest matches, up to `limit` (one page). */
+  search(params: { lat: number; lng: number; radius_km?: number; task_type?: TaskType; min_rating?: number; limit?: number }, options: RequestOptions = {}): PagePromise<OperatorMatch> {
+    return this.client.list('/operators/search', { query: params, ...options });
   }
 }

@@ -1,6 +1,7 @@
 /** The operator side: a person who finds, accepts, does and proves tasks (the operator app, or any integration). */
 import type { z } from 'zod';
-import type { APIClient, UploadOptions } from '../client.ts';
+import type { APIPromise, Page, PagePromise } from '../api-promise.ts';
+import type { APIClient, RequestOptions, UploadOptions } from '../client.ts';
 import type { RegisterOperatorSchema } from '../contract/schemas.ts';
 import { encryptForAgent, type EncryptedCredential } from '../e2ee.ts';
 import type { TaskStatus } from './types.ts';
@@ -52,10 +53,7 @@ export interface OperatorTask extends OpenTask {
   guardian_result: { decision: string | null; reasoning: string | null; requirement_results: { requirement: string; met: boolean | null; note: string }[] } | null;
 }
 
-export interface Page<T> {
-  data: T[];
-  pagination: { limit: number; offset: number; total: number };
-}
+export type { Page };
 
 export interface FeedParams {
   lat?: number;
@@ -92,13 +90,13 @@ export class OperatorAccount {
   constructor(private readonly client: APIClient) {}
 
   /** Registers the signed-in identity as an operator (KYC starts PENDING in live mode). */
-  register(params: RegisterOperatorParams): Promise<{ operator_id: string; name: string; kyc_status: KycStatus }> {
-    return this.client.request('POST', '/operator/register', { body: params });
+  register(params: RegisterOperatorParams, options: RequestOptions = {}): APIPromise<{ operator_id: string; name: string; kyc_status: KycStatus }> {
+    return this.client.request('POST', '/operator/register', { body: params, ...options });
   }
 
   /** The signed-in operator; throws PermissionDeniedError with code `operator_not_registered` before registration. */
-  retrieve(): Promise<OperatorProfile> {
-    return this.client.request('GET', '/operator/me');
+  retrieve(options: RequestOptions = {}): APIPromise<OperatorProfile> {
+    return this.client.request('GET', '/operator/me', options);
   }
 }
 
@@ -107,31 +105,31 @@ export class OperatorTasks {
   constructor(private readonly client: APIClient) {}
 
   /** Open tasks; with lat/lng, physical tasks within radius_km come first, nearest first. */
-  list(params: FeedParams = {}): Promise<Page<OpenTask>> {
-    return this.client.request('GET', '/operator/tasks', { query: { ...params } });
+  list(params: FeedParams = {}, options: RequestOptions = {}): PagePromise<OpenTask> {
+    return this.client.list('/operator/tasks', { query: { ...params }, ...options });
   }
 
   /** The tasks this operator holds or held, most recent first. */
-  mine(params: { status?: TaskStatus; limit?: number; offset?: number } = {}): Promise<Page<OperatorTask>> {
-    return this.client.request('GET', '/operator/my-tasks', { query: params });
+  mine(params: { status?: TaskStatus; limit?: number; offset?: number } = {}, options: RequestOptions = {}): PagePromise<OperatorTask> {
+    return this.client.list('/operator/my-tasks', { query: params, ...options });
   }
 
   /** An open task, or one this operator holds (with its progress and verdict). */
-  retrieve(taskId: string): Promise<OperatorTask> {
-    return this.client.request('GET', path(taskId));
+  retrieve(taskId: string, options: RequestOptions = {}): APIPromise<OperatorTask> {
+    return this.client.request('GET', path(taskId), options);
   }
 
   /**
    * Claims a task. ConflictError (409) when someone else got it first, GoneError (410) when it
    * expired, PermissionDeniedError (403, `kyc_required`) before KYC is verified.
    */
-  accept(taskId: string): Promise<{ task_id: string; status: TaskStatus; accepted_at: string }> {
-    return this.client.request('POST', `${path(taskId)}/accept`, { body: {} });
+  accept(taskId: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; accepted_at: string }> {
+    return this.client.request('POST', `${path(taskId)}/accept`, { body: {}, ...options });
   }
 
   /** Marks an accepted task as being worked on. */
-  start(taskId: string): Promise<{ task_id: string; status: TaskStatus; started_at: string }> {
-    return this.client.request('POST', `${path(taskId)}/start`, { body: {} });
+  start(taskId: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; started_at: string }> {
+    return this.client.request('POST', `${path(taskId)}/start`, { body: {}, ...options });
   }
 
   /**
@@ -146,18 +144,18 @@ export class OperatorTasks {
   }
 
   /** Submits proof; the Guardian then judges it (watch `retrieve(taskId).status`). */
-  submit(taskId: string, params: SubmitParams): Promise<{ task_id: string; status: TaskStatus; submitted_at: string; message: string }> {
-    return this.client.request('POST', `${path(taskId)}/submit`, { body: params });
+  submit(taskId: string, params: SubmitParams, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; submitted_at: string; message: string }> {
+    return this.client.request('POST', `${path(taskId)}/submit`, { body: params, ...options });
   }
 
   /**
    * Encrypts `credential` (e.g. `{ username, password }`) with the task's agent public key, here,
    * and submits only the ciphertext: the plaintext never leaves this process.
    */
-  async submitCredential(task: Pick<OpenTask, 'task_id' | 'agent_public_key'>, credential: Record<string, unknown>, extra: Omit<SubmitParams, 'artifact'> = {}) {
+  async submitCredential(task: Pick<OpenTask, 'task_id' | 'agent_public_key'>, credential: Record<string, unknown>, extra: Omit<SubmitParams, 'artifact'> = {}, options: RequestOptions = {}) {
     if (!task.agent_public_key) throw new TypeError('This task has no agent public key: it is not a credential task');
     const artifact = await encryptForAgent(task.agent_public_key, credential, { taskId: task.task_id });
-    return this.submit(task.task_id, { ...extra, artifact });
+    return this.submit(task.task_id, { ...extra, artifact }, options);
   }
 }
 
@@ -166,24 +164,24 @@ export class OperatorEarnings {
   constructor(private readonly client: APIClient) {}
 
   /** Pending (in the 7-day hold), available and total earnings, with recent completed tasks. */
-  retrieve(): Promise<{
+  retrieve(options: RequestOptions = {}): APIPromise<{
     pending_balance: number;
     available_balance: number;
     total_earned: number;
     currency: 'USD';
     recent_tasks: { task_id: string; title: string; reward_usd: number; status: string; completed_at: string | null }[];
   }> {
-    return this.client.request('GET', '/operator/earnings');
+    return this.client.request('GET', '/operator/earnings', options);
   }
 
   /** Withdraws available earnings (at least $10). */
-  requestPayout(params: { amount_usd: number; payoneer_payee_id?: string }): Promise<{ payout_id: string; status: string; amount_usd: number; message: string }> {
-    return this.client.request('POST', '/operator/payout', { body: params });
+  requestPayout(params: { amount_usd: number; payoneer_payee_id?: string }, options: RequestOptions = {}): APIPromise<{ payout_id: string; status: string; amount_usd: number; message: string }> {
+    return this.client.request('POST', '/operator/payout', { body: params, ...options });
   }
 
   /** One payout's status. */
-  payoutStatus(payoutId: string): Promise<{ payout_id: string; status: string; amount_usd: number }> {
-    return this.client.request('GET', `/operator/payout/status/${encodeURIComponent(payoutId)}`);
+  payoutStatus(payoutId: string, options: RequestOptions = {}): APIPromise<{ payout_id: string; status: string; amount_usd: number }> {
+    return this.client.request('GET', `/operator/payout/status/${encodeURIComponent(payoutId)}`, options);
   }
 }
 

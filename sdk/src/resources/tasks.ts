@@ -1,60 +1,67 @@
 import type { z } from 'zod';
+import type { APIPromise, PagePromise } from '../api-promise.ts';
+import type { APIClient, RequestOptions } from '../client.ts';
+import { TaskCreatedResponse, TaskResponse } from '../contract/responses.ts';
 import type { CreateTaskSchema, ResolveDisputeSchema, SimulateSchema } from '../contract/schemas.ts';
-import type { APIClient } from '../client.ts';
 import type { EncryptedCredential } from '../e2ee.ts';
-import type { WebhookDelivery } from './webhooks.ts';
-import { TaskCreatedResponse, TaskResponse, type TaskCreated, type Task, type TaskList, type TaskStatus } from './types.ts';
+import type { CancelledTask, Rating, SimulateResult, Task, TaskCreated, TaskStatus, TaskSummary, VerifiedTask, WebhookDelivery } from './types.ts';
 
 export type CreateTaskParams = z.input<typeof CreateTaskSchema>;
+export type ListTasksParams = { status?: TaskStatus; limit?: number; offset?: number };
+
+const path = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
 
 /** Tasks: post (escrow), list, read, cancel (refund), review, rate, credentials, webhooks. */
 export class Tasks {
   constructor(private readonly client: APIClient) {}
 
   /** Posts a task; reward + fee move into escrow. Throws InsufficientBalanceError (402) when funds fall short. */
-  create(params: CreateTaskParams, options: { idempotencyKey?: string } = {}): Promise<TaskCreated> {
-    return this.client.request('POST', '/tasks', { body: params, idempotencyKey: options.idempotencyKey, schema: TaskCreatedResponse });
+  create(params: CreateTaskParams, options: RequestOptions = {}): APIPromise<TaskCreated> {
+    return this.client.request('POST', '/tasks', { body: params, schema: TaskCreatedResponse, ...options });
   }
 
-  /** Your tasks, newest first. */
-  list(params: { status?: TaskStatus; limit?: number; offset?: number } = {}): Promise<TaskList> {
-    return this.client.request('GET', '/tasks', { query: params });
+  /**
+   * Your tasks, newest first: a page (`data`, `pagination`, `getNextPage()`), and with `for await`
+   * every task of every page.
+   */
+  list(params: ListTasksParams = {}, options: RequestOptions = {}): PagePromise<TaskSummary> {
+    return this.client.list('/tasks', { query: params, ...options });
   }
 
   /** One task with its proof, Guardian result and operator. */
-  retrieve(taskId: string): Promise<Task> {
-    return this.client.request('GET', `/tasks/${encodeURIComponent(taskId)}`, { schema: TaskResponse });
+  retrieve(taskId: string, options: RequestOptions = {}): APIPromise<Task> {
+    return this.client.request('GET', path(taskId), { schema: TaskResponse, ...options });
   }
 
   /** Cancels a PENDING or ACCEPTED task and refunds reward + fee. */
-  cancel(taskId: string): Promise<{ task_id: string; status: 'CANCELLED'; refunded_usd: number }> {
-    return this.client.request('POST', `/tasks/${encodeURIComponent(taskId)}/cancel`);
+  cancel(taskId: string, options: RequestOptions = {}): APIPromise<CancelledTask> {
+    return this.client.request('POST', `${path(taskId)}/cancel`, options);
   }
 
   /** Your decision on a task in review: APPROVE completes and pays, REJECT disputes it. */
-  verify(taskId: string, decision: 'APPROVE' | 'REJECT'): Promise<{ task_id: string; status: TaskStatus; message: string }> {
-    return this.client.request('POST', `/tasks/${encodeURIComponent(taskId)}/verify`, { body: { decision } });
+  verify(taskId: string, decision: 'APPROVE' | 'REJECT', options: RequestOptions = {}): APIPromise<VerifiedTask> {
+    return this.client.request('POST', `${path(taskId)}/verify`, { body: { decision }, ...options });
   }
 
   /** Rates the operator of a COMPLETED task, 1–5, once. */
-  rate(taskId: string, rating: number, comment?: string): Promise<{ task_id: string; operator_id: string; rating: number; comment: string | null; created_at: string }> {
-    return this.client.request('POST', `/tasks/${encodeURIComponent(taskId)}/rate`, { body: { rating, comment } });
+  rate(taskId: string, rating: number, comment?: string, options: RequestOptions = {}): APIPromise<Rating> {
+    return this.client.request('POST', `${path(taskId)}/rate`, { body: { rating, comment }, ...options });
   }
 
   /** The encrypted credential of a Tier 2 task (decrypt it with `retrieveCredential` on the client). */
-  retrieveCredential(taskId: string): Promise<{ task_id: string; encrypted_credential: EncryptedCredential }> {
-    return this.client.request('POST', `/tasks/${encodeURIComponent(taskId)}/retrieve-credential`);
+  retrieveCredential(taskId: string, options: RequestOptions = {}): APIPromise<{ task_id: string; encrypted_credential: EncryptedCredential }> {
+    return this.client.request('POST', `${path(taskId)}/retrieve-credential`, options);
   }
 
   /** The submitted proof photos themselves (bytes and type), fetched from their signed URLs. */
-  async proofPhotos(taskId: string): Promise<{ url: string; contentType: string; data: Uint8Array }[]> {
-    const task = await this.retrieve(taskId);
-    return Promise.all((task.proof?.photos ?? []).map(async (url) => ({ url, ...(await this.client.download(url)) })));
+  async proofPhotos(taskId: string, options: RequestOptions = {}): Promise<{ url: string; contentType: string; data: Uint8Array }[]> {
+    const task = await this.retrieve(taskId, options);
+    return Promise.all((task.proof?.photos ?? []).map(async (url) => ({ url, ...(await this.client.download(url, options)) })));
   }
 
-  /** The task's webhook deliveries. */
-  webhooks(taskId: string): Promise<{ data: WebhookDelivery[] }> {
-    return this.client.request('GET', `/tasks/${encodeURIComponent(taskId)}/webhooks`);
+  /** The task's webhook deliveries (one page). */
+  webhooks(taskId: string, options: RequestOptions = {}): PagePromise<WebhookDelivery> {
+    return this.client.list(`${path(taskId)}/webhooks`, options);
   }
 }
 
@@ -65,7 +72,7 @@ export type ResolveDisputeParams = z.input<typeof ResolveDisputeSchema>;
 export class Sandbox {
   constructor(private readonly client: APIClient) {}
 
-  simulate(taskId: string, params: SimulateParams): Promise<{ task_id: string; action: string; status: TaskStatus }> {
-    return this.client.request('POST', `/sandbox/tasks/${encodeURIComponent(taskId)}/simulate`, { body: params });
+  simulate(taskId: string, params: SimulateParams, options: RequestOptions = {}): APIPromise<SimulateResult> {
+    return this.client.request('POST', `/sandbox/tasks/${encodeURIComponent(taskId)}/simulate`, { body: params, ...options });
   }
 }
