@@ -182,6 +182,49 @@ describe('Guardian with the model (Messages API stand-in)', () => {
     expect(task.verified_at).toEqual(expect.any(String));
   });
 
+  /** A verdict at `confidence` that marks every requirement `met`. */
+  const verdictWith = (confidence: number, met: boolean | null) => ({ body }: { body: any }) => {
+    const text: string = body.messages[0].content.at(-1).text;
+    const data = JSON.parse(/<untrusted_data>\n([\s\S]*)\n<\/untrusted_data>/.exec(text)![1]);
+    return toolAnswer({
+      requirement_results: data.proof_requirements.map((requirement: string) => ({ requirement, met, note: 'Judged' })),
+      confidence,
+      reasoning: `Judged at ${confidence}.`,
+    });
+  };
+
+  it('a confident verdict that finds every requirement unmet does not pay: it goes to manual review', async () => {
+    // The attack as found: confidence 95 with every requirement_results[].met = false completed the task.
+    standIn.answer = verdictWith(95, false);
+    const id = await submitted(stack, agent, operator, { task: { proof_requirements: ['Photo of storefront sign', 'Opening hours visible'] } });
+    await stack.tick();
+    const task = await detail(stack, agent, id);
+    expect(task.status).toBe('MANUAL_REVIEW');
+    expect(task.guardian_result).toMatchObject({ decision: 'MANUAL_REVIEW', confidence: 89 });
+    expect(task.guardian_result.reasoning).toMatch(/contradicts itself: 2 requirement\(s\) judged not met/);
+    expect(await stack.sql`select kind from ledger_entries where task_id = ${id} order by id`).toEqual([{ kind: 'task_escrow' }]);
+  });
+
+  it('a requirement the model cannot check (met: null) sends a confident verdict to manual review', async () => {
+    standIn.answer = verdictWith(97, null);
+    const id = await submitted(stack, agent, operator);
+    await stack.tick();
+    const task = await detail(stack, agent, id);
+    expect(task.status).toBe('MANUAL_REVIEW');
+    expect(task.guardian_result.reasoning).toMatch(/could not be checked/);
+  });
+
+  it('the database applies an APPROVE that contradicts its own findings as MANUAL_REVIEW, whoever sends it', async () => {
+    const id = await submitted(stack, agent, operator);
+    const [job] = await stack.sql`select id from guardian_jobs where task_id = ${id}`;
+    const verdict = { decision: 'APPROVE', confidence: 99, reasoning: 'Looks fine.', requirement_results: [{ requirement: 'Photo of storefront sign', met: false, note: 'No sign' }] };
+    const [{ status }] = await stack.sql`select api.apply_guardian_verdict(${job.id}, 'APPROVE', ${stack.sql.json(verdict)}) as status`;
+    expect(status).toBe('MANUAL_REVIEW');
+    const task = await detail(stack, agent, id);
+    expect(task.guardian_result).toMatchObject({ decision: 'MANUAL_REVIEW', reasoning: 'Looks fine. Not every requirement was judged met, so the approval goes to review.' });
+    expect(await stack.sql`select kind from ledger_entries where task_id = ${id} order by id`).toEqual([{ kind: 'task_escrow' }]);
+  });
+
   it.each([[49, 'DISPUTED'], [50, 'MANUAL_REVIEW'], [89, 'MANUAL_REVIEW'], [90, 'COMPLETED']])(
     'confidence %i → %s', async (confidence, status) => {
       standIn.answer = verdictOf(confidence);

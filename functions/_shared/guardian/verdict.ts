@@ -1,8 +1,8 @@
 /**
  * One verdict from two layers: the rule checks (always) and the model (when configured).
  * Confidence ≥ the approve threshold approves, ≥ the review threshold goes to the agent, below
- * disputes. A failed hard check caps the confidence below approval; without a model the Guardian
- * never approves.
+ * disputes. A failed hard check caps the confidence below approval, and so does any requirement
+ * not judged met; without a model the Guardian never approves.
  */
 import type { ModelJudgement, RuleCheck, Verdict } from './types.ts';
 
@@ -39,13 +39,24 @@ export function combineVerdict(
     confidence = Math.min(confidence, thresholds.approve - 1);
     reasoning = `${reasoning} Failed checks: ${failures.map((f) => f.note).join('; ')}.`;
   }
+  const requirementResults = judgement?.requirementResults
+    ?? requirements.map((requirement) => ({ requirement, met: null, note: 'Not judged: no model configured' }));
+  // An approval needs every requirement met. A confident verdict that finds a requirement unmet
+  // contradicts itself, and one that could not check a requirement needs a person: both go to review.
+  const unmet = requirementResults.filter((r) => r.met === false).length;
+  const unchecked = requirementResults.filter((r) => r.met === null).length;
+  if (confidence >= thresholds.approve && (unmet > 0 || unchecked > 0)) {
+    confidence = thresholds.approve - 1;
+    reasoning = unmet > 0
+      ? `${reasoning} The verdict contradicts itself: ${unmet} requirement(s) judged not met, so it cannot approve.`
+      : `${reasoning} ${unchecked} requirement(s) could not be checked from the evidence; a person should confirm them.`;
+  }
   const decision = confidence >= thresholds.approve ? 'APPROVE' : confidence >= thresholds.review ? 'MANUAL_REVIEW' : 'REJECT';
   return {
     decision,
     confidence,
     reasoning,
-    requirement_results: judgement?.requirementResults
-      ?? requirements.map((requirement) => ({ requirement, met: null, note: 'Not judged: no model configured' })),
+    requirement_results: requirementResults,
     checks,
     model,
     verified_at: new Date().toISOString(),
