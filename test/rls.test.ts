@@ -86,17 +86,29 @@ describe('row-level security', () => {
     ]);
   });
 
-  it('an authenticated caller that is not an agent (an operator token) sees no agent data, only open tasks', async () => {
+  it('an authenticated caller that is not a registered operator (any signed-up identity) reads no task at all', async () => {
+    // The attack as found: any token with a `sub` read every open task's every column from public.tasks.
     for (const claims of [{ sub: 'user_2abc', role: 'authenticated' }, { sub: alice.id, role: 'authenticated' }]) {
-      for (const table of agentTables.filter((t) => t !== 'tasks').concat('task_callbacks')) {
+      for (const table of agentTables.concat('task_callbacks', 'open_tasks')) {
         const { rows } = await as('authenticated', claims, `select count(*)::int as n from public.${table}`);
         expect(rows![0].n, table).toBe(0);
       }
-      // A forged sub without the agent claim is just an operator: it sees open tasks, nothing else.
-      const { rows } = await as('authenticated', claims, 'select status, operator_id from public.tasks');
-      expect(rows!.length).toBe(2);
-      expect(rows!.every((r) => r.status === 'PENDING' && r.operator_id === null)).toBe(true);
     }
+  });
+
+  it('a verified operator reads open tasks through open_tasks only, without the agent\'s details; a pending one reads none', async () => {
+    const operator = await stack.registerOperator();
+    const claims = { sub: operator.id, role: 'authenticated' };
+    expect((await as('authenticated', claims, 'select count(*)::int as n from public.tasks')).rows![0].n).toBe(0);
+    const { rows } = await as('authenticated', claims, 'select * from public.open_tasks');
+    expect(rows!.length).toBe(2);
+    for (const row of rows!) {
+      expect(row).not.toHaveProperty('agent_id');
+      expect(row).toMatchObject({ status: 'PENDING', operator_id: null, digital_instructions: null, agent_public_key: null });
+    }
+    await stack.sql`update operators set kyc_status = 'PENDING' where id = ${operator.id}`;
+    expect((await as('authenticated', claims, 'select count(*)::int as n from public.open_tasks')).rows![0].n).toBe(0);
+    expect((await as('anon', null, 'select count(*) from public.open_tasks')).error?.code).toBe('42501');
   });
 
   it('keeps key hashes and callback secrets out of reach', async () => {

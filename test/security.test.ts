@@ -94,3 +94,45 @@ describe('memory exhaustion with chunked bodies', () => {
     expect(reply.status).toBe(201);
   });
 });
+
+describe('reads before registration', () => {
+  let stack: Stack;
+  let agent: Agent;
+  beforeAll(async () => {
+    stack = await startStack();
+    agent = await stack.registerAgent('reader');
+    await stack.deposit(agent, 100);
+  });
+  afterAll(() => stack?.stop());
+
+  it('an identity that never registered cannot read an open task\'s details', async () => {
+    // The attack as found: GET /operator/tasks/:id answered 200 with the task to any signed-in identity.
+    const id = (await stack.createTask(agent)).body.task_id;
+    const stranger = { authorization: `Bearer ${await operatorToken('user_signed_up_only')}` };
+    for (const path of [`/operator/tasks/${id}`, '/operator/tasks']) {
+      const reply = await stack.call('GET', path, { headers: stranger });
+      expect(reply.status, path).toBe(403);
+      expect(reply.body.code).toBe('operator_not_registered');
+    }
+  });
+
+  it('an operator awaiting KYC sees no open tasks (403 kyc_required), and a verified one sees no digital instructions', async () => {
+    const digital = (await stack.createTask(agent, {
+      task_type: 'FORM_FILLING', location: undefined, reward_usd: 20, digital_instructions: 'Use the staging URL https://internal.example',
+    })).body.task_id;
+    const pending = await stack.registerOperator();
+    await stack.sql`update operators set kyc_status = 'PENDING' where id = ${pending.id}`;
+    for (const path of [`/operator/tasks/${digital}`, '/operator/tasks']) {
+      const reply = await stack.call('GET', path, { headers: pending.auth });
+      expect(reply.status, path).toBe(403);
+      expect(reply.body).toMatchObject({ code: 'kyc_required' });
+    }
+    const verified = await stack.registerOperator();
+    const open = await stack.call('GET', `/operator/tasks/${digital}`, { headers: verified.auth });
+    expect(open.status).toBe(200);
+    expect(open.body).toMatchObject({ task_id: digital, title: expect.any(String), digital_instructions: null });
+    expect((await stack.call('POST', `/operator/tasks/${digital}/accept`, { headers: verified.auth })).status).toBe(200);
+    const held = await stack.call('GET', `/operator/tasks/${digital}`, { headers: verified.auth });
+    expect(held.body.digital_instructions).toBe('Use the staging URL https://internal.example');
+  });
+});

@@ -103,6 +103,13 @@ export function operatorRoutes(deps: Deps) {
     if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
     return operator;
   };
+  /** Open tasks are for KYC-verified operators (test mode verifies at registration). */
+  const verified = <T extends { kyc_status: string }>(operator: T): T => {
+    if (operator.kyc_status !== 'VERIFIED') {
+      throw new ApiError(403, 'kyc_required', `KYC verification required (status: ${operator.kyc_status})`, { kyc_status: operator.kyc_status });
+    }
+    return operator;
+  };
 
   app.post('/operator/register', async (c) => {
     const input = await validate(RegisterOperatorSchema, await readJson(c));
@@ -166,9 +173,8 @@ export function operatorRoutes(deps: Deps) {
     const radius = query.radius_km ?? 50;
     const lat = query.lat ?? null;
     const lng = query.lng ?? null;
+    const operator = verified(await registeredOperator(c));
     const { rows, total } = await db.asOperator(operatorId(c), async (tx) => {
-      const [operator] = await tx<{ skills: string[] }[]>`select skills from public.operators where id = ${operatorId(c)}`;
-      if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
       const filter = tx`
         t.status = 'PENDING' and t.operator_id is null and t.deadline > now()
         and (${query.task_type ?? null}::text is null or t.task_type = ${query.task_type ?? null}::text)
@@ -182,11 +188,11 @@ export function operatorRoutes(deps: Deps) {
         select ${tx.unsafe(TASK_COLUMNS)},
                case when ${near} and t.task_domain = 'PHYSICAL'
                     then api.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) end as distance_km
-          from public.tasks t
+          from public.open_tasks t
          where ${filter}
          order by distance_km nulls last, t.created_at desc, t.id
          limit ${query.limit} offset ${query.offset}`;
-      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.tasks t where ${filter}`;
+      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.open_tasks t where ${filter}`;
       return { rows, total: Number(count) };
     });
     return c.json({
@@ -198,12 +204,23 @@ export function operatorRoutes(deps: Deps) {
     });
   });
 
-  /** One task: an open one, or one this operator holds (with its progress). */
+  /**
+   * One task: one this operator holds (with its progress), or an open one as the feed shows it
+   * (verified operators only; nothing of the agent's before accepting).
+   */
   app.get('/operator/tasks/:id', async (c) => {
     const id = c.req.param('id');
+    const operator = await registeredOperator(c);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const [row] = await db.asOperator(operatorId(c), (tx) => tx<OpenTaskRow[]>`
-      select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`);
+    const row = await db.asOperator(operatorId(c), async (tx) => {
+      const [held] = await tx<OpenTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`;
+      if (held) return held;
+      verified(operator);
+      const [open] = await tx<OpenTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.open_tasks t where t.id = ${id}`;
+      return open;
+    });
     if (!row) throw notFound('task_not_found', 'Task not found');
     return c.json(heldTask(row, operatorId(c)));
   });
