@@ -58,6 +58,19 @@ describe('rule checks', () => {
     expect(failed(zoned)).toEqual(['capture_time']);
   });
 
+  it('ask no image of a CONFIRMATION task, whatever its requirements say', async () => {
+    const confirmation = task({
+      taskType: 'FORM_FILLING', taskDomain: 'DIGITAL', proofType: 'CONFIRMATION', location: null,
+      proofRequirements: ['Screenshot of the submitted form'],
+      proof: { photos: [], notes: null, confirmationText: 'Submitted, reference AX-1042', referenceUrl: 'https://example.com/ok', hasArtifact: false },
+    });
+    const checks = await runRuleChecks(confirmation, [], { gpsRadiusKm: 1 });
+    expect(failed(checks)).toEqual([]);
+    expect(checks.map((c) => c.check)).toEqual(['confirmation_text']);
+    const screenshot = await runRuleChecks({ ...confirmation, proofType: 'SCREENSHOT' }, [], { gpsRadiusKm: 1 });
+    expect(failed(screenshot)).toEqual(['proof_type', 'image_count']);
+  });
+
   it('fail hard for missing files and for files that are not images', async () => {
     const checks = await runRuleChecks(task({ proof: { ...task().proof, photos: ['a.jpg', 'b.jpg'] } }),
       [image(null, 'a.jpg'), image(new TextEncoder().encode('<svg/>'), 'b.jpg')], { gpsRadiusKm: 1 });

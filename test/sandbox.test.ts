@@ -19,7 +19,7 @@ describe('POST /sandbox/tasks/:id/simulate', () => {
     const id = (await stack.createTask(agent)).body.task_id;
     const accepted = await simulate(id, { action: 'accept' });
     expect(accepted.body).toEqual({ task_id: id, action: 'accept', status: 'ACCEPTED', mode: 'test' });
-    expect((await detail(id)).operator).toEqual({ id: 'sandbox_operator' });
+    expect((await detail(id)).operator).toMatchObject({ id: 'sandbox_operator' });
     const submitted = await simulate(id, { action: 'submit', verdict: { decision: 'APPROVE', confidence: 95 } });
     expect(submitted.body.status).toBe('COMPLETED');
     const task = await detail(id);

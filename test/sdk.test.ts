@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationError, BadRequestError, ConflictError, encryptForAgent, HumanOpsClient, InsufficientBalanceError,
-  InternalServerError, NotFoundError, RateLimitError,
+  InternalServerError, NotFoundError, RateLimitError, TaskNotCompletedError, defaultRequirements,
 } from '@humanops/sdk';
 import { type Agent, type Stack, startStack } from './helpers/stack.ts';
 
@@ -21,56 +21,94 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 describe('the reference SDK examples', () => {
-  it('dispatchDigitalTask (Tier 1), as printed', async () => {
+  it('dispatchDigitalTask (Tier 1), as printed, ends COMPLETED: CONFIRMATION proof is asked for no screenshot', async () => {
     const task = await client.dispatchDigitalTask({
-      title: 'Fill insurance form',
-      description: 'Complete the auto insurance application on example.com',
-      category: 'FORM_FILLING',
+      title: "Fill insurance form",
+      description: "Complete the auto insurance application on example.com",
+      category: "FORM_FILLING",
       reward_usd: 15,
-      digital_instructions: 'Use the provided details to fill all required fields',
-      proof_type: 'CONFIRMATION',
+      digital_instructions: "Use the provided details to fill all required fields",
+      proof_type: "CONFIRMATION",
     });
+
+    console.log(task.task_id, task.status);
     expect(task.task_id).toMatch(/^task_/);
     expect(task.status).toBe('PENDING');
     const stored = await client.tasks.retrieve(task.task_id);
-    expect(stored).toMatchObject({ task_type: 'FORM_FILLING', proof_type: 'CONFIRMATION', proof_requirements: ['Screenshot of the submitted form'] });
+    expect(stored).toMatchObject({ task_type: 'FORM_FILLING', proof_type: 'CONFIRMATION', proof_requirements: [defaultRequirements('FORM_FILLING', 'CONFIRMATION')[0]] });
+    expect(stored.proof_requirements[0]).not.toMatch(/screenshot/i);
     expect(Date.parse(stored.deadline) - Date.now()).toBeGreaterThan(24 * 3_600_000);
-  });
 
-  it('dispatchCredentialTask (Tier 2) and retrieveCredential: only the agent can read what the operator sent', async () => {
-    const { task, privateKey } = await client.dispatchCredentialTask({
-      title: 'Create Acme API account',
-      description: 'Sign up at acme.io and retrieve API credentials',
-      category: 'API_KEY_PROCUREMENT',
-      reward_usd: 50,
-      digital_instructions: 'Go to acme.io/signup, create account, get API key',
-    });
-    const stored = await client.tasks.retrieve(task.task_id);
-    expect(stored.proof_type).toBe('ARTIFACT');
-    await expect(client.retrieveCredential(task.task_id, privateKey)).rejects.toBeInstanceOf(ConflictError);
-
+    // An operator confirms as the reference says CONFIRMATION proofs are made; without a model the
+    // Guardian leaves it for review (no failed check), and the agent approves.
     const operator = await stack.registerOperator();
     await stack.call('POST', `/operator/tasks/${task.task_id}/accept`, { headers: operator.auth });
-    const artifact = await encryptForAgent(stored.agent_public_key as string, { api_key: 'sk_live_acme_123', dashboard_url: 'https://acme.io/dashboard' }, { taskId: task.task_id });
-    const submitted = await stack.call('POST', `/operator/tasks/${task.task_id}/submit`, { headers: operator.auth, body: { artifact } });
+    const submitted = await stack.call('POST', `/operator/tasks/${task.task_id}/submit`, {
+      headers: operator.auth, body: { confirmation_text: 'Application submitted, reference AX-1042', reference_url: 'https://example.com/confirmation/AX-1042' },
+    });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
-    const plaintextField = await stack.call('POST', `/operator/tasks/${task.task_id}/submit`, { headers: operator.auth, body: { artifact, api_key: 'sk_live_acme_123' } });
-    expect(plaintextField.status).toBe(400);
-
-    const dump = JSON.stringify(await stack.sql`select * from tasks where id = ${task.task_id}`);
-    expect(dump).not.toContain('sk_live_acme_123');
-
-    // The Guardian judges it on metadata alone (without a model: manual review); the agent approves.
     await stack.tick();
     const reviewed = await client.tasks.retrieve(task.task_id);
-    expect(reviewed.status).toBe('MANUAL_REVIEW');
-    expect(JSON.stringify(reviewed.guardian_result)).not.toContain('sk_live');
-    await expect(client.retrieveCredential(task.task_id, privateKey)).rejects.toBeInstanceOf(ConflictError);
+    expect(reviewed.status, JSON.stringify(reviewed.guardian_result)).toBe('MANUAL_REVIEW');
+    expect(JSON.stringify(reviewed.guardian_result)).not.toContain('ask for an image');
     expect((await client.tasks.verify(task.task_id, 'APPROVE')).status).toBe('COMPLETED');
+    expect(await client.waitForCompletion(task.task_id, { intervalMs: 50 })).toMatchObject({ status: 'COMPLETED', operator: { id: operator.id } });
+  });
 
-    const credential = await client.retrieveCredential(task.task_id, privateKey);
+  it('dispatchCredentialTask (Tier 2), as printed: retrieveCredential waits for completion, then decrypts', async () => {
+    const operatorDoesTheWork = async (taskId: string) => {
+      const operator = await stack.registerOperator();
+      await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: operator.auth });
+      const { agent_public_key } = await client.tasks.retrieve(taskId);
+      const artifact = await encryptForAgent(agent_public_key as string, { api_key: 'sk_live_acme_123', dashboard_url: 'https://acme.io/dashboard' }, { taskId });
+      const submitted = await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: operator.auth, body: { artifact } });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+      const plaintextField = await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: operator.auth, body: { artifact, api_key: 'sk_live_acme_123' } });
+      expect(plaintextField.status).toBe(400);
+      expect(JSON.stringify(await stack.sql`select * from tasks where id = ${taskId}`)).not.toContain('sk_live_acme_123');
+      // The Guardian judges it on metadata alone (without a model: manual review); the agent approves.
+      await stack.tick();
+      const reviewed = await client.tasks.retrieve(taskId);
+      expect(reviewed.status).toBe('MANUAL_REVIEW');
+      expect(JSON.stringify(reviewed.guardian_result)).not.toContain('sk_live');
+      await expect(client.retrieveCredential(taskId, 'unused', { wait: false })).rejects.toBeInstanceOf(ConflictError);
+      expect((await client.tasks.verify(taskId, 'APPROVE')).status).toBe('COMPLETED');
+    };
+    const fast = new HumanOpsClient({ apiKey: agent.key, baseUrl: origin() });
+    const example = async (client: HumanOpsClient) => {
+      // The reference's example, unchanged:
+      // Dispatches a credential task with auto-generated E2EE keypair
+      const { task, privateKey } = await client.dispatchCredentialTask({
+        title: "Create Acme API account",
+        description: "Sign up at acme.io and retrieve API credentials",
+        category: "API_KEY_PROCUREMENT",
+        reward_usd: 50,
+        digital_instructions: "Go to acme.io/signup, create account, get API key",
+      });
+      started(task.task_id);
+
+      // Later, retrieve and decrypt the credential
+      const credential = await client.retrieveCredential(task.task_id, privateKey);
+      console.log(credential); // { api_key: "sk_...", dashboard_url: "..." }
+      return { credential, task, privateKey };
+    };
+    let started!: (taskId: string) => void;
+    const dispatched = new Promise<string>((resolve) => (started = resolve));
+    // The wait polls every 5 s by default: the work is done within one interval.
+    const [{ credential, task, privateKey }] = await Promise.all([example(fast), dispatched.then(operatorDoesTheWork)]);
     expect(credential).toEqual({ api_key: 'sk_live_acme_123', dashboard_url: 'https://acme.io/dashboard' });
-    expect(await client.retrieveCredential(task.task_id, privateKey)).toEqual(credential); // repeatable
+    expect((await client.tasks.retrieve(task.task_id)).status).toBe('COMPLETED');
+    expect(await client.retrieveCredential(task.task_id, privateKey, { wait: false })).toEqual(credential); // repeatable
+  });
+
+  it('waiting for a credential ends at once when the task will never complete', async () => {
+    const { task, privateKey } = await client.dispatchCredentialTask({ title: 'Never', description: 'Cancelled', category: 'PHONE_VERIFICATION', reward_usd: 10 });
+    await client.tasks.cancel(task.task_id);
+    const error = await client.retrieveCredential(task.task_id, privateKey).catch((e) => e);
+    expect(error).toBeInstanceOf(TaskNotCompletedError);
+    expect(error).toMatchObject({ code: 'task_cancelled', task: { status: 'CANCELLED' } });
+    const { task: slow } = await client.dispatchCredentialTask({ title: 'Slow', description: 'Nobody takes it', category: 'PHONE_VERIFICATION', reward_usd: 10 });
+    expect(await client.waitForCompletion(slow.task_id, { timeoutMs: 200, intervalMs: 50 }).catch((e) => e)).toMatchObject({ code: 'task_wait_timeout' });
   });
 
   it('the sandbox delivers an encrypted credential too', async () => {

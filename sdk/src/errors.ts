@@ -36,6 +36,17 @@ export class APIConnectionError extends HumanOpsError {}
 export class APIConnectionTimeoutError extends APIConnectionError {}
 /** The caller's `signal` aborted the request (no retry follows). */
 export class APIUserAbortError extends HumanOpsError {}
+/**
+ * A wait for completion that ended otherwise: the task came to rest DISPUTED, CANCELLED or EXPIRED
+ * (`code` is `task_<status>`), or the wait timed out (`task_wait_timeout`). `task` is the last seen.
+ */
+export class TaskNotCompletedError extends HumanOpsError {
+  readonly task: unknown;
+  constructor(message: string, init: { code: string; task: unknown }) {
+    super(message, { code: init.code });
+    this.task = init.task;
+  }
+}
 /** A webhook whose signature or timestamp does not check out. */
 export class WebhookVerificationError extends HumanOpsError {}
 

@@ -6,11 +6,12 @@
  */
 import type { APIPromise } from './api-promise.ts';
 import { APIClient, type ClientOptions, type RequestOptions } from './client.ts';
-import { CATEGORIES, type TaskType } from './contract/categories.ts';
+import { CATEGORIES, defaultRequirements, type ProofType, type TaskType } from './contract/categories.ts';
 import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
 import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
 import { type CreateTaskParams, Sandbox, Tasks } from './resources/tasks.ts';
 import { Webhooks } from './resources/webhooks.ts';
+import { TaskNotCompletedError } from './errors.ts';
 import type { Task, TaskCreated, TaskStatus } from './resources/types.ts';
 
 export type DigitalCategory = 'CAPTCHA_SOLVING' | 'FORM_FILLING' | 'BROWSER_INTERACTION' | 'CONTENT_REVIEW' | 'DATA_VALIDATION';
@@ -20,7 +21,7 @@ type DispatchParams<C> = Omit<CreateTaskParams, 'task_type' | 'deadline' | 'proo
   category: C;
   /** Default: 24 hours plus the category's estimated time from now. */
   deadline?: string;
-  /** Default: the category's default requirements. */
+  /** Default: the category's default requirements for the proof type (`defaultRequirements`). */
   proof_requirements?: string[];
   idempotencyKey?: string;
 };
@@ -62,7 +63,7 @@ export class HumanOpsClient {
   /** Posts a remote digital task, with the deadline and proof requirements defaulted per category. */
   dispatchDigitalTask(params: DispatchParams<DigitalCategory>, options: RequestOptions = {}): APIPromise<TaskCreated> {
     const { category, idempotencyKey, ...rest } = params;
-    return this.tasks.create({ ...defaults(category), ...rest, task_type: category }, { idempotencyKey, ...options });
+    return this.tasks.create({ ...defaults(category, rest.proof_type), ...rest, task_type: category }, { idempotencyKey, ...options });
   }
 
   /**
@@ -76,9 +77,19 @@ export class HumanOpsClient {
     return { task, privateKey: keys.privateKey };
   }
 
-  /** Fetches and decrypts the credential a Tier 2 task delivered. */
-  async retrieveCredential<T = Record<string, unknown>>(taskId: string, privateKey: string, options: RequestOptions = {}): Promise<T> {
-    const { encrypted_credential } = await this.tasks.retrieveCredential(taskId, options);
+  /**
+   * Fetches and decrypts the credential a Tier 2 task delivered. By default it first waits for the
+   * task to complete (as `waitForCompletion`: polls every 5 s for up to 10 min; `wait: { timeoutMs,
+   * intervalMs }` to change that), so "dispatch now, retrieve later" works as written;
+   * `wait: false` asks once (ConflictError `credential_not_available` before completion). A task in
+   * MANUAL_REVIEW completes only when you approve it (`tasks.verify`), e.g. from your webhook handler.
+   */
+  async retrieveCredential<T = Record<string, unknown>>(
+    taskId: string, privateKey: string, options: RequestOptions & { wait?: boolean | WaitOptions } = {},
+  ): Promise<T> {
+    const { wait = true, ...request } = options;
+    if (wait !== false) await this.waitForCompletion(taskId, wait === true ? {} : wait);
+    const { encrypted_credential } = await this.tasks.retrieveCredential(taskId, request);
     return decrypt<T>(privateKey, encrypted_credential, { taskId });
   }
 
@@ -86,7 +97,7 @@ export class HumanOpsClient {
    * Polls a task until its status is in `until` (default: any final status), politely — every
    * `intervalMs` (5 s), for at most `timeoutMs` (10 min); returns the task as last seen.
    */
-  async waitForTask(taskId: string, options: { until?: TaskStatus[]; timeoutMs?: number; intervalMs?: number } = {}): Promise<Task> {
+  async waitForTask(taskId: string, options: WaitOptions & { until?: TaskStatus[] } = {}): Promise<Task> {
     const until = options.until ?? FINAL;
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     for (;;) {
@@ -95,6 +106,29 @@ export class HumanOpsClient {
       await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 5000, Math.max(0, deadline - Date.now()))));
     }
   }
+
+  /**
+   * Waits until the task is COMPLETED and returns it. Throws TaskNotCompletedError when it comes
+   * to rest otherwise (DISPUTED, CANCELLED, EXPIRED) or after `timeoutMs` (10 min); polls every
+   * `intervalMs` (5 s). A task in MANUAL_REVIEW waits for your decision (`tasks.verify`).
+   */
+  async waitForCompletion(taskId: string, options: WaitOptions = {}): Promise<Task> {
+    const task = await this.waitForTask(taskId, options);
+    if (task.status === 'COMPLETED') return task;
+    const ended = FINAL.includes(task.status);
+    throw new TaskNotCompletedError(
+      ended ? `Task ${taskId} ended ${task.status}, not COMPLETED` : `Task ${taskId} is still ${task.status} after waiting ${options.timeoutMs ?? 600_000} ms`,
+      { code: ended ? `task_${task.status.toLowerCase()}` : 'task_wait_timeout', task },
+    );
+  }
+}
+
+/** How long and how often the waiting helpers poll. */
+export interface WaitOptions {
+  /** Give up after this long (default 600 000 ms, 10 min). */
+  timeoutMs?: number;
+  /** Poll this often (default 5000 ms). */
+  intervalMs?: number;
 }
 
 export function listDigitalCategories() {
@@ -112,11 +146,11 @@ export function listDigitalCategories() {
     }));
 }
 
-function defaults(category: TaskType) {
+function defaults(category: TaskType, proofType?: ProofType) {
   const c = CATEGORIES[category];
   return {
     deadline: new Date(Date.now() + (24 * 60 + (c.estimatedMinutes ?? 0)) * 60_000).toISOString(),
-    proof_requirements: [...c.defaultProofRequirements],
+    proof_requirements: defaultRequirements(category, proofType),
   };
 }
 
@@ -134,4 +168,4 @@ export type {
   ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
   SimulateResult, Task, TaskCreated, TaskList, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask, WebhookDelivery, WebhookPayload,
 } from './resources/types.ts';
-export { CATEGORIES, TASK_TYPES, TASK_STATUSES } from './contract/categories.ts';
+export { CATEGORIES, TASK_TYPES, TASK_STATUSES, defaultRequirements } from './contract/categories.ts';

@@ -79,8 +79,10 @@ export async function runRuleChecks(task: GuardianTask, images: ProofImage[], op
       : `Missing or not images: ${broken.join(', ')}`);
   }
 
-  // Enough images for the requirements that ask for one.
-  const imageRequirements = task.proofRequirements.filter((r) => ASKS_FOR_IMAGE.test(r)).length;
+  // Enough images for the requirements that ask for one. The proof type is the contract: on a
+  // CONFIRMATION or ARTIFACT task a requirement's wording ("Screenshot of …") demands no image.
+  const takesImages = task.proofType === 'PHOTO' || task.proofType === 'SCREENSHOT';
+  const imageRequirements = takesImages ? task.proofRequirements.filter((r) => ASKS_FOR_IMAGE.test(r)).length : 0;
   if (imageRequirements > 0) {
     if (real.length === 0) add('image_count', false, true, `${imageRequirements} requirement(s) ask for an image; none was submitted`);
     else if (real.length < imageRequirements) add('image_count', true, false, `${imageRequirements} requirement(s) ask for images and ${real.length} image(s) were submitted; one image may cover several`);

@@ -82,6 +82,9 @@ function heldTask(row: OpenTaskRow, operatorId: string) {
   };
 }
 
+/** Where uploads without a task_id wait for the submit that binds them (never a task id). */
+const UNBOUND_FOLDER = 'unbound';
+
 /** Largest multipart body accepted: the file cap plus room for the form's other parts. */
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
@@ -247,8 +250,10 @@ export function operatorRoutes(deps: Deps) {
   const tooLarge = `Files may be at most ${Math.floor(maxUploadBytes / 1024 / 1024)} MB`;
 
   /**
-   * A proof image for a task this operator holds: multipart `file` (JPEG, PNG, WebP or HEIC, judged
-   * by its bytes, not its declared type) and `task_id`. Stored under `<operator>/<task>/`.
+   * A proof image: multipart `file` (JPEG, PNG, WebP or HEIC, judged by its bytes, not its declared
+   * type) and, better, `task_id` (a task this operator holds and works on; stored under
+   * `<operator>/<task>/`). Without `task_id` the file waits under `<operator>/unbound/` until the
+   * operator submits it for one of its tasks.
    */
   app.post(
     '/operator/upload',
@@ -266,12 +271,15 @@ export function operatorRoutes(deps: Deps) {
       try {
         form = await c.req.raw.formData();
       } catch {
-        throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part and a "task_id" field');
+        throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part (and, better, a "task_id" field)');
       }
       const file = form.get('file');
-      const taskId = form.get('task_id');
+      const taskField = form.get('task_id');
       if (!(file instanceof File)) throw badRequest('validation_error', 'file: is required (a multipart file part)');
-      if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) throw badRequest('validation_error', 'task_id: is required (the task this proof is for)');
+      if (taskField !== null && (typeof taskField !== 'string' || !ID_PATTERN.test(taskField))) {
+        throw badRequest('validation_error', 'task_id: must be the id of the task this proof is for');
+      }
+      const taskId = taskField;
       if (file.size > maxUploadBytes) throw new ApiError(413, 'file_too_large', tooLarge);
       if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
       const bytes = new Uint8Array(await file.arrayBuffer());
@@ -280,14 +288,16 @@ export function operatorRoutes(deps: Deps) {
 
       const id = operatorId(c);
       // Refuse before storing anything when the task is not this operator's to work on.
-      await db.asOperator(id, async (tx) => {
-        const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
-        if (!task) throw notFound('task_not_found', 'Task not found');
-        if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
-          throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
-        }
-      });
-      const path = proofPath(id, taskId, image.extension);
+      if (taskId !== null) {
+        await db.asOperator(id, async (tx) => {
+          const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
+          if (!task) throw notFound('task_not_found', 'Task not found');
+          if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
+            throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
+          }
+        });
+      }
+      const path = proofPath(id, taskId ?? UNBOUND_FOLDER, image.extension);
       await storage.put(path, bytes, image.contentType);
       await db.asOperator(id, (tx) => tx`select api.record_proof_file(${taskId}, ${path}, ${image.contentType}, ${bytes.length})`);
       const url = await storage.signedUrl(path, { origin: new URL(c.req.url).origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds });
@@ -360,6 +370,13 @@ export function operatorRoutes(deps: Deps) {
   app.post('/operator/payout', async (c) => {
     const input = await validate(PayoutSchema, await readJson(c));
     if (config.mode !== 'test') {
+      // What the operator can act on comes first: KYC, then the missing payout provider.
+      const [operator] = await db.asOperator(operatorId(c), (tx) => tx<{ kyc_status: string }[]>`
+        select kyc_status from public.operators where id = ${operatorId(c)}`);
+      if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
+      if (operator.kyc_status !== 'VERIFIED') {
+        throw new ApiError(403, 'kyc_required', `KYC verification required (status: ${operator.kyc_status})`, { kyc_status: operator.kyc_status });
+      }
       throw new ApiError(503, 'payouts_unavailable', 'Payouts are not available yet; your earnings stay safe in your available balance', undefined, { 'Retry-After': '86400' });
     }
     const [payout] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`

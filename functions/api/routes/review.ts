@@ -1,4 +1,4 @@
-/** After submission: the agent's manual review of the Guardian's doubtful verdicts. */
+/** After submission: the agent's manual review of the Guardian's doubtful verdicts, and of its disputes. */
 import { Hono } from 'hono';
 import { notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, VerifyTaskSchema } from '../../_shared/schemas.ts';
@@ -9,6 +9,7 @@ import { idempotent } from '../middleware.ts';
 const MESSAGES: Record<string, string> = {
   COMPLETED: 'Task manually approved and completed.',
   DISPUTED: 'Task rejected; funds stay in escrow until the dispute is resolved.',
+  CANCELLED: 'Dispute settled: reward and fee refunded to your deposit balance.',
 };
 
 export function reviewRoutes(deps: Deps) {

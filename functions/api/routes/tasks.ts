@@ -44,8 +44,14 @@ interface TaskRow {
 
 const operatorOf = (row: Pick<TaskRow, 'operator_id'>) => (row.operator_id ? { id: row.operator_id } : null);
 
+interface TaskOperator {
+  id: string;
+  name: string;
+  rating: string | null;
+}
+
 /** GET /tasks/:id: every field of the reference; those not reached yet are null. */
-function taskDetail(row: TaskRow, proof: unknown) {
+function taskDetail(row: TaskRow, proof: unknown, operator: TaskOperator | undefined) {
   const reward = Number(row.reward_cents);
   const fee = Number(row.fee_cents);
   return {
@@ -66,7 +72,7 @@ function taskDetail(row: TaskRow, proof: unknown) {
     agent_public_key: row.agent_public_key,
     proof,
     guardian_result: row.guardian_result ?? null,
-    operator: operatorOf(row),
+    operator: operator ? { id: operator.id, name: operator.name, rating: operator.rating === null ? null : Number(operator.rating) } : null,
     callback_url: row.callback_url,
     accepted_at: iso(row.accepted_at),
     started_at: iso(row.started_at),
@@ -188,7 +194,8 @@ export function taskRoutes(deps: Deps) {
   app.get('/tasks/:id', async (c) => {
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const [task] = await db.asAgent(c.get('agent').id, (tx) => tx<TaskRow[]>`
+    const { task, operator } = await db.asAgent(c.get('agent').id, async (tx) => {
+      const [task] = await tx<TaskRow[]>`
       select t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
              t.location_lng, t.location_address, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
              t.digital_instructions, cb.url as callback_url, t.agent_public_key, t.operator_id, t.proof,
@@ -196,9 +203,12 @@ export function taskRoutes(deps: Deps) {
              t.cancelled_at, t.expired_at, t.created_at, t.updated_at
         from public.tasks t
         left join public.task_callbacks cb on cb.task_id = t.id
-       where t.id = ${id} and t.agent_id = ${c.get('agent').id}`);
+       where t.id = ${id} and t.agent_id = ${c.get('agent').id}`;
+      const [operator] = task?.operator_id ? await tx<TaskOperator[]>`select id, name, rating from api.task_operator(${id})` : [];
+      return { task, operator };
+    });
     if (!task) throw notFound('task_not_found', 'Task not found');
-    return c.json(taskDetail(task, await proofForAgent(task, c.req.url)));
+    return c.json(taskDetail(task, await proofForAgent(task, c.req.url), operator));
   });
 
   app.post('/tasks/:id/cancel', async (c) => {

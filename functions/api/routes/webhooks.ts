@@ -1,6 +1,6 @@
 /** Agents see the webhook deliveries of their tasks and can have one sent again. */
 import { Hono } from 'hono';
-import { notFound } from '../../_shared/errors.ts';
+import { ApiError, notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, NoInputSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
@@ -33,6 +33,12 @@ const delivery = (d: DeliveryRow) => ({
 export function webhookRoutes(deps: Deps) {
   const { db } = deps;
   const app = new Hono<AppEnv>();
+
+  // Documented as coming soon: say so plainly, before the agent-key check would ask for a key.
+  app.post('/webhooks/dlocal', () => {
+    throw new ApiError(501, 'not_available', 'The dLocal payment webhook is not available yet: fiat deposits are coming soon');
+  });
+
   app.use('/webhooks/*', requireAgent(deps));
 
   // Authenticated by the tasks router's /tasks/* middleware.
@@ -44,7 +50,7 @@ export function webhookRoutes(deps: Deps) {
       task: (await tx`select 1 from public.tasks where id = ${id} and agent_id = ${agentId}`)[0],
       rows: await tx<DeliveryRow[]>`
         select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at
-          from public.webhook_deliveries where task_id = ${id} order by created_at, id`,
+          from public.webhook_deliveries where task_id = ${id} order by seq`,
     }));
     if (!task) throw notFound('task_not_found', 'Task not found');
     return c.json({ data: rows.map(delivery) });

@@ -31,7 +31,10 @@ export interface Category {
   maxRewardCents: number;
   defaultProofType: ProofType;
   proofTypes: readonly ProofType[];
+  /** The requirements for the default proof type. */
   defaultProofRequirements: readonly string[];
+  /** The default requirements for each proof type the category takes, worded for that proof. */
+  requirementsByProofType: Partial<Record<ProofType, readonly string[]>>;
 }
 
 /** The platform-wide reward limits: $10 to $10,000 per task. */
@@ -41,19 +44,30 @@ export const MAX_REWARD_CENTS = 10_000_00;
 const physical = (description: string, requirement: string): Category => ({
   domain: 'PHYSICAL', tier: 0, description, estimatedMinutes: null, maxRewardCents: MAX_REWARD_CENTS,
   defaultProofType: 'PHOTO', proofTypes: ['PHOTO'], defaultProofRequirements: [requirement],
+  requirementsByProofType: { PHOTO: [requirement] },
 });
 
+/** A digital category's default requirement per proof type: a screenshot, a written confirmation, or the deliverable. */
+interface DigitalRequirements {
+  SCREENSHOT: string;
+  CONFIRMATION: string;
+  ARTIFACT: string;
+}
+
 const digital = (
-  description: string, estimatedMinutes: number, maxUsd: number, defaultProofType: ProofType, requirement: string,
+  description: string, estimatedMinutes: number, maxUsd: number, defaultProofType: ProofType, requirements: DigitalRequirements,
 ): Category => ({
   domain: 'DIGITAL', tier: 1, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
-  defaultProofType, proofTypes: ['SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'], defaultProofRequirements: [requirement],
+  defaultProofType, proofTypes: ['SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'],
+  defaultProofRequirements: [requirements[defaultProofType as keyof DigitalRequirements]],
+  requirementsByProofType: { SCREENSHOT: [requirements.SCREENSHOT], CONFIRMATION: [requirements.CONFIRMATION], ARTIFACT: [requirements.ARTIFACT] },
 });
 
 const credential = (description: string, estimatedMinutes: number, maxUsd: number): Category => ({
   domain: 'DIGITAL', tier: 2, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
   defaultProofType: 'ARTIFACT', proofTypes: ['ARTIFACT'],
   defaultProofRequirements: ['Credential delivered via encrypted channel'],
+  requirementsByProofType: { ARTIFACT: ['Credential delivered via encrypted channel'] },
 });
 
 export const CATEGORIES: Record<TaskType, Category> = {
@@ -61,13 +75,32 @@ export const CATEGORIES: Record<TaskType, Category> = {
   PHOTO: physical('Take photos at a place', 'Clear photo of the subject'),
   DELIVERY: physical('Pick up or deliver an item', 'Photo of the delivered item at the destination'),
   INSPECTION: physical('Inspect a site or an object and report', 'Photos of the inspected items'),
-  CAPTCHA_SOLVING: digital('Solve CAPTCHAs and visual challenges that AI cannot handle', 15, 10, 'SCREENSHOT', 'Screenshot of the completed CAPTCHA'),
-  FORM_FILLING: digital('Fill out web forms, applications, or registration flows', 60, 50, 'SCREENSHOT', 'Screenshot of the submitted form'),
-  BROWSER_INTERACTION: digital('Perform browser-based interactions requiring human judgment', 60, 100, 'SCREENSHOT', 'Screenshot of the final state'),
-  CONTENT_REVIEW: digital('Review and assess content for quality, accuracy, or compliance', 120, 25, 'CONFIRMATION', 'Written assessment of the content'),
-  DATA_VALIDATION: digital('Validate data accuracy by cross-referencing real-world sources', 120, 50, 'CONFIRMATION', 'Validation result with sources'),
+  CAPTCHA_SOLVING: digital('Solve CAPTCHAs and visual challenges that AI cannot handle', 15, 10, 'SCREENSHOT', {
+    SCREENSHOT: 'Screenshot of the completed CAPTCHA', CONFIRMATION: 'Confirmation that the CAPTCHA was solved and what followed', ARTIFACT: 'The CAPTCHA solution',
+  }),
+  FORM_FILLING: digital('Fill out web forms, applications, or registration flows', 60, 50, 'SCREENSHOT', {
+    SCREENSHOT: 'Screenshot of the submitted form', CONFIRMATION: 'Confirmation of the submitted form (its reference number or confirmation page link)', ARTIFACT: 'The submitted form\'s confirmation',
+  }),
+  BROWSER_INTERACTION: digital('Perform browser-based interactions requiring human judgment', 60, 100, 'SCREENSHOT', {
+    SCREENSHOT: 'Screenshot of the final state', CONFIRMATION: 'Description of the final state, with its URL', ARTIFACT: 'The result of the interaction',
+  }),
+  CONTENT_REVIEW: digital('Review and assess content for quality, accuracy, or compliance', 120, 25, 'CONFIRMATION', {
+    SCREENSHOT: 'Screenshot of the reviewed content with the findings marked', CONFIRMATION: 'Written assessment of the content', ARTIFACT: 'The written assessment',
+  }),
+  DATA_VALIDATION: digital('Validate data accuracy by cross-referencing real-world sources', 120, 50, 'CONFIRMATION', {
+    SCREENSHOT: 'Screenshot of the sources checked', CONFIRMATION: 'Validation result with sources', ARTIFACT: 'The validated data with sources',
+  }),
   ACCOUNT_CREATION: credential('Create accounts on third-party services', 60, 100),
   API_KEY_PROCUREMENT: credential('Sign up and retrieve API keys from services', 120, 200),
   PHONE_VERIFICATION: credential('Receive SMS codes and verify phone numbers', 30, 25),
   SUBSCRIPTION_SETUP: credential('Configure paid service subscriptions', 120, 500),
 };
+
+/**
+ * The default proof requirements of a task type for the proof it will take (the category's default
+ * proof type when none is given): a CONFIRMATION task is never asked for a screenshot.
+ */
+export function defaultRequirements(taskType: TaskType, proofType?: ProofType): string[] {
+  const category = CATEGORIES[taskType];
+  return [...(category.requirementsByProofType[proofType ?? category.defaultProofType] ?? category.defaultProofRequirements)];
+}
