@@ -110,6 +110,30 @@ describe('@humanops/mcp over stdio', () => {
     expect(reached.structuredContent).toMatchObject({ status: 'ACCEPTED', reached: true });
   });
 
+  it('wait_for_task ends at once on a final status, whatever it waits for, and says not to wait again', async () => {
+    const task = await client.callTool({ name: 'dispatch_digital_task', arguments: { title: 'Done', description: 'Done already', digital_category: 'CONTENT_REVIEW', reward_usd: 10 } });
+    const taskId = (task.structuredContent as { task_id: string }).task_id;
+    await client.callTool({ name: 'simulate_task', arguments: { task_id: taskId, action: 'accept' } });
+    await client.callTool({ name: 'simulate_task', arguments: { task_id: taskId, action: 'submit', decision: 'APPROVE' } });
+    const started = Date.now();
+    const waited = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, max_wait_seconds: 30 } });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(waited.structuredContent).toMatchObject({ status: 'COMPLETED', reached: false, final: true });
+    expect(text(waited)).toContain('do not call wait_for_task again');
+    const other = await client.callTool({ name: 'wait_for_task', arguments: { task_id: taskId, until: ['ACCEPTED'], max_wait_seconds: 30 } });
+    expect(other.structuredContent).toMatchObject({ status: 'COMPLETED', final: true });
+  });
+
+  it('fund_account takes the amount as a number or as a string', async () => {
+    const numeric = await client.callTool({ name: 'fund_account', arguments: { amount_usdc: 100, tx_hash: txHash() } });
+    expect(numeric.isError, text(numeric)).toBeFalsy();
+    expect(numeric.structuredContent).toMatchObject({ amount_usd: 100 });
+    const decimal = await client.callTool({ name: 'fund_account', arguments: { amount_usdc: 12.5, tx_hash: txHash() } });
+    expect(decimal.structuredContent).toMatchObject({ amount_usd: 12.5 });
+    const text_ = await client.callTool({ name: 'fund_account', arguments: { amount_usdc: '7.25', tx_hash: txHash() } });
+    expect(text_.structuredContent).toMatchObject({ amount_usd: 7.25 });
+  });
+
   it('wait_for_task as an MCP task: a handle at once, the result when the status arrives', async () => {
     const task = await client.callTool({ name: 'dispatch_digital_task', arguments: { title: 'Durable', description: 'Wait as a task', digital_category: 'CONTENT_REVIEW', reward_usd: 10 } });
     const taskId = (task.structuredContent as { task_id: string }).task_id;

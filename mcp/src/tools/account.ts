@@ -20,7 +20,8 @@ export function registerAccountTools(server: McpServer, { client }: Context) {
     title: 'Fund the account (USDC on Base)',
     description: 'Credit a USDC deposit on Base ($5–$10,000): send USDC to your deposit address first, then call this with the transaction hash. In test mode any fresh hash credits at once. A transaction credits once.',
     inputSchema: {
-      amount_usdc: z.string().regex(/^\d+(\.\d{1,2})?$/).describe('Amount in USDC, at most 2 decimals, e.g. "100.00".'),
+      amount_usdc: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d{1,2})?$/)])
+        .describe('Amount in USDC, at most 2 decimals, as a number (100) or a string ("100.00").'),
       tx_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/).describe('The Base transaction hash (0x + 64 hex).'),
     },
     outputSchema: z.looseObject({ transaction_id: z.string(), amount_usd: z.number(), status: z.string(), chain: z.string(), message: z.string() }),

@@ -31,13 +31,13 @@ export function registerCredentialTools(server: McpServer, { client, keys }: Con
 
   server.registerTool('retrieve_credential', {
     title: 'Retrieve a credential',
-    description: 'Fetch and decrypt the credential a COMPLETED credential task delivered, with the key kept when it was dispatched from this machine. Returns the secret itself: handle it with care.',
+    description: 'Fetch and decrypt the credential a COMPLETED credential task delivered, with the key kept when it was dispatched from this machine. Returns the secret itself: handle it with care. It does not wait: use wait_for_task with until ["COMPLETED"] first.',
     inputSchema: { task_id: z.string() },
     outputSchema: z.looseObject({ task_id: z.string(), credential: z.unknown() }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   }, ({ task_id }) => guarded(async () => {
     const privateKey = await keys.load(task_id);
     if (!privateKey) return fail(`No decryption key for ${task_id} in ${keys.dir}.`, 'Only credential tasks dispatched with dispatch_credential_task on this machine can be decrypted here.');
-    return ok({ task_id, credential: await client.retrieveCredential(task_id, privateKey) });
+    return ok({ task_id, credential: await client.retrieveCredential(task_id, privateKey, { wait: false }) });
   }));
 }

@@ -39,7 +39,7 @@ export function registerReviewTools(server: McpServer, { client }: Context) {
 
   server.registerTool('verify_task', {
     title: 'Approve or reject proof',
-    description: 'Decide on a task the Guardian left for manual review (or still SUBMITTED). APPROVE completes it and pays the operator from escrow (irreversible); REJECT disputes it and keeps the funds in escrow until resolved. Look at get_proof_photos / check_verification_status first.',
+    description: 'Decide on a task the Guardian left for manual review (or still SUBMITTED), or settle one the Guardian DISPUTED. APPROVE completes it and pays the operator from escrow (irreversible); REJECT disputes it and keeps the funds in escrow until resolved, or, on a task the Guardian disputed, confirms the dispute and refunds reward and fee. Look at get_proof_photos / check_verification_status first.',
     inputSchema: { task_id: z.string(), decision: z.enum(['APPROVE', 'REJECT']) },
     outputSchema: z.looseObject({ task_id: z.string(), status: z.string(), message: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -132,13 +132,13 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
    */
   server.experimental.tasks.registerToolTask('wait_for_task', {
     title: 'Wait for a task',
-    description: 'Wait until a task reaches one of `until` (default: any status change), for at most max_wait_seconds (default 45; keep it under 60 unless your client runs this tool as an MCP task, then up to 86400). Returns the current status either way; if it was not reached, call again: human tasks take minutes to hours.',
+    description: 'Wait until a task reaches one of `until` (default: any status change), for at most max_wait_seconds (default 45; keep it under 60 unless your client runs this tool as an MCP task, then up to 86400). Returns the current status either way, and ends at once on a status the task rests in (COMPLETED, DISPUTED, CANCELLED, EXPIRED: `final` is true; do not wait again). If the status was not reached and the task is not final, call again: human tasks take minutes to hours.',
     inputSchema: {
       task_id: z.string(),
       until: z.array(z.enum(TASK_STATUSES)).optional().describe('Statuses to wait for; default: any change from the current one.'),
       max_wait_seconds: z.number().int().min(1).max(86_400).optional(),
     },
-    outputSchema: z.looseObject({ task_id: z.string(), status: z.string(), reached: z.boolean(), waited_seconds: z.number() }),
+    outputSchema: z.looseObject({ task_id: z.string(), status: z.string(), reached: z.boolean(), final: z.boolean(), waited_seconds: z.number() }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
     execution: { taskSupport: 'optional' },
   }, {
@@ -159,6 +159,9 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
   });
 }
 
+/** Statuses a task rests in: nothing changes them but a decision (DISPUTED) or nothing at all. */
+const AT_REST: string[] = ['COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED'];
+
 /** Polls the task every 3 s until `until` or the time limit, reporting progress; the result says which. */
 async function waitFor(
   client: Context['client'],
@@ -169,14 +172,21 @@ async function waitFor(
   const limit = (max_wait_seconds ?? 45) * 1000;
   const first = await client.tasks.retrieve(task_id);
   const done = (status: string) => (until ? until.includes(status as never) : status !== first.status);
+  // A task at rest never reaches anything else by waiting: end there, whatever `until` says.
+  const atRest = (status: string) => AT_REST.includes(status);
   let task = first;
-  while (!done(task.status) && Date.now() - started < limit) {
+  while (!done(task.status) && !atRest(task.status) && Date.now() - started < limit) {
     await new Promise((r) => setTimeout(r, Math.min(3000, limit - (Date.now() - started))));
     task = await client.tasks.retrieve(task_id);
     await onProgress?.(task.status);
   }
   const reached = done(task.status);
+  const final = atRest(task.status);
   const waited = Math.round((Date.now() - started) / 1000);
-  return ok({ task_id, status: task.status, reached, waited_seconds: waited },
-    reached ? `${task_id} is ${task.status}.` : `${task_id} is still ${task.status} after ${waited} s; call wait_for_task again to keep waiting.`);
+  const text = reached
+    ? `${task_id} is ${task.status}.`
+    : final
+      ? `${task_id} is ${task.status}, where it rests: waiting will not change it, do not call wait_for_task again.${task.status === 'DISPUTED' ? ' Settle it with verify_task (APPROVE pays, REJECT confirms a Guardian dispute and refunds).' : ''}`
+      : `${task_id} is still ${task.status} after ${waited} s; call wait_for_task again to keep waiting.`;
+  return ok({ task_id, status: task.status, reached, final, waited_seconds: waited }, text);
 }
