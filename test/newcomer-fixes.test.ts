@@ -130,10 +130,11 @@ describe('status codes', () => {
     expect(after.body.code).toBe('task_expired');
   });
 
-  it('the dLocal webhook says plainly that it is not available (501), with no key asked', async () => {
+  it('the dLocal webhook says plainly that it is not available (404 JSON), with no key asked', async () => {
     const reply = await stack.call('POST', '/webhooks/dlocal', { body: { status: 'PAID' } });
-    expect(reply.status).toBe(501);
-    expect(reply.body).toEqual({ error: expect.stringContaining('not available'), code: 'not_available' });
+    expect(reply.status).toBe(404);
+    expect(reply.body).toEqual({ error: expect.stringContaining('not available yet'), code: 'not_available' });
+    expect((await stack.call('POST', '/webhooks/elsewhere', { body: {} })).body.code).toBe('route_not_found');
   });
 });
 

@@ -22,6 +22,11 @@ import { taskRoutes } from './routes/tasks.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { WORK_STEPS } from './worker.ts';
 
+/** Endpoints the API outline announces as coming soon: a 404 that says so, rather than a bare one. */
+const COMING_SOON: Record<string, string> = {
+  'POST /webhooks/dlocal': 'The dLocal payment webhook is not available yet: fiat deposits are coming soon',
+};
+
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>().basePath('/api/v1');
   app.use('*', requestLog());
@@ -32,7 +37,11 @@ export function createApp(deps: Deps) {
   const jsonLimit = limitBody(JSON_BODY_LIMIT_BYTES, 'payload_too_large', 'Request body is larger than 64 KB');
   app.use('*', (c, next) => matchedRoute(c)?.path.endsWith('/operator/upload') ? next() : jsonLimit(c, next));
   app.onError(errorResponse);
-  app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404));
+  app.notFound((c) => {
+    const comingSoon = COMING_SOON[`${c.req.method} ${new URL(c.req.url).pathname.replace(/^.*?\/api\/v1/, '')}`];
+    if (comingSoon) return c.json({ error: comingSoon, code: 'not_available' }, 404);
+    return c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404);
+  });
   app.route('/', healthRoutes(deps));
   app.route('/', openApiRoutes());
   app.route('/', agentRoutes(deps));

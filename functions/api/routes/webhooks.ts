@@ -1,6 +1,6 @@
 /** Agents see the webhook deliveries of their tasks and can have one sent again. */
 import { Hono } from 'hono';
-import { ApiError, notFound } from '../../_shared/errors.ts';
+import { notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, NoInputSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
@@ -33,13 +33,8 @@ const delivery = (d: DeliveryRow) => ({
 export function webhookRoutes(deps: Deps) {
   const { db } = deps;
   const app = new Hono<AppEnv>();
-
-  // Documented as coming soon: say so plainly, before the agent-key check would ask for a key.
-  app.post('/webhooks/dlocal', () => {
-    throw new ApiError(501, 'not_available', 'The dLocal payment webhook is not available yet: fiat deposits are coming soon');
-  });
-
-  app.use('/webhooks/*', requireAgent(deps));
+  // Only the agent's own route: other /webhooks/ paths (dLocal's, coming soon) must not ask for a key.
+  app.use('/webhooks/:id/resend', requireAgent(deps));
 
   // Authenticated by the tasks router's /tasks/* middleware.
   app.get('/tasks/:id/webhooks', async (c) => {

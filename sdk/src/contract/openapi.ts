@@ -100,7 +100,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           'multipart/form-data': {
             schema: {
               type: 'object',
-              required: Object.keys(route.form),
+              required: Object.entries(route.form).filter(([, f]) => !f.optional).map(([field]) => field),
               properties: Object.fromEntries(Object.entries(route.form).map(([field, f]) =>
                 [field, f.type === 'binary' ? { type: 'string', contentMediaType: 'application/octet-stream', description: f.description } : { type: 'string', description: f.description }])),
             },

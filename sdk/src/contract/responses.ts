@@ -143,6 +143,13 @@ export const AgentProof = z.object({
   submittedAt: dateTime().nullable(),
 });
 
+/** Who did the task, as much as an agent may know: a short name and the mean rating. */
+export const TaskOperator = z.object({
+  id: z.string(),
+  name: z.string().describe('First name and initial, e.g. "Jane D."'),
+  rating: z.number().nullable().describe('Mean rating 1–5; null before the first rating'),
+});
+
 const location = z.object({ lat: z.number().nullable(), lng: z.number().nullable(), address: z.string().nullable() });
 
 export const TaskResponse = z.object({
@@ -163,7 +170,7 @@ export const TaskResponse = z.object({
   agent_public_key: z.string().nullable(),
   proof: AgentProof.nullable(),
   guardian_result: GuardianResult.nullable(),
-  operator: z.object({ id: z.string() }).nullable(),
+  operator: TaskOperator.nullable(),
   callback_url: z.string().nullable(),
   accepted_at: dateTime().nullable(),
   started_at: dateTime().nullable(),

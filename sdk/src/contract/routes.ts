@@ -25,7 +25,7 @@ export interface Route {
   /** A JSON body (validated by the server with this schema). */
   body?: z.ZodType;
   /** multipart/form-data fields, for uploads. */
-  form?: Record<string, { type: 'string' | 'binary'; description: string }>;
+  form?: Record<string, { type: 'string' | 'binary'; description: string; optional?: boolean }>;
   query?: z.ZodType;
   /** Retried safely with an `Idempotency-Key` header. */
   idempotent?: boolean;
@@ -131,7 +131,8 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/tasks/{id}/verify', operationId: 'verifyTask', tag: 'Tasks', auth: 'agent', idempotent: true,
-    summary: 'Approve (pays the operator) or reject (disputes) a task in MANUAL_REVIEW',
+    summary: 'Approve (pays the operator) or reject (disputes) a task in review; settle a dispute the Guardian raised',
+    description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT disputes from SUBMITTED or MANUAL_REVIEW; on a task the Guardian disputed it refunds reward and fee (CANCELLED). A dispute you raised yourself is settled by an admin (409 dispute_pending).',
     body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 404, 409],
   },
   {
@@ -205,9 +206,10 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/operator/upload', operationId: 'uploadProof', tag: 'Operator', auth: 'operator',
     summary: 'Upload a proof image (JPEG, PNG, WebP or HEIC, judged by its bytes) for a task you hold',
+    description: 'With task_id (better), the task must be one you hold, ACCEPTED or IN_PROGRESS. Without it the file waits, unbound, until a submit names it in photos and binds it to that task.',
     form: {
       file: { type: 'binary', description: 'The image' },
-      task_id: { type: 'string', description: 'The task it proves' },
+      task_id: { type: 'string', description: 'The task it proves (optional: an unbound upload is bound when submitted)', optional: true },
     },
     responses: created(rs.UploadResponse), errors: [400, 401, 404, 409, 413, 503],
   },
@@ -221,7 +223,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator',
-    summary: 'Pay out from the available balance (test mode; 503 in live mode for now)',
+    summary: 'Pay out from the available balance (test mode; in live mode 403 without KYC, then 503 for now)',
     body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 503],
   },
   {
