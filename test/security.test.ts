@@ -136,3 +136,36 @@ describe('reads before registration', () => {
     expect(held.body.digital_instructions).toBe('Use the staging URL https://internal.example');
   });
 });
+
+describe('locating operators through search', () => {
+  let stack: Stack;
+  let agent: Agent;
+  beforeAll(async () => {
+    stack = await startStack();
+    agent = await stack.registerAgent('locator');
+  });
+  afterAll(() => stack?.stop());
+
+  it('two operators 1.5 km apart in one grid cell answer every search identically, in whole kilometres', async () => {
+    // The attack as found: distance_km to 10 m from three search points trilaterated a home to 1.2 m.
+    const home = (lat: number, lng: number) => stack.registerOperator({ name: 'Ana Ruiz', location: { city: 'Madrid', country: 'ES', lat, lng } });
+    const a = await home(40.4102, -3.7012);
+    const b = await home(40.4195, -3.7188);
+    const probes = [[40.4102, -3.7012], [40.4195, -3.7188], [40.43, -3.69], [40.39, -3.74], [40.4150, -3.7100]];
+    let seen = 0;
+    for (const [lat, lng] of probes) {
+      for (const radius of [1, 2, 3, 5]) {
+        const reply = await stack.call('GET', `/operators/search?lat=${lat}&lng=${lng}&radius_km=${radius}`, { key: agent.key });
+        expect(reply.status).toBe(200);
+        const found = Object.fromEntries(reply.body.data.map((o: { operator_id: string; distance_km: number }) => [o.operator_id, o.distance_km]));
+        expect(found[a.id], `${lat},${lng} r=${radius}`).toBe(found[b.id]);
+        if (found[a.id] !== undefined) seen += 1;
+        for (const distance of Object.values(found)) {
+          expect(Number.isInteger(distance)).toBe(true);
+          expect(distance).toBeGreaterThanOrEqual(1);
+        }
+      }
+    }
+    expect(seen).toBeGreaterThan(10);
+  });
+});
