@@ -266,6 +266,19 @@ describe('operator token verification', () => {
     expect((await anyParty(await issuer.mint('op_jane', { azp: null }))).sub).toBe('op_jane');
   });
 
+  it('refuses a token that names an audience when none is configured (made for another service)', async () => {
+    await expectInvalid(verify(await issuer.mint('op_jane', { extraClaims: { aud: 'https://other-service.example.com' } })), 'Operator token was issued for another audience');
+    await expectInvalid(verify(await issuer.mint('op_jane', { extraClaims: { aud: [] } })), 'Operator token was issued for another audience');
+  });
+
+  it('checks the audience when audiences are configured', async () => {
+    const withAudience = createOperatorTokenVerifier({ jwksUrl: issuer.jwksUrl, issuer: LOCAL_ISSUER, authorizedParties: ['humanops-local'], audiences: ['humanops-api'] });
+    expect((await withAudience(await issuer.mint('op_jane', { extraClaims: { aud: 'humanops-api' } }))).sub).toBe('op_jane');
+    expect((await withAudience(await issuer.mint('op_jane', { extraClaims: { aud: ['x', 'humanops-api'] } }))).sub).toBe('op_jane');
+    await expectInvalid(withAudience(await issuer.mint('op_jane', { extraClaims: { aud: 'https://other-service.example.com' } })), 'Operator token was issued for another audience');
+    await expectInvalid(withAudience(await issuer.mint('op_jane')), 'Operator token was issued for another audience');
+  });
+
   it('refuses a token without a subject', async () => {
     await expectInvalid(verify(await signRaw(validClaims({ sub: undefined }))), 'Operator token has no subject');
     await expectInvalid(verify(await signRaw(validClaims({ sub: '' }))), 'Operator token has no subject');

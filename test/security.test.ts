@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, type Operator, type Stack, operatorToken, startStack } from './helpers/stack.ts';
+import { makeJpeg } from './helpers/images.ts';
 
 /** Resident memory of a process, in MB. */
 async function rssMb(pid: number): Promise<number> {
@@ -167,5 +168,40 @@ describe('locating operators through search', () => {
       }
     }
     expect(seen).toBeGreaterThan(10);
+  });
+});
+
+describe('identity edges', () => {
+  let stack: Stack;
+  let agent: Agent;
+  beforeAll(async () => {
+    stack = await startStack();
+    agent = await stack.registerAgent('identity');
+    await stack.deposit(agent, 100);
+  });
+  afterAll(() => stack?.stop());
+
+  it('a token minted for another audience does not sign in', async () => {
+    const token = await operatorToken('user_other_audience', { extraClaims: { aud: 'https://another-service.example.com' } });
+    const reply = await stack.call('POST', '/operator/register', {
+      headers: { authorization: `Bearer ${token}` },
+      body: { name: 'Eve', email: 'eve@example.com', location: { city: 'Oslo', country: 'NO' } },
+    });
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({ error: 'Operator token was issued for another audience', code: 'invalid_token' });
+  });
+
+  it('an operator whose id holds @ . : | can upload proof and submit, so its task is never stuck', async () => {
+    // The attack as found: such ids passed auth and accept, then every upload failed (the path rule was narrower).
+    const id = 'auth0|jane.doe@example.com:42';
+    const auth = { authorization: `Bearer ${await operatorToken(id)}` };
+    expect((await stack.call('POST', '/operator/register', { headers: auth, body: { name: 'Jane', email: 'j@example.com', location: { city: 'NYC', country: 'US' } } })).status).toBe(201);
+    const taskId = (await stack.createTask(agent)).body.task_id;
+    expect((await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: auth })).status).toBe(200);
+    const upload = await stack.upload({ id, auth }, taskId, makeJpeg({ lat: 40.7128, lng: -74.006, takenAt: new Date() }));
+    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+    expect(upload.body.path).toMatch(/^id\.[A-Za-z0-9_-]+\/task_[0-9a-f]+\/[A-Za-z0-9]{24}\.jpg$/);
+    const submitted = await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: auth, body: { photos: [upload.body.url] } });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
   });
 });

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../functions/_shared/errors.ts';
 import { sniffImage } from '../functions/_shared/images.ts';
-import { createLocalStorage, createSupabaseStorage, isSafeObjectPath, proofPath } from '../functions/_shared/storage.ts';
+import { createLocalStorage, createSupabaseStorage, isSafeObjectPath, operatorFolder, proofPath } from '../functions/_shared/storage.ts';
 import { storageRoutes } from '../functions/api/routes/storage.ts';
 
 const bytes = (...parts: (number[] | Uint8Array | string)[]) =>
@@ -91,7 +91,6 @@ describe('proofPath', () => {
 
   it('rejects ids and extensions that could escape or confuse the layout', () => {
     const bad: [string, string, string][] = [
-      ['..', 'task', 'png'],
       ['op', '..', 'png'],
       ['op/../other', 'task', 'png'],
       ['op', 'a/b', 'png'],
@@ -109,6 +108,18 @@ describe('proofPath', () => {
     for (const [op, task, ext] of bad) {
       expect(() => proofPath(op, task, ext), `${op} ${task} ${ext}`).toThrow(ApiError);
     }
+  });
+
+  it('keeps any valid operator id (auth0|…, e-mail addresses, ..) inside one safe folder of its own', () => {
+    for (const id of ['auth0|5f7c8ec7c33c6c004bbafe82', 'jane.doe@example.com', 'urn:user:42', '..', '.hidden']) {
+      const path = proofPath(id, 'task_1', 'jpg');
+      expect(isSafeObjectPath(path), path).toBe(true);
+      expect(path.split('/')).toHaveLength(3);
+      expect(path.startsWith(`${operatorFolder(id)}/task_1/`)).toBe(true);
+      expect(operatorFolder(id)).toMatch(/^id\.[A-Za-z0-9_-]+$/);
+    }
+    expect(operatorFolder('user_2abcDEF')).toBe('user_2abcDEF');
+    expect(operatorFolder('a.b')).not.toBe(operatorFolder('a:b'));
   });
 
   it('knows which object paths are safe', () => {

@@ -183,7 +183,10 @@ describe('loadConfig', () => {
   const DB = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
   const ADMIN = 'a'.repeat(32);
   // Everything else live mode requires besides the admin key (operator sign-in).
-  const LIVE = { SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', CLERK_JWKS_URL: 'https://clerk.example.com/.well-known/jwks.json', CLERK_ISSUER: 'https://clerk.example.com' };
+  const LIVE = {
+    SUPABASE_DB_URL: DB, HUMANOPS_MODE: 'live', CLERK_JWKS_URL: 'https://clerk.example.com/.well-known/jwks.json', CLERK_ISSUER: 'https://clerk.example.com',
+    CLERK_AUTHORIZED_PARTIES: 'https://operators.example.com',
+  };
 
   it('has defaults: test mode, port 54321, the dev operator header allowed, 100 requests a minute', () => {
     const config = loadConfig({ SUPABASE_DB_URL: DB });
@@ -223,6 +226,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...noJwks, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_JWKS_URL/);
     expect(() => loadConfig({ ...noIssuer, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_ISSUER/);
     expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).mode).toBe('live');
+  });
+
+  it('refuses live mode without CLERK_AUTHORIZED_PARTIES, so the azp check is never silently off', () => {
+    const { CLERK_AUTHORIZED_PARTIES: _parties, ...noParties } = LIVE;
+    expect(() => loadConfig({ ...noParties, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_AUTHORIZED_PARTIES/);
+    expect(() => loadConfig({ ...LIVE, CLERK_AUTHORIZED_PARTIES: ' , ', HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_AUTHORIZED_PARTIES/);
+    expect(loadConfig({ ...noParties, HUMANOPS_MODE: 'test' }).operatorAuth.authorizedParties).toEqual([]);
+    expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN, CLERK_AUDIENCE: 'a, b' }).operatorAuth.audiences).toEqual(['a', 'b']);
   });
 
   it('never allows the dev operator header in live mode, even when ALLOW_DEV_OPERATOR_ID_HEADER=true', () => {

@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   CLERK_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLERK_ISSUER: z.string().min(1).optional(),
   CLERK_AUTHORIZED_PARTIES: z.string().optional(),
+  CLERK_AUDIENCE: z.string().optional(),
   STORAGE_BACKEND: z.enum(['local', 'supabase']).default('local'),
   HUMANOPS_STORAGE_DIR: z.string().min(1).optional(),
   STORAGE_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -70,7 +71,7 @@ export interface Config {
   trustedProxyHops: number;
   db: { poolSize: number; prepare: boolean };
   /** Verifying operators' Clerk session tokens (locally: the stack's own issuer). */
-  operatorAuth: { jwksUrl: string | undefined; issuer: string | undefined; authorizedParties: string[] };
+  operatorAuth: { jwksUrl: string | undefined; issuer: string | undefined; authorizedParties: string[]; audiences: string[] };
   /** Where proof files go: a folder with HMAC-signed URLs locally, Supabase Storage in production. */
   storage:
     | { backend: 'local'; dir: string | undefined; signingSecret: string | undefined }
@@ -121,6 +122,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.HUMANOPS_MODE === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
     throw new ConfigError('Invalid configuration: CLERK_JWKS_URL and CLERK_ISSUER are required in live mode');
   }
+  const list = (value: string | undefined) => (value ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  // Without an azp check, a session token that Clerk issued for any other app on the same
+  // instance would sign in here.
+  if (e.HUMANOPS_MODE === 'live' && list(e.CLERK_AUTHORIZED_PARTIES).length === 0) {
+    throw new ConfigError('Invalid configuration: CLERK_AUTHORIZED_PARTIES (the origins of the operator apps) is required in live mode');
+  }
   if (e.GUARDIAN_REVIEW_THRESHOLD >= e.GUARDIAN_APPROVE_THRESHOLD) {
     throw new ConfigError('Invalid configuration: GUARDIAN_REVIEW_THRESHOLD must be below GUARDIAN_APPROVE_THRESHOLD');
   }
@@ -146,7 +153,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     operatorAuth: {
       jwksUrl: e.CLERK_JWKS_URL,
       issuer: e.CLERK_ISSUER,
-      authorizedParties: (e.CLERK_AUTHORIZED_PARTIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+      authorizedParties: list(e.CLERK_AUTHORIZED_PARTIES),
+      audiences: list(e.CLERK_AUDIENCE),
     },
     storage: e.STORAGE_BACKEND === 'supabase'
       ? { backend: 'supabase', url: e.SUPABASE_URL!, serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY! }

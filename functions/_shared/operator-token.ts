@@ -3,7 +3,8 @@
  *
  * The token's signature is checked with jose against the identity provider's JWKS (Clerk in
  * production, the stack's own issuer locally), then its issuer, time window (`exp` required, `nbf`
- * and `iat` respected, with a small clock tolerance), subject and authorized party (`azp`).
+ * and `iat` respected, with a small clock tolerance), subject, audience (`aud`) and authorized
+ * party (`azp`).
  * Every way a token can be wrong is a 401 `invalid_token` with a message naming the cause; a JWKS
  * that cannot be fetched is a 503 `identity_provider_unavailable` (never a pass, never a 500).
  */
@@ -16,8 +17,13 @@ export interface OperatorTokenVerifierOptions {
   jwksUrl: string;
   /** The exact `iss` the tokens carry, e.g. `https://clerk.example.com`. */
   issuer: string;
-  /** Accepted `azp` values (Clerk: the origins of our apps). Empty: no `azp` check. */
+  /** Accepted `azp` values (Clerk: the origins of our apps). Empty: no `azp` check (live mode refuses to start so). */
   authorizedParties: string[];
+  /**
+   * Accepted `aud` values. Empty: a token must carry no `aud` (Clerk's session tokens have none; a
+   * token with one was made for another service, e.g. by a JWT template, and is refused).
+   */
+  audiences?: string[];
   /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
   /**
@@ -63,6 +69,8 @@ function claimMessage(claim: string, reason: string): string {
       return reason === 'missing' ? 'Operator token has no issuer' : 'Operator token has the wrong issuer';
     case 'sub':
       return 'Operator token has no subject';
+    case 'aud':
+      return 'Operator token was issued for another audience';
     default:
       return `Operator token has an invalid "${claim}" claim`;
   }
@@ -129,11 +137,13 @@ export function createOperatorTokenVerifier(options: OperatorTokenVerifierOption
     }
   };
 
+  const audiences = options.audiences ?? [];
   const verifyOptions: JWTVerifyOptions = {
     algorithms: OPERATOR_TOKEN_ALGORITHMS,
     issuer,
     clockTolerance,
     requiredClaims: ['sub', 'exp'],
+    ...(audiences.length > 0 ? { audience: audiences } : {}),
   };
 
   const verifySignatureAndClaims = async (token: string): Promise<JWTPayload> => {
@@ -164,6 +174,7 @@ export function createOperatorTokenVerifier(options: OperatorTokenVerifierOption
       throw toInvalidToken(error);
     }
     if (typeof claims.sub !== 'string' || claims.sub.trim() === '') throw invalid('Operator token has no subject');
+    if (audiences.length === 0 && claims.aud !== undefined) throw invalid('Operator token was issued for another audience');
     // jose checks `iat` only for maxTokenAge; a token issued in the future is not valid yet.
     const now = Math.floor(Date.now() / 1000);
     if (typeof claims.iat === 'number' && claims.iat > now + clockTolerance) throw invalid('Operator token is not valid yet');

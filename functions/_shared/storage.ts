@@ -1,7 +1,7 @@
 /**
  * Proof storage behind one small adapter (DESIGN.md §4): a private `proofs` bucket in Supabase
  * Storage in production, a folder with HMAC-signed expiring URLs locally and in tests. Object paths
- * are `<operator_id>/<task_id>/<random>.<ext>` (see `proofPath`).
+ * are `<operator folder>/<task_id>/<random>.<ext>` (see `proofPath`).
  */
 import { StorageClient } from '@supabase/storage-js';
 import { randomBase62, secretsEqual } from './crypto.ts';
@@ -52,12 +52,31 @@ function assertSafePath(path: string): void {
   if (!isSafeObjectPath(path)) throw badRequest('invalid_storage_path', 'Invalid storage path');
 }
 
-/** `<operatorId>/<taskId>/<24 random base62 chars>.<extension>`; ids must be `[A-Za-z0-9_-]{1,128}`. */
+/**
+ * What an operator id may be: the `sub` of its identity token (Clerk's `user_…`, or another
+ * provider's `auth0|…`, an e-mail address, a URN). The one rule that authentication, the database
+ * and storage share.
+ */
+export const OPERATOR_ID = /^[A-Za-z0-9_.:@|-]{1,128}$/;
+
+/**
+ * The operator's folder in storage: the id itself when it is a plain `[A-Za-z0-9_-]` segment (every
+ * Clerk id), else `id.` followed by the base64url of the id, so `@ . : |` never reach a path. A
+ * plain id holds no `.`, so the two forms cannot collide.
+ */
+export function operatorFolder(operatorId: string): string {
+  if (!OPERATOR_ID.test(operatorId)) throw badRequest('invalid_storage_path', 'Invalid operator id for a storage path');
+  if (SAFE_ID.test(operatorId)) return operatorId;
+  const bytes = new TextEncoder().encode(operatorId);
+  return `id.${btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+}
+
+/** `<operator folder>/<taskId>/<24 random base62 chars>.<extension>` (see operatorFolder). */
 export function proofPath(operatorId: string, taskId: string, extension: string): string {
-  if (!SAFE_ID.test(operatorId)) throw badRequest('invalid_storage_path', 'Invalid operator id for a storage path');
+  const folder = operatorFolder(operatorId);
   if (!SAFE_ID.test(taskId)) throw badRequest('invalid_storage_path', 'Invalid task id for a storage path');
   if (!SAFE_EXTENSION.test(extension)) throw badRequest('invalid_storage_path', 'Invalid file extension for a storage path');
-  return `${operatorId}/${taskId}/${randomBase62(24)}.${extension}`;
+  return `${folder}/${taskId}/${randomBase62(24)}.${extension}`;
 }
 
 const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}$/;

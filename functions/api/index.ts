@@ -14,7 +14,7 @@ import { createApp } from './app.ts';
 const config = loadConfig(processEnv());
 if (config.chain.depositXpub) assertDepositXpub(config.chain.depositXpub);
 const db = createDb(config.databaseUrl, config.db);
-const { jwksUrl, issuer, authorizedParties } = config.operatorAuth;
+const { jwksUrl, issuer, authorizedParties, audiences } = config.operatorAuth;
 const localStorage = config.storage.backend === 'local' && config.storage.dir && config.storage.signingSecret
   ? createLocalStorage({ dir: config.storage.dir, signingSecret: config.storage.signingSecret })
   : undefined;
@@ -31,7 +31,7 @@ const app = createApp({
       minConfirmations: config.chain.minConfirmations,
     })
     : unavailableVerifier,
-  verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties }) : undefined,
+  verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties, audiences }) : undefined,
   storage: config.storage.backend === 'supabase'
     ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceRoleKey })
     : localStorage,

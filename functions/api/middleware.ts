@@ -6,6 +6,7 @@ import { ApiError, toApiError, unauthorized } from '../_shared/errors.ts';
 import { randomBase62, sha256Hex } from '../_shared/crypto.ts';
 import { log } from '../_shared/log.ts';
 import type { Tx } from '../_shared/db.ts';
+import { OPERATOR_ID } from '../_shared/storage.ts';
 import type { AppEnv, Deps } from './context.ts';
 
 /** The route pattern that answered (e.g. `/api/v1/tasks/:id`), or null when none did. */
@@ -116,8 +117,6 @@ export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
-
-const OPERATOR_ID = /^[A-Za-z0-9_.:@|-]{1,128}$/;
 
 /**
  * Operator routes: `Authorization: Bearer <session JWT>` verified against the identity provider's
