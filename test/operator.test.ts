@@ -157,7 +157,43 @@ describe('browsing open tasks', () => {
     for (const hidden of [taken, cancelled, overdue]) expect(ids).not.toContain(hidden);
   });
 
+  it('pages by cursor near a place: nearest first, then digital tasks, each once, as offset pages do', async () => {
+    // Sydney, away from every other test's tasks; 1, 2 and 3 km north of the centre.
+    const spot = { lat: -33.8688, lng: 151.2093 };
+    const nearby = [];
+    for (const km of [3, 1, 2]) {
+      const location = { lat: spot.lat + km / 111.2, lng: spot.lng, address: `${km} km north` };
+      nearby.push({ km, id: (await stack.createTask(agent, { task_type: 'INSPECTION', location })).body.task_id });
+    }
+    const reader = await stack.registerOperator({ skills: ['INSPECTION', 'DATA_VALIDATION'] });
+    await stack.createTask(agent, { task_type: 'DATA_VALIDATION', reward_usd: 10, location: undefined });
+    const query = `lat=${spot.lat}&lng=${spot.lng}&radius_km=5`;
+
+    const byCursor: { task_id: string; distance_km?: number }[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await get(reader, `/operator/tasks?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(reply.status).toBe(200);
+      byCursor.push(...reply.body.data);
+      cursor = reply.body.pagination.next_cursor;
+    } while (cursor);
+    const byOffset: { task_id: string }[] = [];
+    for (let offset = 0; ; offset += 2) {
+      const reply = await get(reader, `/operator/tasks?${query}&limit=2&offset=${offset}`);
+      if (reply.body.data.length === 0) break;
+      byOffset.push(...reply.body.data);
+    }
+    expect(byCursor.map((t) => t.task_id)).toEqual(byOffset.map((t) => t.task_id));
+    expect(new Set(byCursor.map((t) => t.task_id)).size).toBe(byCursor.length);
+    expect(byCursor.slice(0, 3).map((t) => t.task_id)).toEqual([...nearby].sort((a, b) => a.km - b.km).map((t) => t.id));
+    expect(byCursor.slice(0, 3).map((t) => Math.round(t.distance_km!))).toEqual([1, 2, 3]);
+    expect(byCursor.slice(3).every((t) => t.distance_km === undefined)).toBe(true);
+    expect(byCursor.length).toBeGreaterThan(3);
+  });
+
   it.each([
+    ['cursor=abc', 'cursor: must be the next_cursor of a previous page'],
+    ['cursor=abc&offset=20', 'offset: cannot be combined with cursor'],
     ['lat=40', 'lat: lat and lng come together'],
     ['radius_km=5', 'radius_km: needs lat and lng'],
     ['lat=100&lng=0', 'lat: must be between -90 and 90'],
@@ -174,6 +210,19 @@ describe('browsing open tasks', () => {
     const reply = await stack.call('GET', '/operator/tasks', { headers: { 'x-operator-id': 'op_stranger' } });
     expect(reply.status).toBe(403);
     expect(reply.body.code).toBe('operator_not_registered');
+  });
+
+  it('counts open tasks up to 100 and says when the total is capped', async () => {
+    const few = await get(browser, '/operator/tasks?lat=-33.8688&lng=151.2093&radius_km=5&task_type=INSPECTION');
+    expect(few.body.pagination).toMatchObject({ total: 3, total_exact: true });
+    // 101 more open tasks of one type, posted through create_task in one transaction.
+    await stack.sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: agent.id, role: 'authenticated', humanops_role: 'agent' })}, true)`;
+      await tx`select api.create_task('Check a sign', 'Photo of the sign', 'DELIVERY', 'PHYSICAL', 'PHOTO', 51.5, -0.12, 'London',
+                                      1000, now() + interval '1 day', array['Photo']) from generate_series(1, 101)`;
+    });
+    const many = await get(browser, '/operator/tasks?task_type=DELIVERY&limit=1');
+    expect(many.body.pagination).toMatchObject({ limit: 1, total: 100, total_exact: false, has_more: true });
   });
 });
 
@@ -475,5 +524,26 @@ describe('live mode', () => {
     const payout = await live.call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10 } });
     expect(payout.status).toBe(503);
     expect(payout.body.code).toBe('payouts_unavailable');
+  });
+});
+
+describe("an operator's own tasks", () => {
+  it('pages by cursor in the same order as by offset, each task once', async () => {
+    const holder = await stack.registerOperator();
+    for (let i = 0; i < 3; i++) await acceptedTask(holder);
+    const byOffset = [];
+    for (let offset = 0; offset < 3; offset++) {
+      byOffset.push(...(await get(holder, `/operator/my-tasks?limit=1&offset=${offset}`)).body.data.map((t: { task_id: string }) => t.task_id));
+    }
+    const byCursor: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await get(holder, `/operator/my-tasks?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(reply.status).toBe(200);
+      byCursor.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+      cursor = reply.body.pagination.next_cursor;
+    } while (cursor);
+    expect(byCursor).toEqual(byOffset);
+    expect(new Set(byCursor).size).toBe(3);
   });
 });

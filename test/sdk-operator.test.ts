@@ -70,7 +70,9 @@ describe('HumanOpsOperatorClient', () => {
     expect((await client.tasks.list({ lat: 40.4168, lng: -3.7038, radius_km: 10, min_reward_usd: 20 })).data.map((t) => t.title)).toEqual(['Far']);
     expect((await client.tasks.list({ task_domain: 'DIGITAL' })).data.map((t) => t.title)).toEqual(['Digital']);
     const page = await client.tasks.list({ lat: 40.4168, lng: -3.7038, radius_km: 10, limit: 1, offset: 1 });
-    expect(page.pagination).toEqual({ limit: 1, offset: 1, total: 3 });
+    expect(page.pagination).toEqual({ limit: 1, offset: 1, total: 3, total_exact: true, has_more: true, next_cursor: expect.any(String) });
+    const rest = await client.tasks.list({ lat: 40.4168, lng: -3.7038, radius_km: 10, limit: 1, cursor: page.pagination.next_cursor! });
+    expect(rest.data.map((t) => t.title)).toEqual(['Digital']);
     await expect(client.tasks.list({ min_reward_usd: -1 })).rejects.toBeInstanceOf(BadRequestError);
   });
 

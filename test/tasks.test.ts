@@ -270,7 +270,7 @@ describe('GET /tasks', () => {
   it('lists the agent\'s tasks newest first with the reference\'s fields and pagination', async () => {
     const reply = await stack.call('GET', '/tasks', { key: lister.key });
     expect(reply.status).toBe(200);
-    expect(reply.body.pagination).toEqual({ limit: 20, offset: 0, total: 5 });
+    expect(reply.body.pagination).toEqual({ limit: 20, offset: 0, total: 5, total_exact: true, has_more: false, next_cursor: null });
     expect(reply.body.data.map((t: { task_id: string }) => t.task_id)).toEqual([...ids].reverse());
     expect(reply.body.data[0]).toEqual({
       task_id: ids[4],
@@ -291,10 +291,10 @@ describe('GET /tasks', () => {
 
     const page = await stack.call('GET', '/tasks?limit=2&offset=2', { key: lister.key });
     expect(page.body.data.map((t: { task_id: string }) => t.task_id)).toEqual([ids[2], ids[1]]);
-    expect(page.body.pagination).toEqual({ limit: 2, offset: 2, total: 5 });
+    expect(page.body.pagination).toMatchObject({ limit: 2, offset: 2, total: 5, total_exact: true, has_more: true });
 
     const past = await stack.call('GET', '/tasks?offset=50', { key: lister.key });
-    expect(past.body).toEqual({ data: [], pagination: { limit: 20, offset: 50, total: 5 } });
+    expect(past.body).toEqual({ data: [], pagination: { limit: 20, offset: 50, total: 5, total_exact: true, has_more: false, next_cursor: null } });
   });
 
   it.each([
@@ -305,16 +305,44 @@ describe('GET /tasks', () => {
     ['limit=2.5', 'limit: must be an integer'],
     ['offset=-1', 'offset: must not be negative'],
     ['sort=title', 'sort: is not a known field'],
+    ['cursor=not%20a%20cursor', 'cursor: must be the next_cursor of a previous page'],
+    ['cursor=e30', 'cursor: must be the next_cursor of a previous page of this list'],
+    ['cursor=e30&offset=1', 'offset: cannot be combined with cursor'],
   ])('refuses ?%s', async (query, error) => {
     const reply = await stack.call('GET', `/tasks?${query}`, { key: lister.key });
     expect(reply.status).toBe(400);
     expect(reply.body.error.startsWith(error)).toBe(true);
   });
 
+  it('pages by cursor through every task once, in the same order as by offset', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await stack.call('GET', `/tasks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { key: lister.key });
+      expect(reply.status).toBe(200);
+      seen.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+      cursor = reply.body.pagination.next_cursor;
+      expect(reply.body.pagination.has_more).toBe(cursor !== null);
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+
+    const pending = await stack.call('GET', '/tasks?status=PENDING&limit=3', { key: lister.key });
+    const rest = await stack.call('GET', `/tasks?status=PENDING&limit=3&cursor=${pending.body.pagination.next_cursor}`, { key: lister.key });
+    expect([...pending.body.data, ...rest.body.data].map((t: { task_id: string }) => t.task_id))
+      .toEqual([ids[4], ids[3], ids[2], ids[0]]);
+  });
+
+  it("refuses a browsing cursor on the agent's list (cursors name their list)", async () => {
+    const key = Buffer.from(JSON.stringify({ list: 'open-tasks', phase: 'recent', chord: null, created_at: '2026-01-01 00:00:00+00', id: 'task_x' })).toString('base64url');
+    const reply = await stack.call('GET', `/tasks?cursor=${key}`, { key: lister.key });
+    expect(reply.status).toBe(400);
+    expect(reply.body.code).toBe('invalid_cursor');
+  });
+
   it("never shows another agent's tasks", async () => {
     const stranger = await stack.registerAgent('stranger');
     const reply = await stack.call('GET', '/tasks', { key: stranger.key });
-    expect(reply.body).toEqual({ data: [], pagination: { limit: 20, offset: 0, total: 0 } });
+    expect(reply.body).toEqual({ data: [], pagination: { limit: 20, offset: 0, total: 0, total_exact: true, has_more: false, next_cursor: null } });
   });
 });
 

@@ -59,9 +59,16 @@ export class APIPromise<T> implements Promise<T> {
 export interface Pagination {
   limit: number;
   offset: number;
-  /** How many items match, over all pages. */
+  /** How many items match, over all pages, counted up to a cap (then `total_exact` is false). */
   total: number;
+  total_exact?: boolean;
+  has_more?: boolean;
+  /** Where the next page starts (null on the last page): what `getNextPage()` follows. */
+  next_cursor?: string | null;
 }
+
+/** Where a later page starts: after a cursor, or at an offset. */
+export type PageStart = { cursor: string } | { offset: number };
 
 /**
  * One page of a list. `for await (const item of page)` walks this page and every later one;
@@ -70,9 +77,9 @@ export interface Pagination {
 export class Page<T> implements AsyncIterable<T> {
   readonly data: T[];
   readonly pagination?: Pagination;
-  readonly #next: ((offset: number) => PagePromise<T>) | undefined;
+  readonly #next: ((at: PageStart) => PagePromise<T>) | undefined;
 
-  constructor(body: { data: T[]; pagination?: Pagination }, next?: (offset: number) => PagePromise<T>) {
+  constructor(body: { data: T[]; pagination?: Pagination }, next?: (at: PageStart) => PagePromise<T>) {
     this.data = body.data;
     if (body.pagination) this.pagination = body.pagination;
     this.#next = next;
@@ -85,13 +92,17 @@ export class Page<T> implements AsyncIterable<T> {
 
   hasNextPage(): boolean {
     const p = this.pagination;
-    return !!this.#next && !!p && this.data.length > 0 && p.offset + this.data.length < p.total;
+    if (!this.#next || !p || this.data.length === 0) return false;
+    // A cursor, where the API gives one, goes on past a capped total and never skips or repeats.
+    if (p.next_cursor !== undefined) return p.next_cursor !== null;
+    return p.offset + this.data.length < p.total;
   }
 
   /** The next page; throws when there is none (check `hasNextPage()` first). */
   getNextPage(): PagePromise<T> {
     if (!this.hasNextPage()) throw new Error('No next page: check hasNextPage() first');
-    return this.#next!(this.pagination!.offset + this.data.length);
+    const p = this.pagination!;
+    return this.#next!(p.next_cursor ? { cursor: p.next_cursor } : { offset: p.offset + this.data.length });
   }
 
   /** This page and every later one, fetched as the loop gets to them. */

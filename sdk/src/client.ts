@@ -4,7 +4,7 @@
  * options, raw responses, offset pagination, opt-in debug logging, and defaults from the environment.
  */
 import type { z } from 'zod';
-import { APIPromise, Page, PagePromise, type Pagination, type RawResponse } from './api-promise.ts';
+import { APIPromise, Page, PagePromise, type PageStart, type Pagination, type RawResponse } from './api-promise.ts';
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, AuthenticationError, errorFor, HumanOpsError } from './errors.ts';
 import { VERSION } from './version.ts';
 
@@ -193,10 +193,11 @@ export class APIClient {
 
   /**
    * A list: the first page, which loops over every item of every page (`for await`). Paginated lists
-   * fetch later pages with the same query, options and a moved `offset`.
+   * fetch later pages with the same query and options, after the page's `next_cursor` (or a moved
+   * `offset` where the API gives no cursor).
    */
   list<T>(path: string, options: CallOptions = {}): PagePromise<T> {
-    const next = (offset: number) => this.list<T>(path, { ...options, query: { ...options.query, offset } });
+    const next = (at: PageStart) => this.list<T>(path, { ...options, query: { ...options.query, offset: undefined, cursor: undefined, ...at } });
     return new PagePromise<T>(this.#send('GET', path, options), async (raw) =>
       new Page<T>(await this.#parse<{ data: T[]; pagination?: Pagination }>(raw, options.schema), next));
   }

@@ -1,5 +1,6 @@
 /** The operator side: register, browse and claim tasks, upload and submit proof, earnings and payouts. */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { Context } from 'hono';
 import { CATEGORIES } from '../../_shared/categories.ts';
 import { isP256PublicKey } from '../../_shared/crypto.ts';
@@ -14,6 +15,24 @@ import type { ProofStorage } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
 import { requireOperatorIdentity } from '../middleware.ts';
+import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
+
+/**
+ * Browsing counts open tasks up to 100: each counted task near a place costs a heap visit (its
+ * deadline), so a larger cap would cost more than the page itself.
+ */
+const BROWSE_TOTAL_CAP = 100;
+
+/** Where a page of an operator's own tasks ended: the last row's sort key. */
+const HeldTasksKey = z.object({ changed_at: z.string().regex(TIMESTAMP_KEY), id: z.string().regex(ID_PATTERN) });
+
+/** Where a page of open tasks ended: the phase (near, then recent) and the last row's sort key. */
+const OpenTasksKey = z.object({
+  phase: z.enum(['near', 'recent']),
+  chord: z.number().min(0).max(2).nullable(),
+  created_at: z.string().regex(TIMESTAMP_KEY),
+  id: z.string().regex(ID_PATTERN),
+}).refine((key) => key.phase === 'recent' || key.chord !== null);
 
 interface OpenTaskRow {
   id: string;
@@ -148,62 +167,84 @@ export function operatorRoutes(deps: Deps) {
     });
   });
 
-  /** The tasks this operator holds or held, most recently changed first; `status` narrows them. */
+  /**
+   * The tasks this operator holds or held, most recently changed first; `status` narrows them. By
+   * offset or by cursor, read from the operator's own index; the total is counted up to TOTAL_CAP.
+   */
   app.get('/operator/my-tasks', async (c) => {
     const query = await validate(MyTasksQuery, c.req.query());
+    const after = query.cursor === undefined ? null : decodeCursor('my-tasks', HeldTasksKey, query.cursor);
     const id = operatorId(c);
-    const { rows, total } = await db.asOperator(id, async (tx) => {
+    const { rows, counted } = await db.asOperator(id, async (tx) => {
       const filter = tx`t.operator_id = ${id} and (${query.status ?? null}::text is null or t.status = ${query.status ?? null}::text)`;
-      const rows = await tx<OpenTaskRow[]>`
-        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t
-         where ${filter}
-         order by coalesce(t.submitted_at, t.started_at, t.accepted_at, t.created_at) desc, t.id
-         limit ${query.limit} offset ${query.offset}`;
-      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.tasks t where ${filter}`;
-      return { rows, total: Number(count) };
+      // The sort key is the expression tasks_held_by_operator indexes; `<= x` is its index condition.
+      const changed = tx`coalesce(t.submitted_at, t.started_at, t.accepted_at, t.created_at)`;
+      const keyset = after
+        ? tx`and ${changed} <= ${after.changed_at}::timestamptz and (${changed} < ${after.changed_at}::timestamptz or t.id > ${after.id})`
+        : tx``;
+      const [rows, [{ count }]] = await Promise.all([
+        tx<(OpenTaskRow & { changed_key: string })[]>`
+          select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km, ${changed}::text as changed_key from public.tasks t
+           where ${filter} ${keyset}
+           order by ${changed} desc, t.id
+           limit ${query.limit + 1} offset ${query.offset}`,
+        tx<{ count: string }[]>`select count(*) from (select from public.tasks t where ${filter} limit ${TOTAL_CAP + 1}) capped`,
+      ]);
+      return { rows, counted: Number(count) };
     });
-    return c.json({ data: rows.map((row) => heldTask(row, id)), pagination: { limit: query.limit, offset: query.offset, total } });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const next = rows.length > query.limit && last ? encodeCursor('my-tasks', { changed_at: last.changed_key, id: last.id }) : null;
+    return c.json({ data: page.map((row) => heldTask(row, id)), pagination: pagination(query, counted, TOTAL_CAP, next) });
   });
 
   /**
    * Open tasks: PENDING, unclaimed, before their deadline. An operator with skills sees the task
    * types among its skills; one without skills sees every type. With lat/lng, physical tasks are
-   * kept within radius_km (default 50) and come first, nearest first; digital tasks follow.
+   * kept within radius_km (default 50) and come first, nearest first; digital tasks follow, newest
+   * first. Without a place, every open task, newest first. task_domain and min_reward_usd narrow
+   * the list. By offset or by cursor; the total is
+   * counted up to BROWSE_TOTAL_CAP.
    */
   app.get('/operator/tasks', async (c) => {
     const query = await validate(OperatorTasksQuery, c.req.query());
+    const after = query.cursor === undefined ? null : decodeCursor('open-tasks', OpenTasksKey, query.cursor);
     const near = query.lat !== undefined && query.lng !== undefined;
-    const radius = query.radius_km ?? 50;
+    const radius = near ? query.radius_km ?? 50 : null;
     const lat = query.lat ?? null;
     const lng = query.lng ?? null;
-    const operator = verified(await registeredOperator(c));
-    const { rows, total } = await db.asOperator(operatorId(c), async (tx) => {
-      const filter = tx`
-        t.status = 'PENDING' and t.operator_id is null and t.deadline > now()
-        and (${query.task_type ?? null}::text is null or t.task_type = ${query.task_type ?? null}::text)
-        and (${query.task_domain ?? null}::text is null or t.task_domain = ${query.task_domain ?? null}::text)
-        and t.reward_cents >= ${query.min_reward_usd === undefined ? 0 : Math.round(query.min_reward_usd * 100)}
-        and (cardinality(${operator.skills}::text[]) = 0 or t.task_type = any (${operator.skills}::text[]))
-        and (not ${near} or t.task_domain = 'DIGITAL'
-             or (t.location_lat between ${lat}::float8 - ${radius / 111} and ${lat}::float8 + ${radius / 111}
-                 and api.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) <= ${radius}))`;
-      const rows = await tx<OpenTaskRow[]>`
-        select ${tx.unsafe(TASK_COLUMNS)},
-               case when ${near} and t.task_domain = 'PHYSICAL'
-                    then api.distance_km(${lat}, ${lng}, t.location_lat, t.location_lng) end as distance_km
-          from public.open_tasks t
-         where ${filter}
-         order by distance_km nulls last, t.created_at desc, t.id
-         limit ${query.limit} offset ${query.offset}`;
-      const [{ count }] = await tx<{ count: string }[]>`select count(*) from public.open_tasks t where ${filter}`;
-      return { rows, total: Number(count) };
+    const filters = {
+      task_type: query.task_type ?? null,
+      task_domain: query.task_domain ?? null,
+      min_reward_cents: query.min_reward_usd === undefined ? null : Math.round(query.min_reward_usd * 100),
+    };
+    const { rows, counted } = await db.asOperator(operatorId(c), async (tx) => {
+      const [rows, [{ counted }]] = await Promise.all([
+        tx<(OpenTaskRow & { phase: 'near' | 'recent'; chord: number | null; created_key: string })[]>`
+          select *, 'PENDING' as status, null::text as operator_id, created_at::text as created_key
+            from api.browse_open_tasks(
+              p_lat => ${lat}, p_lng => ${lng}, p_radius_km => ${radius}, p_task_type => ${filters.task_type},
+              p_task_domain => ${filters.task_domain}, p_min_reward_cents => ${filters.min_reward_cents},
+              p_limit => ${query.limit + 1}, p_offset => ${query.offset},
+              p_after_phase => ${after?.phase ?? null}, p_after_chord => ${after?.chord ?? null},
+              p_after_created => ${after?.created_at ?? null}, p_after_id => ${after?.id ?? null})`,
+        tx<{ counted: number }[]>`
+          select api.count_open_tasks(${lat}, ${lng}, ${radius}, ${filters.task_type}, ${filters.task_domain},
+                                      ${filters.min_reward_cents}, ${BROWSE_TOTAL_CAP + 1}) as counted`,
+      ]);
+      return { rows, counted };
     });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const next = rows.length > query.limit && last
+      ? encodeCursor('open-tasks', { phase: last.phase, chord: last.chord, created_at: last.created_key, id: last.id })
+      : null;
     return c.json({
-      data: rows.map((row) => {
+      data: page.map((row) => {
         const { status: _status, ...task } = operatorTask(row);
         return task;
       }),
-      pagination: { limit: query.limit, offset: query.offset, total },
+      pagination: pagination(query, counted, BROWSE_TOTAL_CAP, next),
     });
   });
 

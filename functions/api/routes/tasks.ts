@@ -1,5 +1,6 @@
 /** Tasks from the agent's side: post (escrow), list, read, cancel (refund). */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { CATEGORIES } from '../../_shared/categories.ts';
 import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { badRequest, notFound } from '../../_shared/errors.ts';
@@ -9,6 +10,10 @@ import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, NoInputSchema, REMOTE_ADD
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { idempotent, requireAgent } from '../middleware.ts';
+import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
+
+/** Where a page of an agent's tasks ended: the last row's sort key. */
+const AgentTasksKey = z.object({ created_at: z.string().regex(TIMESTAMP_KEY), id: z.string().regex(ID_PATTERN) });
 
 interface TaskRow {
   id: string;
@@ -161,23 +166,37 @@ export function taskRoutes(deps: Deps) {
     return c.json(outcome.body as object, outcome.status as 201);
   });
 
+  /**
+   * The agent's tasks, newest first (ties by id), by offset or by cursor. Both read the agent's
+   * index from where the page starts; the total is counted up to TOTAL_CAP.
+   */
   app.get('/tasks', async (c) => {
     const query = await validate(ListTasksQuery, c.req.query());
+    const after = query.cursor === undefined ? null : decodeCursor('tasks', AgentTasksKey, query.cursor);
     const agentId = c.get('agent').id;
     const status = query.status ?? null;
-    const { rows, total } = await db.asAgent(agentId, async (tx) => {
-      const rows = await tx<Pick<TaskRow, 'id' | 'title' | 'status' | 'task_type' | 'reward_cents' | 'operator_id' | 'created_at' | 'deadline'>[]>`
-        select id, title, status, task_type, reward_cents, operator_id, created_at, deadline
-          from public.tasks
-         where agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)
-         order by created_at desc, id desc
-         limit ${query.limit} offset ${query.offset}`;
-      const [{ count }] = await tx<{ count: string }[]>`
-        select count(*) from public.tasks where agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)`;
-      return { rows, total: Number(count) };
+    const { rows, counted } = await db.asAgent(agentId, async (tx) => {
+      const filter = tx`agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)`;
+      // created_at <= x is the index condition; the rest of the keyset only drops ties already seen.
+      const keyset = after
+        ? tx`and created_at <= ${after.created_at}::timestamptz and (created_at < ${after.created_at}::timestamptz or id > ${after.id})`
+        : tx``;
+      const [rows, [{ count }]] = await Promise.all([
+        tx<(Pick<TaskRow, 'id' | 'title' | 'status' | 'task_type' | 'reward_cents' | 'operator_id' | 'created_at' | 'deadline'> & { created_key: string })[]>`
+          select id, title, status, task_type, reward_cents, operator_id, created_at, deadline, created_at::text as created_key
+            from public.tasks
+           where ${filter} ${keyset}
+           order by created_at desc, id
+           limit ${query.limit + 1} offset ${query.offset}`,
+        tx<{ count: string }[]>`select count(*) from (select from public.tasks where ${filter} limit ${TOTAL_CAP + 1}) capped`,
+      ]);
+      return { rows, counted: Number(count) };
     });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const next = rows.length > query.limit && last ? encodeCursor('tasks', { created_at: last.created_key, id: last.id }) : null;
     return c.json({
-      data: rows.map((t) => ({
+      data: page.map((t) => ({
         task_id: t.id,
         title: t.title,
         status: t.status,
@@ -187,7 +206,7 @@ export function taskRoutes(deps: Deps) {
         created_at: iso(t.created_at),
         deadline: iso(t.deadline),
       })),
-      pagination: { limit: query.limit, offset: query.offset, total },
+      pagination: pagination(query, counted, TOTAL_CAP, next),
     });
   });
 

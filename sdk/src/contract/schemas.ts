@@ -127,11 +127,20 @@ export const CreateTaskSchema = z
 export type CreateTaskInput = z.input<typeof CreateTaskSchema>;
 export type CreateTask = z.output<typeof CreateTaskSchema>;
 
-export const ListTasksQuery = z.strictObject({
-  status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
-  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
-  offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
-});
+/** An opaque keyset cursor: `pagination.next_cursor` of the previous page. */
+const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'must be the next_cursor of a previous page').optional();
+
+const offsetOrCursor = <T extends { offset: number; cursor?: string }>(q: T) => q.cursor === undefined || q.offset === 0;
+const OFFSET_WITH_CURSOR = { message: 'cannot be combined with cursor', path: ['offset'] };
+
+export const ListTasksQuery = z
+  .strictObject({
+    status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
+    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    cursor,
+  })
+  .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
 
 /** Ids in paths: prefixed, URL-safe, short. Anything else cannot name a row and is a 404. */
 export const ID_PATTERN = /^[a-z]{2,8}_[A-Za-z0-9]{1,64}$/;
@@ -177,16 +186,21 @@ export const OperatorTasksQuery = z
     radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000')).optional(),
     task_domain: z.enum(TASK_DOMAINS, `must be one of ${oneOf(TASK_DOMAINS)}`).optional(),
     min_reward_usd: queryNumber(z.number().min(0, 'must not be negative').max(10_000, 'must be at most 10000')).optional(),
+    cursor,
   })
+  .refine(offsetOrCursor, OFFSET_WITH_CURSOR)
   .refine((q) => (q.lat === undefined) === (q.lng === undefined), { message: 'lat and lng come together', path: ['lat'] })
   .refine((q) => q.radius_km === undefined || q.lat !== undefined, { message: 'needs lat and lng', path: ['radius_km'] });
 
 /** GET /operator/my-tasks: the operator's own tasks, optionally of one status. */
-export const MyTasksQuery = z.strictObject({
-  status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
-  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
-  offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
-});
+export const MyTasksQuery = z
+  .strictObject({
+    status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
+    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    cursor,
+  })
+  .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
 
 /** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
 export const EncryptedArtifactSchema = z.strictObject({

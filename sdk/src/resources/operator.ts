@@ -65,6 +65,8 @@ export interface FeedParams {
   min_reward_usd?: number;
   limit?: number;
   offset?: number;
+  /** The previous page's `pagination.next_cursor` (instead of offset). */
+  cursor?: string;
 }
 
 export interface SubmitParams {
@@ -110,7 +112,7 @@ export class OperatorTasks {
   }
 
   /** The tasks this operator holds or held, most recent first. */
-  mine(params: { status?: TaskStatus; limit?: number; offset?: number } = {}, options: RequestOptions = {}): PagePromise<OperatorTask> {
+  mine(params: { status?: TaskStatus; limit?: number; offset?: number; cursor?: string } = {}, options: RequestOptions = {}): PagePromise<OperatorTask> {
     return this.client.list('/operator/my-tasks', { query: params, ...options });
   }
 

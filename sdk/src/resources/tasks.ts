@@ -7,7 +7,7 @@ import type { EncryptedCredential } from '../e2ee.ts';
 import type { CancelledTask, Rating, SimulateResult, Task, TaskCreated, TaskStatus, TaskSummary, VerifiedTask, WebhookDelivery } from './types.ts';
 
 export type CreateTaskParams = z.input<typeof CreateTaskSchema>;
-export type ListTasksParams = { status?: TaskStatus; limit?: number; offset?: number };
+export type ListTasksParams = { status?: TaskStatus; limit?: number; offset?: number; cursor?: string };
 
 const path = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
 
