@@ -18,7 +18,9 @@ export function splitStatements(script) {
   let i = 0;
   const push = (end) => {
     const text = script.slice(start, end).trim();
-    if (text && !/^(--[^\n]*\n?|\/\*[\s\S]*?\*\/|\s)*$/.test(text)) statements.push(text);
+    // A line comment runs to its line's end: with an optional newline, a line of dashes could be
+    // split into comments in exponentially many ways, and a failing match took minutes.
+    if (text && !/^(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/|\s)*$/.test(text)) statements.push(text);
   };
   while (i < script.length) {
     const ch = script[i];
