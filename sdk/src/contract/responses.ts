@@ -116,7 +116,10 @@ export const TaskSummary = z.object({
 export const Pagination = z.object({
   limit: z.int(),
   offset: z.int(),
-  total: z.int().describe('How many items match, over all pages'),
+  total: z.int().describe('How many items match, over all pages, counted up to a cap (1,000 for your own tasks, 100 for the open feed)'),
+  total_exact: z.boolean().describe('False when more items match than the cap, which `total` then shows'),
+  has_more: z.boolean().describe('Whether another page follows this one'),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page (null on the last page); stable however deep'),
 });
 
 export const TaskListResponse = z.object({ data: z.array(TaskSummary), pagination: Pagination });
