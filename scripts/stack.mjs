@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the whole local platform, no Docker. Postgres 17 (from npm) with the migrations
 // applied, a local stand-in for Clerk (operators' token issuer and its JWKS), proof storage in the
-// data dir, the `api` edge function under Deno, and a ticker for scheduled upkeep. Data survives
+// data dir, the `api` edge function under Deno, the operator app on the API's own origin (the
+// built app/dist at `/`, the API at `/api/v1`), and a ticker for scheduled upkeep. Data survives
 // restarts; Ctrl-C (SIGINT) or SIGTERM stops every child this process started.
 //
 // Environment: HUMANOPS_PORT (API, default 54321), HUMANOPS_DB_PORT (Postgres, default 54322 or a
@@ -14,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startApi } from './lib/api.mjs';
+import { APP_DIST, startAppServer } from './lib/app-server.mjs';
 import { defaultDataDir, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
@@ -79,8 +81,9 @@ try {
   const storageDir = join(dir, 'storage');
   const workerSecret = keptSecret(join(dir, 'worker-secret'));
   mkdirSync(storageDir, { recursive: true });
+  // Deno listens on a private port; the front door on HUMANOPS_PORT serves the app and proxies the API.
   const api = await startApi({
-    port: apiPort,
+    port: 0,
     writableDirs: [storageDir],
     env: {
       SUPABASE_DB_URL: dbUrl,
@@ -95,6 +98,15 @@ try {
     onLog: (line) => say(line),
   });
   children.push({ name: 'api', stop: () => api.stop() });
+  // The app's local sign-in exists only while the API trusts this stack's own issuer.
+  const localIssuer = !process.env.CLERK_JWKS_URL;
+  const front = await startAppServer({
+    apiOrigin: new URL(api.url).origin,
+    port: apiPort,
+    signIn: localIssuer ? (sub) => issuer.mint(sub, { expiresIn: '8h' }) : undefined,
+  });
+  children.push({ name: 'app', stop: () => front.stop() });
+  const apiUrl = `${front.url}/api/v1`;
   api.exited.then(({ code }) => {
     if (!stopping) {
       say(`the API exited (code ${code}); stopping`);
@@ -104,7 +116,7 @@ try {
 
   const reference = await startReference({
     port: process.env.HUMANOPS_REFERENCE_PORT ? Number(process.env.HUMANOPS_REFERENCE_PORT) : await freePort(54324),
-    apiUrl: api.url,
+    apiUrl,
   });
   children.push({ name: 'reference', stop: () => reference.stop() });
 
@@ -126,9 +138,10 @@ try {
 
   say(`postgres   ${dbUrl}`);
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
-  say(`api        ${api.url}`);
-  say(`reference  ${reference.url} (the OpenAPI document: ${api.url}/openapi.json)`);
-  say(`HumanOps is ready: ${api.url} (mode ${process.env.HUMANOPS_MODE ?? 'test'}); Ctrl-C stops it`);
+  say(`api        ${apiUrl}`);
+  say(`app        ${front.url}/ (the operator app${existsSync(join(APP_DIST, 'index.html')) ? '' : ': run `npm run build` first'})`);
+  say(`reference  ${reference.url} (the OpenAPI document: ${apiUrl}/openapi.json)`);
+  say(`HumanOps is ready: ${apiUrl} (mode ${process.env.HUMANOPS_MODE ?? 'test'}), operator app ${front.url}/; Ctrl-C stops it`);
 } catch (error) {
   say(`HumanOps failed to start: ${error.message}`);
   await stopAll(1);

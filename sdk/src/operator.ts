@@ -32,4 +32,5 @@ export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupp
 export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
 export type { TaskStatus } from './resources/types.ts';
 export { encryptForAgent, type EncryptedCredential } from './e2ee.ts';
+export { CATEGORIES, TASK_TYPES, type TaskType } from './contract/categories.ts';
 export * from './errors.ts';

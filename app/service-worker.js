@@ -1,0 +1,30 @@
+// The operator app's service worker (the build fills in VERSION and SHELL). The shell — page,
+// scripts, styles, icons — is precached, so the app opens with no connection; navigations try the
+// network first and fall back to the cached page. API calls are never cached: answers about tasks
+// and money must be live, and photos wait in IndexedDB instead.
+const VERSION = __VERSION__;
+const SHELL = __SHELL__;
+const CACHE = `humanops-shell-${VERSION}`;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((name) => name.startsWith('humanops-shell-') && name !== CACHE).map((name) => caches.delete(name))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.includes('/api/')) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(fetch(request).catch(() => caches.match('./').then((page) => page ?? Response.error())));
+    return;
+  }
+  event.respondWith(caches.match(request).then((cached) => cached ?? fetch(request)));
+});

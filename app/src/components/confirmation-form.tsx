@@ -1,0 +1,41 @@
+/** Proof by confirmation (digital tasks): what was done, and where to see it. */
+import type { OperatorTask } from '@humanops/sdk/operator';
+import { useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { explain } from '../messages.ts';
+
+export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+  const draftKey = `humanops.confirmation.${task.task_id}`;
+  const [text, setText] = useState(() => sessionStorage.getItem(draftKey) ?? '');
+  const [url, setUrl] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!text.trim()) return setError('Describe what you did.');
+    setBusy(true);
+    setError(null);
+    try {
+      await api.tasks.submit(task.task_id, { confirmation_text: text.trim(), ...(url.trim() ? { reference_url: url.trim() } : {}) });
+      sessionStorage.removeItem(draftKey);
+      onSubmitted();
+    } catch (failure) {
+      setError(explain(failure));
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="proof" onSubmit={submit} aria-labelledby="confirmation-title">
+      <h2 id="confirmation-title">Confirm what you did</h2>
+      <label for="confirmation">Confirmation</label>
+      <textarea id="confirmation" rows={4} maxLength={10_000} value={text} onInput={(e) => {
+        setText(e.currentTarget.value);
+        sessionStorage.setItem(draftKey, e.currentTarget.value);
+      }} />
+      <label for="reference">Reference link <span class="muted">(optional)</span></label>
+      <input id="reference" type="url" inputMode="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder="https://" />
+      {error && <p class="error" role="alert">{error}</p>}
+      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Submitting…' : 'Submit confirmation'}</button>
+    </form>
+  );
+}

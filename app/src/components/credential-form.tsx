@@ -1,0 +1,68 @@
+/**
+ * A Tier 2 credential: named fields that this page encrypts with the task's agent public key before
+ * anything is sent. The plaintext never leaves the page; HumanOps stores only ciphertext.
+ */
+import type { OperatorTask } from '@humanops/sdk/operator';
+import { useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { explain } from '../messages.ts';
+
+const FIELDS: Record<string, string[]> = {
+  ACCOUNT_CREATION: ['username', 'password', 'dashboard_url'],
+  API_KEY_PROCUREMENT: ['api_key', 'dashboard_url'],
+  PHONE_VERIFICATION: ['phone_number', 'verification_code'],
+  SUBSCRIPTION_SETUP: ['username', 'password', 'dashboard_url'],
+};
+const SECRET = /password|key|secret|code|token/;
+
+export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+  const [fields, setFields] = useState(() => (FIELDS[task.task_type] ?? ['username', 'password']).map((name) => ({ name, value: '' })));
+  const [extra, setExtra] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const credential = Object.fromEntries(fields.filter((f) => f.value.trim()).map((f) => [f.name, f.value.trim()]));
+    if (Object.keys(credential).length === 0) return setError('Fill in at least one field.');
+    setBusy(true);
+    setError(null);
+    try {
+      await api.tasks.submitCredential(task, credential);
+      onSubmitted();
+    } catch (failure) {
+      setError(explain(failure));
+      setBusy(false);
+    }
+  };
+
+  const edit = (index: number, value: string) => setFields(fields.map((f, i) => (i === index ? { ...f, value } : f)));
+
+  const addField = () => {
+    const name = extra.trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+    if (name && !fields.some((f) => f.name === name)) setFields([...fields, { name, value: '' }]);
+    setExtra('');
+  };
+
+  return (
+    <form class="proof" onSubmit={submit} aria-labelledby="credential-title" autocomplete="off">
+      <h2 id="credential-title">Hand over the credential</h2>
+      <p class="muted">What you type here is encrypted on this device for the requester alone. HumanOps cannot read it.</p>
+      {fields.map((field, index) => (
+        <div key={field.name}>
+          <label for={`cred-${field.name}`}>{field.name.replace(/_/g, ' ')}</label>
+          {SECRET.test(field.name)
+            ? <input id={`cred-${field.name}`} type="password" autocomplete="off" value={field.value} onInput={(e) => edit(index, e.currentTarget.value)} />
+            : <input id={`cred-${field.name}`} type="text" autocomplete="off" spellcheck={false} value={field.value} onInput={(e) => edit(index, e.currentTarget.value)} />}
+        </div>
+      ))}
+      <label for="cred-extra">Another field <span class="muted">(name)</span></label>
+      <div class="row">
+        <input id="cred-extra" value={extra} onInput={(e) => setExtra(e.currentTarget.value)} />
+        <button type="button" onClick={addField}>Add field</button>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Encrypting and sending…' : 'Encrypt and submit'}</button>
+    </form>
+  );
+}

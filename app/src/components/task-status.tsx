@@ -1,0 +1,30 @@
+/** Where a submitted task stands, with the Guardian's reasons once it has judged the proof. */
+import type { OperatorTask } from '@humanops/sdk/operator';
+import { STATUS_WORDS } from '../messages.ts';
+
+export function TaskStatus({ task }: { task: OperatorTask }) {
+  const verdict = task.guardian_result;
+  return (
+    <section class="status-panel" aria-labelledby="status-title">
+      <h2 id="status-title">Status</h2>
+      <p role="status" aria-live="polite" class={`status-line s-${task.status.toLowerCase()}`}>{STATUS_WORDS[task.status] ?? task.status}</p>
+      {verdict && (
+        <>
+          {verdict.reasoning && <p class="text">{verdict.reasoning}</p>}
+          {verdict.requirement_results.length > 0 && (
+            <ul class="verdicts">
+              {verdict.requirement_results.map((result) => (
+                <li>
+                  <span aria-hidden="true">{result.met === true ? '✔' : result.met === false ? '✘' : '?'}</span>{' '}
+                  <strong>{result.requirement}</strong>
+                  <span class="visually-hidden">{result.met === true ? ' met' : result.met === false ? ' not met' : ' not judged'}</span>
+                  {result.note && <>: {result.note}</>}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,11 @@
+/**
+ * Build-time settings (Vite replaces them when building, so a static host needs no server code):
+ * - VITE_HUMANOPS_API_URL: the API's origin, e.g. https://api.humanops.io. Empty: the page's own
+ *   origin (the local stack serves the app and the API together).
+ * - VITE_CLERK_PUBLISHABLE_KEY: Clerk's publishable key. Empty: the local stack's own sign-in.
+ */
+export const API_URL: string = import.meta.env.VITE_HUMANOPS_API_URL ?? '';
+export const CLERK_PUBLISHABLE_KEY: string = import.meta.env.VITE_CLERK_PUBLISHABLE_KEY ?? '';
+
+/** The Guardian's default GPS radius: photos taken farther from the task are likely refused. */
+export const GPS_RADIUS_KM = 1;

@@ -1,0 +1,67 @@
+/**
+ * Every API error the app can meet, as a sentence a person understands, keyed by the API's `code`
+ * (then by status). Raw JSON never reaches the screen.
+ */
+import { APIConnectionError, HumanOpsError } from '@humanops/sdk/operator';
+
+const BY_CODE: Record<string, string> = {
+  task_unavailable: 'Someone else accepted this task first. Pick another one from the feed.',
+  task_expired: 'This task has passed its deadline, so it can no longer be done.',
+  kyc_required: 'Your identity check is not finished yet, so you cannot accept tasks. We will let you know as soon as it is done.',
+  operator_not_registered: 'Finish setting up your profile first.',
+  operator_exists: 'You already have a profile.',
+  unauthenticated: 'Your session has ended. Please sign in again.',
+  unauthorized: 'Your session has ended. Please sign in again.',
+  invalid_token: 'Your session has ended. Please sign in again.',
+  not_signed_in: 'Please sign in first.',
+  identity_provider_unavailable: 'Sign-in is not reachable right now. Try again in a minute.',
+  task_not_found: 'This task is no longer available.',
+  task_not_in_progress: 'This task is not open for proof any more.',
+  invalid_transition: 'This task has moved on and cannot do that now. Pull to refresh.',
+  proof_exists: 'Proof for this task was already sent.',
+  too_many_files: 'That is the most photos one task can take.',
+  unknown_photo: 'One of the photos was not uploaded from this account. Remove it and add it again.',
+  file_too_large: 'This photo is too big to upload. Take it again at a lower resolution.',
+  payload_too_large: 'That is too much to send at once.',
+  unsupported_file_type: 'This file is not a photo we can use. Use a JPEG, PNG, WebP or HEIC image.',
+  invalid_form: 'The photo could not be sent. Try again.',
+  storage_unavailable: 'Photo uploads are not available right now. Your photos stay on this phone; try again later.',
+  insufficient_available_balance: 'You do not have that much available to withdraw yet.',
+  insufficient_balance: 'You do not have that much available to withdraw yet.',
+  payouts_unavailable: 'Payouts are not available yet. Your earnings stay safe in your available balance.',
+  payout_not_found: 'We could not find that payout.',
+  rate_limited: 'Too many tries in a short time. Wait a minute and try again.',
+  database_unavailable: 'We are having trouble on our side. Try again in a moment.',
+  try_again: 'We are having trouble on our side. Try again in a moment.',
+  api_unreachable: 'The service is not reachable. Check your connection and try again.',
+  route_not_found: 'This app needs an update. Reload the page.',
+  internal_error: 'Something went wrong on our side. Try again in a moment.',
+};
+
+/** A sentence for any error thrown while talking to the API. */
+export function explain(error: unknown): string {
+  if (error instanceof APIConnectionError) return 'No connection. Check your signal and try again; nothing you entered is lost.';
+  if (error instanceof HumanOpsError) {
+    if (error.code && BY_CODE[error.code]) return BY_CODE[error.code];
+    // The API's validation messages name the field and the rule in plain words ("email: must be an email address").
+    if (error.code === 'validation_error' || error.status === 400) return `Please check: ${error.message}`;
+    if (error.status === 401) return BY_CODE.unauthenticated;
+    if (error.status === 429) return BY_CODE.rate_limited;
+    if ((error.status ?? 0) >= 500) return BY_CODE.internal_error;
+  }
+  return 'Something went wrong. Try again.';
+}
+
+/** Words for a task's status, as an operator thinks of it. */
+export const STATUS_WORDS: Record<string, string> = {
+  PENDING: 'Open',
+  ACCEPTED: 'Accepted',
+  IN_PROGRESS: 'In progress',
+  SUBMITTED: 'Submitted: the Guardian is checking your proof',
+  VERIFIED: 'Verified',
+  MANUAL_REVIEW: 'In review by the requester',
+  COMPLETED: 'Completed: paid into your pending earnings',
+  DISPUTED: 'Disputed: the proof was not accepted',
+  CANCELLED: 'Cancelled by the requester',
+  EXPIRED: 'Expired',
+};

@@ -1,0 +1,144 @@
+/** One task: what, where, for how much, by when; accept it, do it, prove it, follow its review. */
+import { ConflictError, GoneError, type OperatorProfile, type OperatorTask } from '@humanops/sdk/operator';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { KycNotice } from '../app.tsx';
+import { ConfirmationForm } from '../components/confirmation-form.tsx';
+import { CredentialForm } from '../components/credential-form.tsx';
+import { ProofCapture } from '../components/proof-capture.tsx';
+import { TaskStatus } from '../components/task-status.tsx';
+import { timeLeft, typeLabel, usd } from '../format.ts';
+import { useFocusOnMount, useNow } from '../hooks.ts';
+import { explain } from '../messages.ts';
+
+/** While the Guardian or the requester is deciding, the screen checks again this often. */
+const WATCH_MS = 3000;
+const WATCHED = new Set(['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW']);
+
+export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfile }) {
+  const [task, setTask] = useState<OperatorTask | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<{ message: string; final: boolean } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const heading = useFocusOnMount<HTMLHeadingElement>(task?.task_id);
+  const now = useNow();
+
+  const load = useCallback(async () => {
+    try {
+      setTask(await api.tasks.retrieve(id));
+      setError(null);
+    } catch (failure) {
+      setError(explain(failure));
+    }
+  }, [id]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  useEffect(() => {
+    if (!task || !WATCHED.has(task.status)) return;
+    const timer = setInterval(load, WATCH_MS);
+    return () => clearInterval(timer);
+  }, [task?.status, load]);
+
+  const act = async (action: 'accept' | 'start') => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api.tasks[action](id);
+      await load();
+    } catch (failure) {
+      setActionError({ message: explain(failure), final: failure instanceof ConflictError || failure instanceof GoneError });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (error && !task) {
+    return (
+      <section class="screen" aria-labelledby="task-problem">
+        <h1 id="task-problem">Task unavailable</h1>
+        <p role="alert">{error}</p>
+        <a class="button" href="#/">Back to tasks</a>
+      </section>
+    );
+  }
+  if (!task) return <p class="muted" role="status">Loading the task…</p>;
+
+  const { lat, lng, address } = task.location;
+  const mapsUrl = lat !== null && lng !== null ? `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=18/${lat}/${lng}` : null;
+  const held = task.status !== 'PENDING';
+
+  return (
+    <article class="screen" aria-labelledby="task-title">
+      <p><a href="#/">← Tasks</a></p>
+      <h1 id="task-title" tabIndex={-1} ref={heading}>{task.title}</h1>
+      <p class="badges">
+        <span class="badge">{typeLabel(task.task_type)}</span>
+        {held && <span class="badge status">{task.status.replace('_', ' ')}</span>}
+      </p>
+      <dl class="facts">
+        <dt>Reward</dt>
+        <dd class="reward">{usd(task.reward_usd)}</dd>
+        <dt>Deadline</dt>
+        <dd><time dateTime={task.deadline}>{new Date(task.deadline).toLocaleString()}</time> · <strong>{timeLeft(task.deadline, now)}</strong></dd>
+        {(address || mapsUrl) && (
+          <>
+            <dt>Where</dt>
+            <dd>
+              {address ?? `${lat}, ${lng}`}
+              {mapsUrl && <> · <a href={mapsUrl} target="_blank" rel="noopener noreferrer">Open in maps</a></>}
+            </dd>
+          </>
+        )}
+      </dl>
+      <h2>What to do</h2>
+      <p class="text">{task.description}</p>
+      {task.digital_instructions && (
+        <>
+          <h2>Instructions</h2>
+          <p class="text">{task.digital_instructions}</p>
+        </>
+      )}
+      <h2>Proof needed</h2>
+      <ul class="checklist">
+        {task.proof_requirements.map((requirement, index) => (
+          <li>
+            <input type="checkbox" id={`req-${index}`} />
+            <label for={`req-${index}`}>{requirement}</label>
+          </li>
+        ))}
+      </ul>
+
+      {task.status === 'PENDING' && (
+        <div class="actions">
+          <KycNotice profile={profile} />
+          <button class="primary wide" onClick={() => act('accept')} disabled={busy || profile.kyc_status !== 'VERIFIED'}>
+            {busy ? 'Accepting…' : 'Accept this task'}
+          </button>
+        </div>
+      )}
+      {task.status === 'ACCEPTED' && (
+        <div class="actions">
+          <p>You have this task. Start it when you are at the place (or ready, for remote tasks).</p>
+          <button class="primary wide" onClick={() => act('start')} disabled={busy}>{busy ? 'Starting…' : 'Start task'}</button>
+        </div>
+      )}
+      {actionError && (
+        <div class="error-box" role="alert">
+          <p>{actionError.message}</p>
+          {actionError.final && <a class="button" href="#/">Find another task</a>}
+        </div>
+      )}
+      {task.status === 'IN_PROGRESS' && <Proof task={task} onSubmitted={load} />}
+      {held && task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS' && <TaskStatus task={task} />}
+    </article>
+  );
+}
+
+function Proof({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+  if (task.proof_type === 'ARTIFACT') return <CredentialForm task={task} onSubmitted={onSubmitted} />;
+  if (task.proof_type === 'CONFIRMATION') return <ConfirmationForm task={task} onSubmitted={onSubmitted} />;
+  return <ProofCapture task={task} onSubmitted={onSubmitted} />;
+}

@@ -1,0 +1,351 @@
+// The operator app as a person with a phone uses it: Debian's Chromium (playwright-core) at a phone
+// viewport with a fixed location, against the real stack, the Guardian answered by the model
+// stand-in, and axe-core in the page on every screen. One browser and one stack for the file.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HumanOpsClient } from '@humanops/sdk';
+import { type StandIn, startAnthropicStandIn, toolAnswer } from './helpers/anthropic-stand-in.ts';
+import { localOperatorId, startOperatorApp } from './helpers/app.ts';
+import { makeJpeg } from './helpers/images.ts';
+import { type Agent, type Stack, operatorToken, startStack } from './helpers/stack.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+const required = process.env.HUMANOPS_REQUIRE_CHROMIUM === '1';
+const AXE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const SCREENSHOTS = process.env.HUMANOPS_SCREENSHOTS === '1' ? new URL('../docs/screenshots/', import.meta.url).pathname : null;
+
+/** Where the phone is: a street corner in Manhattan. */
+const HERE = { latitude: 40.7128, longitude: -74.006 };
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+describe.runIf(available || required)('the operator app in a real browser', () => {
+  let standIn: StandIn;
+  let stack: Stack;
+  let app: { url: string; stop(): Promise<void> };
+  let browser: Browser;
+  let agent: Agent;
+  let agentClient: HumanOpsClient;
+
+  beforeAll(async () => {
+    if (!available) throw new Error('HUMANOPS_REQUIRE_CHROMIUM=1 but /usr/bin/chromium is missing');
+    standIn = await startAnthropicStandIn();
+    standIn.answer = ({ body }) => {
+      const text: string = body.messages[0].content.at(-1).text;
+      const data = JSON.parse(/<untrusted_data>\n([\s\S]*)\n<\/untrusted_data>/.exec(text)![1]);
+      return toolAnswer({
+        requirement_results: data.proof_requirements.map((requirement: string) => ({ requirement, met: true, note: 'Clearly visible' })),
+        confidence: 96,
+        reasoning: 'The sign is in the photo, taken at the address during the task.',
+      });
+    };
+    stack = await startStack({ env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000' } });
+    app = await startOperatorApp(stack);
+    agent = await stack.registerAgent('app-agent');
+    await stack.deposit(agent, 3000);
+    agentClient = new HumanOpsClient({ apiKey: agent.key, baseUrl: stack.url.replace(/\/api\/v1$/, '') });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await stack?.stop();
+    await standIn?.stop();
+  });
+
+  const phone = (options: { geolocation?: boolean } = {}) => browser.newContext({
+    ...PHONE,
+    ...(options.geolocation === false ? {} : { geolocation: HERE, permissions: ['geolocation'] }),
+  });
+
+  /**
+   * axe-core in the page: no serious or critical violation on what is on screen now. It is
+   * evaluated through the debugging protocol: the app's CSP rightly refuses inline scripts.
+   */
+  async function expectAccessible(page: Page, screen: string) {
+    if (!(await page.evaluate('typeof axe !== "undefined"'))) await page.evaluate(AXE);
+    const violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] = await page.evaluate(
+      "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))");
+    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(bad, `${screen}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
+  }
+
+  /** Signs in through the local sign-in screen; returns the operator id the app's token carries. */
+  async function signIn(page: Page, email = `op-${randomBytes(4).toString('hex')}@example.com`) {
+    await page.goto(app.url);
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    return { email, operatorId: localOperatorId(email) };
+  }
+
+  /** An operator registered through the API (for scenarios that are not about registering). */
+  async function registeredOperator(page: Page) {
+    const email = `op-${randomBytes(4).toString('hex')}@example.com`;
+    const operatorId = localOperatorId(email);
+    const reply = await stack.call('POST', '/operator/register', {
+      headers: { authorization: `Bearer ${await operatorToken(operatorId)}` },
+      body: { name: 'Sam Lee', email, location: { city: 'New York', country: 'US' }, skills: [] },
+    });
+    expect(reply.status).toBe(201);
+    await signIn(page, email);
+    await expect.poll(() => page.getByRole('heading', { name: 'Tasks', level: 1 }).isVisible()).toBe(true);
+    return operatorId;
+  }
+
+  const postTask = async (overrides: Record<string, unknown> = {}) => {
+    const reply = await stack.createTask(agent, { title: `Check the sign ${randomBytes(3).toString('hex')}`, location: { lat: 40.7130, lng: -74.0059, address: '2 Park Row, New York' }, ...overrides });
+    expect(reply.status).toBe(201);
+    return reply.body.task_id as string;
+  };
+
+  const openTask = async (page: Page, taskId: string) => {
+    await page.goto(`${app.url}/#/task/${taskId}`);
+    await page.getByRole('heading', { level: 1 }).filter({ hasNotText: 'Tasks' }).waitFor();
+  };
+
+  const nav = (page: Page) => page.getByRole('navigation', { name: 'Main' });
+
+  const photoFile = (name: string, bytes: Uint8Array) => ({ name, mimeType: 'image/jpeg', buffer: Buffer.from(bytes) });
+
+  it('sign in → register → find a nearby task → accept → upload a GPS-stamped photo → submit → the Guardian completes it → earnings pending', async () => {
+    const title = 'Photograph the storefront sign';
+    const taskId = await postTask({ title, reward_usd: 25, description: 'Take a clear photo of the shop sign above the door, from across the street.' });
+    const farther = await postTask({ title: 'Check the opening hours on the door', reward_usd: 18, location: { lat: 40.7200, lng: -74.0000, address: '100 Church St, New York' } });
+    const farthest = await postTask({ title: 'Photograph the lobby directory', task_type: 'PHOTO', reward_usd: 40, location: { lat: 40.7306, lng: -73.9866, address: '3 Astor Pl, New York' } });
+    const context = await phone();
+    const page = await context.newPage();
+    await page.goto(app.url);
+    await expectAccessible(page, 'sign-in');
+    await signIn(page);
+
+    await page.getByRole('heading', { name: 'Set up your profile' }).waitFor();
+    await expectAccessible(page, 'register');
+    await page.getByLabel('Full name').fill('Jordan Diaz');
+    await page.getByLabel('Phone').fill('+1 212 555 0100');
+    await page.getByLabel('City').fill('New York');
+    await page.getByLabel('Country code').fill('US');
+    await page.getByRole('button', { name: 'Verification', exact: true }).click();
+    await page.getByRole('button', { name: 'Photo', exact: true }).click();
+    expect(await page.getByRole('button', { name: 'Verification', exact: true }).getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('button', { name: 'Create my profile' }).click();
+
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+    const card = page.getByRole('link', { name: new RegExp(title) });
+    await card.waitFor();
+    await expect.poll(() => card.textContent()).toMatch(/\$25\.00.*Verification.*m away.*left/);
+    // Nearest first.
+    const hrefs = await page.locator('.cards a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(hrefs.indexOf(`#/task/${taskId}`)).toBeLessThan(hrefs.indexOf(`#/task/${farther}`));
+    expect(hrefs.indexOf(`#/task/${farther}`)).toBeLessThan(hrefs.indexOf(`#/task/${farthest}`));
+    await expectAccessible(page, 'feed');
+    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}feed.png` });
+
+    await card.click();
+    await page.getByRole('heading', { name: title }).waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'Open in maps' }).getAttribute('href')).toContain('mlat=40.713');
+    await expectAccessible(page, 'task detail');
+    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}task.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+
+    const photo = makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date() });
+    await page.getByLabel('Take a photo').setInputFiles(photoFile('sign.jpg', photo));
+    await page.getByText('Photo 1 uploaded').waitFor();
+    expect(await page.locator('.warning').count()).toBe(0);
+    await page.getByLabel('Notes for the requester').fill('Sign is above the door.');
+    await expectAccessible(page, 'proof');
+    await page.getByRole('button', { name: 'Submit proof' }).click();
+    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+
+    // The stored photo is byte for byte what the camera gave (EXIF GPS and time kept).
+    const [file] = await stack.sql`select path from proof_files where task_id = ${taskId}`;
+    const agentView = await agentClient.tasks.proofPhotos(taskId);
+    expect(file.path).toBeTruthy();
+    expect(Buffer.from(agentView[0].data).equals(Buffer.from(photo))).toBe(true);
+
+    await stack.tick();
+    await page.getByText('Completed: paid into your pending earnings').waitFor({ timeout: 15_000 });
+    await page.getByText('The sign is in the photo, taken at the address during the task.').waitFor();
+    await expectAccessible(page, 'status');
+
+    await nav(page).getByRole('link', { name: 'My tasks' }).click();
+    await page.getByRole('heading', { name: 'Done' }).waitFor();
+    await expectAccessible(page, 'my tasks');
+    await nav(page).getByRole('link', { name: 'Earnings' }).click();
+    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('$25.00');
+    await page.getByLabel(/Amount in USD/).fill('5');
+    await page.getByRole('button', { name: 'Request payout' }).click();
+    await page.getByText('The smallest payout is $10.00.').waitFor();
+    await expectAccessible(page, 'earnings');
+    await nav(page).getByRole('link', { name: 'Profile' }).click();
+    await page.getByText('Verified', { exact: true }).waitFor();
+    await expectAccessible(page, 'profile');
+    await context.close();
+  });
+
+  it('losing an accept race says someone else got it (and task text is shown as text, never HTML)', async () => {
+    const taskId = await postTask({ description: 'Photo of the sign <img src=x onerror="document.title=1"><b>now</b>' });
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await page.getByText('Photo of the sign <img src=x onerror="document.title=1"><b>now</b>').waitFor();
+    expect(await page.locator('article b, article img').count()).toBe(0);
+    const response = await page.request.get(app.url);
+    expect(response.headers()['content-security-policy']).toContain("script-src 'self'");
+    const rival = await stack.registerOperator();
+    expect((await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: rival.auth })).status).toBe(200);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByText('Someone else accepted this task first. Pick another one from the feed.').waitFor();
+    await page.getByRole('link', { name: 'Find another task' }).waitFor();
+    await expectAccessible(page, 'accept lost');
+    await context.close();
+  });
+
+  it('an expired task cannot be accepted, and says so', async () => {
+    const taskId = await postTask();
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await stack.sql`update tasks set deadline = now() - interval '1 second' where id = ${taskId}`;
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByText('This task has passed its deadline, so it can no longer be done.').waitFor();
+    await context.close();
+  });
+
+  it('a KYC-pending operator sees why they cannot accept yet', async () => {
+    const taskId = await postTask();
+    const context = await phone();
+    const page = await context.newPage();
+    const operatorId = await registeredOperator(page);
+    await stack.sql`update operators set kyc_status = 'PENDING' where id = ${operatorId}`;
+    await page.reload();
+    await page.getByText('Your identity check is in progress. Open tasks appear here, ready to accept, as soon as you are verified.').waitFor();
+    expect(await page.locator('.cards a').count()).toBe(0);
+    await expectAccessible(page, 'kyc pending');
+    await page.goto(`${app.url}/#/task/${taskId}`);
+    await page.getByText('Your identity check is not finished yet, so you cannot accept tasks.', { exact: false }).waitFor();
+    await stack.sql`update operators set kyc_status = 'VERIFIED' where id = ${operatorId}`;
+    await nav(page).getByRole('link', { name: 'Tasks', exact: true }).click();
+    await page.getByRole('button', { name: 'Check my status again' }).click();
+    await page.getByRole('tab', { name: 'Nearby' }).waitFor();
+    await context.close();
+  });
+
+  it('warns before submitting a photo without GPS, and submits only once confirmed', async () => {
+    const taskId = await postTask();
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.getByLabel('Choose photos').setInputFiles(photoFile('no-gps.jpg', makeJpeg()));
+    await page.getByText('Photo 1 uploaded').waitFor();
+    await page.getByText(/This photo has no GPS location/).waitFor();
+    await page.getByText(/This photo has no capture time/).waitFor();
+    await page.getByRole('button', { name: 'Submit proof' }).click();
+    await page.getByText('Some photos may be refused.').waitFor();
+    await expectAccessible(page, 'photo warning');
+    expect((await stack.call('GET', `/tasks/${taskId}`, { key: agent.key })).body.status).toBe('IN_PROGRESS');
+    await page.getByRole('button', { name: 'Submit anyway' }).click();
+    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+    await context.close();
+  });
+
+  it('an upload cut off while the API is unreachable keeps the photo and succeeds on retry', async () => {
+    const taskId = await postTask();
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    let cut = 0;
+    await page.route('**/api/v1/operator/upload', (route) => {
+      cut++;
+      return route.abort('internetdisconnected');
+    });
+    await page.getByLabel('Take a photo').setInputFiles(photoFile('sign.jpg', makeJpeg({ lat: 40.713, lng: -74.0059, takenAt: new Date() })));
+    await page.getByText(/Photo 1 did not upload\. No connection/).waitFor({ timeout: 20_000 });
+    expect(cut).toBe(3); // the first try and the client's two retries
+    await page.reload(); // even a reload keeps the photo (IndexedDB)
+    await page.getByText(/Photo 1 did not upload/).waitFor({ timeout: 20_000 });
+    await page.unroute('**/api/v1/operator/upload');
+    await page.getByRole('button', { name: 'Retry upload' }).click();
+    await page.getByText('Photo 1 uploaded').waitFor();
+    await page.getByRole('button', { name: 'Submit proof' }).click();
+    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+    const [{ count }] = await stack.sql`select count(*)::int as count from proof_files where task_id = ${taskId}`;
+    expect(count).toBe(1);
+    await context.close();
+  });
+
+  it('offline, a reload still shows the app shell (service worker)', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await expect.poll(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)), { timeout: 10_000 }).toBe(true);
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole('link', { name: 'HumanOps' }).waitFor();
+    await page.getByText('You are offline.', { exact: false }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await expectAccessible(page, 'offline');
+    await context.setOffline(false);
+    await context.close();
+  });
+
+  it('with location refused, a typed place finds the tasks near it', async () => {
+    const title = `Across the river ${randomBytes(3).toString('hex')}`;
+    await postTask({ title, location: { lat: 40.6782, lng: -73.9442, address: 'Brooklyn' } });
+    const context = await phone({ geolocation: false });
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await page.getByText('We could not use your location. Type where you are instead.').waitFor();
+    await page.getByLabel(/Where are you/).fill('40.6782, -73.9442');
+    await page.getByRole('button', { name: 'Use this place' }).click();
+    await page.getByRole('link', { name: new RegExp(title) }).waitFor();
+    await page.getByRole('tab', { name: 'Remote' }).click();
+    await expect.poll(() => page.getByRole('link', { name: new RegExp(title) }).count()).toBe(0);
+    await context.close();
+  });
+
+  it('a credential is encrypted in the page: its plaintext is in no request, and the agent decrypts it with the SDK', async () => {
+    const { task, privateKey } = await agentClient.dispatchCredentialTask({
+      category: 'API_KEY_PROCUREMENT', title: 'Get a Weatherly API key', description: 'Sign up at weatherly.example and create an API key', reward_usd: 40,
+    });
+    const context = await phone();
+    const page = await context.newPage();
+    const bodies: string[] = [];
+    page.on('request', (request) => bodies.push(`${request.url()} ${request.postData() ?? ''}`));
+    await registeredOperator(page);
+    await page.getByRole('tab', { name: 'Remote' }).click();
+    await page.getByRole('link', { name: /Get a Weatherly API key/ }).click();
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    const secret = `wx_live_${randomBytes(12).toString('hex')}`;
+    await page.getByLabel('api key', { exact: true }).fill(secret);
+    await page.getByLabel('dashboard url', { exact: true }).fill('https://weatherly.example/dashboard');
+    await expectAccessible(page, 'credential form');
+    await page.getByRole('button', { name: 'Encrypt and submit' }).click();
+    await page.getByText(/^(Submitted|In review)/).waitFor();
+    expect(bodies.some((body) => body.includes('/submit') && body.includes('"ciphertext"'))).toBe(true);
+    expect(bodies.join('\n')).not.toContain(secret);
+    expect(bodies.join('\n')).not.toContain('weatherly.example/dashboard');
+
+    await stack.tick();
+    await expect.poll(async () => (await agentClient.tasks.retrieve(task.task_id)).status).toBe('COMPLETED');
+    expect(await agentClient.retrieveCredential(task.task_id, privateKey)).toEqual({ api_key: secret, dashboard_url: 'https://weatherly.example/dashboard' });
+    await context.close();
+  });
+});
