@@ -97,6 +97,8 @@ describe('API keys', () => {
       api_key: expect.stringMatching(/^ho_test_[A-Za-z0-9]{40}$/),
       key_prefix: `${created.body.api_key.slice(0, 15)}..`,
       name: 'ci-pipeline',
+      scopes: ['owner', 'agent'],
+      expires_at: null,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
 
@@ -111,6 +113,8 @@ describe('API keys', () => {
       id: expect.stringMatching(/^key_/),
       keyPrefix: `${agent.key.slice(0, 15)}..`,
       name: 'default',
+      scopes: ['owner', 'agent'],
+      expiresAt: null,
       lastUsed: expect.any(String),
       createdAt: expect.any(String),
     });

@@ -9,10 +9,23 @@ import postgres from 'postgres';
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
+/** What a key may do: `owner` manages keys, policies and approvals; `agent` posts and manages tasks; every key reads. */
+export type Scope = 'owner' | 'agent' | 'read';
+
+/** The agent a request acts for and the key it came with (its policy and scopes apply in SQL). */
+export interface AgentKey {
+  id: string;
+  keyId: string;
+  scopes: Scope[];
+}
+
 export interface Db {
   sql: Sql;
-  /** Runs `work` in one transaction as the given agent. */
-  asAgent<T>(agentId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction as the given agent, through the given key: the key's id and
+   * scopes travel in the claims, so SQL applies that key's spending policy and scopes.
+   */
+  asAgent<T>(agent: AgentKey, work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Runs `work` in one transaction as an operator: the claims a Clerk token carries on Supabase
    * (`sub`, `role: authenticated`), so RLS treats the API and supabase-js alike.
@@ -41,8 +54,10 @@ export function createDb(url: string, options: { poolSize: number; prepare: bool
 
   return {
     sql,
-    asAgent: (agentId, work) =>
-      run('authenticated', { sub: agentId, role: 'authenticated', humanops_role: 'agent' }, work),
+    asAgent: (agent, work) =>
+      run('authenticated', {
+        sub: agent.id, role: 'authenticated', humanops_role: 'agent', humanops_key: agent.keyId, humanops_scopes: agent.scopes,
+      }, work),
     asOperator: (operatorId, work) => run('authenticated', { sub: operatorId, role: 'authenticated' }, work),
     asService: (work) => run('service_role', { role: 'service_role' }, work),
     end: () => sql.end({ timeout: 5 }),

@@ -1,6 +1,6 @@
 /** What the app is built from, and what each request carries through Hono's context. */
 import type { Config } from '../_shared/config.ts';
-import type { Db } from '../_shared/db.ts';
+import type { AgentKey, Db } from '../_shared/db.ts';
 import type { UsdcDepositVerifier } from '../_shared/deposits.ts';
 import type { createLocalStorage, ProofStorage } from '../_shared/storage.ts';
 
@@ -16,10 +16,7 @@ export interface Deps {
   localStorage?: ReturnType<typeof createLocalStorage>;
 }
 
-export interface Agent {
-  id: string;
-  keyId: string;
-}
+export type Agent = AgentKey;
 
 export interface AppEnv {
   Bindings: { remoteAddr?: { hostname?: string } };

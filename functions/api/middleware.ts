@@ -5,7 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { ApiError, toApiError, unauthorized } from '../_shared/errors.ts';
 import { randomBase62, sha256Hex } from '../_shared/crypto.ts';
 import { log } from '../_shared/log.ts';
-import type { Tx } from '../_shared/db.ts';
+import type { Scope, Tx } from '../_shared/db.ts';
 import { OPERATOR_ID } from '../_shared/storage.ts';
 import type { AppEnv, Deps } from './context.ts';
 
@@ -100,7 +100,27 @@ export function rateLimit({ config, db }: Deps): MiddlewareHandler<AppEnv> {
 
 const KEY_FORMAT = /^ho_(test|live)_[A-Za-z0-9]{20,128}$/;
 
-/** Agent routes: `X-API-Key` must name an active key of this mode. */
+/**
+ * The scope each agent route needs. Every key reads (GET); these writes need `owner`, deposits
+ * `agent` or `owner` (adding money is never a risk); every other write needs `agent`.
+ */
+const OWNER_ROUTES = new Set([
+  'POST /api/v1/agents/keys', 'DELETE /api/v1/agents/keys/:id',
+  'PUT /api/v1/agents/policy', 'PUT /api/v1/agents/keys/:id/policy', 'DELETE /api/v1/agents/keys/:id/policy',
+  'POST /api/v1/tasks/:id/approve', 'POST /api/v1/tasks/:id/decline',
+]);
+const DEPOSIT_ROUTES = new Set(['POST /api/v1/agents/deposit/usdc', 'POST /api/v1/agents/deposit', 'POST /api/v1/agents/deposit/status']);
+
+function scopesNeeded(c: Context): Scope[] {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return ['read', 'agent', 'owner'];
+  const route = matchedRoute(c);
+  const name = `${c.req.method} ${route?.path}`;
+  if (OWNER_ROUTES.has(name)) return ['owner'];
+  if (DEPOSIT_ROUTES.has(name)) return ['agent', 'owner'];
+  return ['agent'];
+}
+
+/** Agent routes: `X-API-Key` must name an active, unexpired key of this mode, holding the scope the route needs. */
 export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header('x-api-key');
@@ -110,10 +130,16 @@ export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
     if (format[1] !== config.mode) {
       throw unauthorized(`This is a ${format[1]}-mode key; this server runs in ${config.mode} mode`);
     }
-    const [found] = await db.sql<{ agent_id: string; key_id: string }[]>`
-      select agent_id, key_id from api.authenticate_agent(${await sha256Hex(key)})`;
+    const [found] = await db.sql<{ agent_id: string; key_id: string; scopes: Scope[] }[]>`
+      select agent_id, key_id, scopes from api.authenticate_agent(${await sha256Hex(key)})`;
     if (!found) throw unauthorized('Invalid or revoked API key');
-    c.set('agent', { id: found.agent_id, keyId: found.key_id });
+    const needed = scopesNeeded(c);
+    if (!needed.some((scope) => found.scopes.includes(scope))) {
+      throw new ApiError(403, 'insufficient_scope',
+        `This key holds ${found.scopes.join(' and ')}; ${c.req.method} ${new URL(c.req.url).pathname} needs a key with the ${needed.join(' or ')} scope`,
+        { key_scopes: found.scopes, required_scopes: needed });
+    }
+    c.set('agent', { id: found.agent_id, keyId: found.key_id, scopes: found.scopes });
     await next();
   };
 }

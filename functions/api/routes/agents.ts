@@ -41,26 +41,34 @@ export function agentRoutes(deps: Deps) {
   app.post('/agents/keys', async (c) => {
     const input = await validate(CreateKeySchema, await readJson(c));
     const minted = await mintKey(config.mode);
-    const [key] = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; name: string | null; key_prefix: string; created_at: Date }[]>`
-      select id, name, key_prefix, created_at from api.create_api_key(${input.name ?? null}, ${minted.hash}, ${minted.prefix})`);
-    return c.json({ id: key.id, api_key: minted.key, key_prefix: key.key_prefix, name: key.name, created_at: iso(key.created_at) }, 201);
+    const [key] = await db.asAgent(c.get('agent'), (tx) => tx<{ id: string; name: string | null; key_prefix: string; scopes: string[]; expires_at: Date | null; created_at: Date }[]>`
+      select id, name, key_prefix, scopes, expires_at, created_at
+        from api.create_api_key(${input.name ?? null}, ${minted.hash}, ${minted.prefix},
+                                ${input.scopes ?? null}::text[], ${input.expires_at ?? null}::timestamptz)`);
+    return c.json({
+      id: key.id, api_key: minted.key, key_prefix: key.key_prefix, name: key.name, scopes: key.scopes,
+      expires_at: iso(key.expires_at), created_at: iso(key.created_at),
+    }, 201);
   });
 
   app.get('/agents/keys', async (c) => {
-    const keys = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; key_prefix: string; name: string | null; last_used_at: Date | null; created_at: Date }[]>`
-      select id, key_prefix, name, last_used_at, created_at
+    const keys = await db.asAgent(c.get('agent'), (tx) => tx<{ id: string; key_prefix: string; name: string | null; scopes: string[]; expires_at: Date | null; last_used_at: Date | null; created_at: Date }[]>`
+      select id, key_prefix, name, scopes, expires_at, last_used_at, created_at
         from public.api_keys
-       where revoked_at is null
+       where revoked_at is null and (expires_at is null or expires_at > now())
        order by created_at, id`);
     return c.json({
-      data: keys.map((k) => ({ id: k.id, keyPrefix: k.key_prefix, name: k.name, lastUsed: iso(k.last_used_at), createdAt: iso(k.created_at) })),
+      data: keys.map((k) => ({
+        id: k.id, keyPrefix: k.key_prefix, name: k.name, scopes: k.scopes, expiresAt: iso(k.expires_at),
+        lastUsed: iso(k.last_used_at), createdAt: iso(k.created_at),
+      })),
     });
   });
 
   app.delete('/agents/keys/:id', async (c) => {
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('key_not_found', 'No active API key with this id');
-    await db.asAgent(c.get('agent').id, (tx) => tx`select api.revoke_api_key(${id})`);
+    await db.asAgent(c.get('agent'), (tx) => tx`select api.revoke_api_key(${id})`);
     return c.json({ revoked: true });
   });
 
@@ -68,7 +76,7 @@ export function agentRoutes(deps: Deps) {
     const agentId = c.get('agent').id;
     // Escrow is summed over the agent's open tasks' escrow accounts (closed ones hold nothing), so
     // the query grows with open work, not with history.
-    const [balance] = await db.asAgent(agentId, (tx) => tx<{ deposit: string; escrow: string }[]>`
+    const [balance] = await db.asAgent(c.get('agent'), (tx) => tx<{ deposit: string; escrow: string }[]>`
       select (select balance from public.ledger_accounts where agent_id = ${agentId} and kind = 'agent_deposit') as deposit,
              (select coalesce(sum(a.balance), 0)
                 from public.tasks t

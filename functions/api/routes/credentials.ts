@@ -18,7 +18,7 @@ export function credentialRoutes({ db }: Deps) {
   const retrieve = async (c: Context<AppEnv>) => {
     const id = c.req.param('id') ?? '';
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const [task] = await db.asAgent(c.get('agent').id, (tx) => tx<{ id: string; status: string; task_type: string; proof: { artifact?: unknown } | null }[]>`
+    const [task] = await db.asAgent(c.get('agent'), (tx) => tx<{ id: string; status: string; task_type: string; proof: { artifact?: unknown } | null }[]>`
       select id, status, task_type, proof from public.tasks where id = ${id} and agent_id = ${c.get('agent').id}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
     if (CATEGORIES[task.task_type as TaskType]?.tier !== 2) {

@@ -6,7 +6,7 @@ import { asServiceWithin, type Tx } from '../../_shared/db.ts';
 import type { UsdcTransfer } from '../../_shared/deposits.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import { DepositStatusSchema, FiatDepositSchema, UsdcDepositSchema } from '../../_shared/schemas.ts';
-import type { AppEnv, Deps } from '../context.ts';
+import type { Agent, AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
 import { idempotent, requireAgent } from '../middleware.ts';
 
@@ -44,14 +44,14 @@ export function depositRoutes(deps: Deps) {
   app.use('/agents/deposit/*', requireAgent(deps));
 
   /** The agent's own deposit address, or null when no DEPOSIT_XPUB is configured. */
-  const addressOf = async (agentId: string): Promise<string | null> => {
+  const addressOf = async (caller: Agent): Promise<string | null> => {
     if (!config.chain.depositXpub) return null;
-    const [agent] = await db.asAgent(agentId, (tx) => tx<{ deposit_index: number }[]>`select deposit_index from public.agents where id = ${agentId}`);
+    const [agent] = await db.asAgent(caller, (tx) => tx<{ deposit_index: number }[]>`select deposit_index from public.agents where id = ${caller.id}`);
     return depositAddress(config.chain.depositXpub, agent.deposit_index);
   };
 
   app.get('/agents/deposit/address', async (c) => {
-    const address = await addressOf(c.get('agent').id);
+    const address = await addressOf(c.get('agent'));
     if (!address) {
       throw new ApiError(503, 'deposit_addresses_unavailable', 'Deposit addresses are not configured on this server (DEPOSIT_XPUB)');
     }
@@ -70,8 +70,8 @@ export function depositRoutes(deps: Deps) {
     const raw = await readJson(c);
     const input = await validate(UsdcDepositSchema, raw);
     const agentId = c.get('agent').id;
-    const transfer = await usdcVerifier.verify({ agentId, txHash: input.tx_hash, amountCents: input.amount_usdc, address: await addressOf(agentId) });
-    const outcome = await db.asAgent(agentId, (tx) =>
+    const transfer = await usdcVerifier.verify({ agentId, txHash: input.tx_hash, amountCents: input.amount_usdc, address: await addressOf(c.get('agent')) });
+    const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
         // Crediting vouches for money that arrived from outside: only service_role may do it.
         const deposit = await asServiceWithin(tx, () => creditUsdc(tx, agentId, transfer));
@@ -96,7 +96,7 @@ export function depositRoutes(deps: Deps) {
       throw forbidden('test_mode_only', 'Fiat deposits are coming soon; fund your account with USDC on Base');
     }
     const agentId = c.get('agent').id;
-    const outcome = await db.asAgent(agentId, (tx) =>
+    const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
         const [deposit] = await asServiceWithin(tx, () => tx<Credited[]>`
           select id, amount_cents, status from api.credit_deposit(
@@ -111,7 +111,7 @@ export function depositRoutes(deps: Deps) {
 
   app.post('/agents/deposit/status', async (c) => {
     const input = await validate(DepositStatusSchema, await readJson(c));
-    const [deposit] = await db.asAgent(c.get('agent').id, (tx) => tx<Credited[]>`
+    const [deposit] = await db.asAgent(c.get('agent'), (tx) => tx<Credited[]>`
       select id, amount_cents, status from public.deposits where id = ${input.payment_id} and method = 'fiat'`);
     if (!deposit) throw notFound('payment_not_found', 'No fiat payment with this id');
     return c.json({ payment_id: deposit.id, status: deposit.status, amount_usd: centsToUsd(deposit.amount_cents) });

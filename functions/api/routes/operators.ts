@@ -13,7 +13,7 @@ export function operatorSearchRoutes(deps: Deps) {
 
   app.get('/operators/search', async (c) => {
     const q = await validate(OperatorSearchQuery, c.req.query());
-    const rows = await db.asAgent(c.get('agent').id, (tx) => tx<{
+    const rows = await db.asAgent(c.get('agent'), (tx) => tx<{
       operator_id: string; name: string; city: string; country: string; skills: string[];
       rating: string | null; rating_count: number; completed_tasks: string; distance_km: number;
     }[]>`
@@ -37,7 +37,7 @@ export function operatorSearchRoutes(deps: Deps) {
     const id = c.req.param('id');
     const input = await validate(RateTaskSchema, await readJson(c));
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const [rating] = await db.asAgent(c.get('agent').id, (tx) => tx<{ task_id: string; operator_id: string; rating: number; comment: string | null; created_at: Date }[]>`
+    const [rating] = await db.asAgent(c.get('agent'), (tx) => tx<{ task_id: string; operator_id: string; rating: number; comment: string | null; created_at: Date }[]>`
       select * from api.rate_task(${id}, ${input.rating}, ${input.comment ?? null})`);
     return c.json({ task_id: rating.task_id, operator_id: rating.operator_id, rating: rating.rating, comment: rating.comment, created_at: iso(rating.created_at) }, 201);
   });

@@ -22,7 +22,7 @@ export function reviewRoutes(deps: Deps) {
     const raw = await readJson(c);
     const input = await validate(VerifyTaskSchema, raw);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const outcome = await db.asAgent(c.get('agent').id, (tx) =>
+    const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
         const [task] = await tx<{ id: string; status: string }[]>`select id, status from api.verify_task(${id}, ${input.decision})`;
         return { status: 200, body: { task_id: task.id, status: task.status, message: MESSAGES[task.status] } };

@@ -56,7 +56,7 @@ export function sandboxRoutes(deps: Deps) {
     const input = await validate(SimulateSchema, await readJson(c));
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const agentId = c.get('agent').id;
-    const [task] = await db.asAgent(agentId, (tx) => tx<{ id: string; status: string; proof_type: string; task_type: string; operator_id: string | null; proof_requirements: string[]; agent_public_key: string | null }[]>`
+    const [task] = await db.asAgent(c.get('agent'), (tx) => tx<{ id: string; status: string; proof_type: string; task_type: string; operator_id: string | null; proof_requirements: string[]; agent_public_key: string | null }[]>`
       select id, status, proof_type, task_type, operator_id, proof_requirements, agent_public_key from public.tasks where id = ${id} and agent_id = ${agentId}`);
     if (!task) throw notFound('task_not_found', 'Task not found');
 
@@ -94,7 +94,7 @@ export function sandboxRoutes(deps: Deps) {
         await db.asService((tx) => tx`select api.fail_next_webhooks(${id}, ${input.count})`);
         break;
     }
-    const [after] = await db.asAgent(agentId, (tx) => tx<{ status: string }[]>`select status from public.tasks where id = ${id}`);
+    const [after] = await db.asAgent(c.get('agent'), (tx) => tx<{ status: string }[]>`select status from public.tasks where id = ${id}`);
     return c.json({ task_id: id, action: input.action, status: after.status, mode: config.mode });
   });
 

@@ -131,7 +131,7 @@ export function taskRoutes(deps: Deps) {
     }
     const location = input.location ?? { lat: null, lng: null, address: REMOTE_ADDRESS };
 
-    const outcome = await db.asAgent(c.get('agent').id, (tx) =>
+    const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
         const [task] = await tx<{ id: string; status: string; reward_cents: string; fee_cents: string; total_escrow_cents: string; deadline: Date; created_at: Date }[]>`
           select * from api.create_task(
@@ -175,7 +175,7 @@ export function taskRoutes(deps: Deps) {
     const after = query.cursor === undefined ? null : decodeCursor('tasks', AgentTasksKey, query.cursor);
     const agentId = c.get('agent').id;
     const status = query.status ?? null;
-    const { rows, counted } = await db.asAgent(agentId, async (tx) => {
+    const { rows, counted } = await db.asAgent(c.get('agent'), async (tx) => {
       const filter = tx`agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)`;
       // created_at <= x is the index condition; the rest of the keyset only drops ties already seen.
       const keyset = after
@@ -213,7 +213,7 @@ export function taskRoutes(deps: Deps) {
   app.get('/tasks/:id', async (c) => {
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const { task, operator } = await db.asAgent(c.get('agent').id, async (tx) => {
+    const { task, operator } = await db.asAgent(c.get('agent'), async (tx) => {
       const [task] = await tx<TaskRow[]>`
       select t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
              t.location_lng, t.location_address, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
@@ -235,7 +235,7 @@ export function taskRoutes(deps: Deps) {
     const raw = await readJson(c);
     await validate(NoInputSchema, raw);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const outcome = await db.asAgent(c.get('agent').id, (tx) =>
+    const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
         const [cancelled] = await tx<{ id: string; status: string; refunded_cents: string }[]>`
           select id, status, refunded_cents from api.cancel_task(${id})`;

@@ -41,7 +41,7 @@ export function webhookRoutes(deps: Deps) {
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const agentId = c.get('agent').id;
-    const { task, rows } = await db.asAgent(agentId, async (tx) => ({
+    const { task, rows } = await db.asAgent(c.get('agent'), async (tx) => ({
       task: (await tx`select 1 from public.tasks where id = ${id} and agent_id = ${agentId}`)[0],
       rows: await tx<DeliveryRow[]>`
         select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at
@@ -55,7 +55,7 @@ export function webhookRoutes(deps: Deps) {
     await validate(NoInputSchema, await readJson(c));
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('delivery_not_found', 'No webhook delivery with this id');
-    const [row] = await db.asAgent(c.get('agent').id, (tx) => tx<DeliveryRow[]>`
+    const [row] = await db.asAgent(c.get('agent'), (tx) => tx<DeliveryRow[]>`
       select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at from api.resend_webhook(${id})`);
     return c.json(delivery(row));
   });

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES } from './categories.ts';
+import { KEY_SCOPES } from './schemas.ts';
 
 const dateTime = () => z.iso.datetime({ offset: true });
 const usd = () => z.number().describe('US dollars (two decimals at most)');
@@ -33,11 +34,15 @@ export const RegisterAgentResponse = z.object({
   message: z.string(),
 });
 
+const keyScopes = () => z.array(z.enum(KEY_SCOPES)).describe('owner: keys, policies, approvals; agent: tasks; read: reads (every key reads)');
+
 export const CreatedKeyResponse = z.object({
   id: z.string(),
   api_key: z.string().describe('Shown once: store it now'),
   key_prefix: z.string(),
   name: z.string().nullable(),
+  scopes: keyScopes(),
+  expires_at: dateTime().nullable(),
   created_at: dateTime(),
 });
 
@@ -45,6 +50,8 @@ export const ApiKeySummary = z.object({
   id: z.string(),
   keyPrefix: z.string(),
   name: z.string().nullable(),
+  scopes: keyScopes(),
+  expiresAt: dateTime().nullable(),
   lastUsed: dateTime().nullable(),
   createdAt: dateTime(),
 });

@@ -8,7 +8,8 @@ import * as rq from './schemas.ts';
 import * as rs from './responses.ts';
 
 /**
- * Who may call: an agent's X-API-Key; an operator's Bearer session token; X-Admin-Key;
+ * Who may call: an agent's X-API-Key (a GET takes any key; a write needs the key's `agent` scope, or
+ * `owner` where the summary says so, else 403 insufficient_scope); an operator's Bearer session token; X-Admin-Key;
  * X-Worker-Secret; nobody in particular; or registration (anyone in test mode, X-Admin-Key in live).
  */
 export type Auth = 'agent' | 'operator' | 'admin' | 'worker' | 'none' | 'registration';
@@ -75,7 +76,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/agents/keys', operationId: 'createApiKey', tag: 'Agents', auth: 'agent',
-    summary: 'Create another API key (shown once)', body: rq.CreateKeySchema, responses: created(rs.CreatedKeyResponse), errors: [400, 401, 409],
+    summary: 'Create another API key (shown once; owner scope, never more power than the calling key)', body: rq.CreateKeySchema, responses: created(rs.CreatedKeyResponse), errors: [400, 401, 403, 409],
   },
   {
     method: 'get', path: '/agents/keys', operationId: 'listApiKeys', tag: 'Agents', auth: 'agent',
@@ -83,7 +84,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'delete', path: '/agents/keys/{id}', operationId: 'revokeApiKey', tag: 'Agents', auth: 'agent',
-    summary: 'Revoke an API key (not the last active one)', responses: ok(rs.RevokedKeyResponse), errors: [401, 404, 409],
+    summary: 'Revoke an API key (owner scope; not the last active key, nor the last owner key)', responses: ok(rs.RevokedKeyResponse), errors: [401, 403, 404, 409],
   },
   {
     method: 'get', path: '/agents/balance', operationId: 'getBalance', tag: 'Agents', auth: 'agent',
@@ -100,7 +101,7 @@ export const ROUTES: Route[] = [
     method: 'post', path: '/agents/deposit/usdc', operationId: 'depositUsdc', tag: 'Deposits', auth: 'agent', idempotent: true,
     summary: 'Credit a USDC transfer on Base ($5–$10,000)',
     description: 'Test mode credits at once; live mode checks the transfer on chain (token, recipient, amount, confirmations). A transfer is credited once.',
-    body: rq.UsdcDepositSchema, responses: ok(rs.UsdcDepositResponse), errors: [400, 401, 404, 409, 503],
+    body: rq.UsdcDepositSchema, responses: ok(rs.UsdcDepositResponse), errors: [400, 401, 403, 404, 409, 503],
   },
   {
     method: 'post', path: '/agents/deposit', operationId: 'depositFiat', tag: 'Deposits', auth: 'agent', idempotent: true,
@@ -108,14 +109,14 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/agents/deposit/status', operationId: 'getDepositStatus', tag: 'Deposits', auth: 'agent',
-    summary: 'The status of a fiat payment', body: rq.DepositStatusSchema, responses: ok(rs.DepositStatusResponse), errors: [400, 401, 404],
+    summary: 'The status of a fiat payment', body: rq.DepositStatusSchema, responses: ok(rs.DepositStatusResponse), errors: [400, 401, 403, 404],
   },
 
   // Tasks
   {
     method: 'post', path: '/tasks', operationId: 'createTask', tag: 'Tasks', auth: 'agent', idempotent: true,
     summary: 'Post a task: reward + platform fee move from your deposit into its escrow',
-    body: rq.CreateTaskSchema, responses: created(rs.TaskCreatedResponse), errors: [400, 401, 402, 409],
+    body: rq.CreateTaskSchema, responses: created(rs.TaskCreatedResponse), errors: [400, 401, 402, 403, 409],
   },
   {
     method: 'get', path: '/tasks', operationId: 'listTasks', tag: 'Tasks', auth: 'agent',
@@ -127,23 +128,23 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/tasks/{id}/cancel', operationId: 'cancelTask', tag: 'Tasks', auth: 'agent', idempotent: true,
-    summary: 'Cancel a PENDING or ACCEPTED task; reward + fee are refunded', body: rq.NoInputSchema, responses: ok(rs.CancelledTaskResponse), errors: [400, 401, 404, 409],
+    summary: 'Cancel a PENDING or ACCEPTED task; reward + fee are refunded', body: rq.NoInputSchema, responses: ok(rs.CancelledTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'post', path: '/tasks/{id}/verify', operationId: 'verifyTask', tag: 'Tasks', auth: 'agent', idempotent: true,
     summary: 'Approve (pays the operator) or reject (disputes) a task in review; settle a dispute the Guardian raised',
     description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT disputes from SUBMITTED or MANUAL_REVIEW; on a task the Guardian disputed it refunds reward and fee (CANCELLED). A dispute you raised yourself is settled by an admin (409 dispute_pending).',
-    body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 404, 409],
+    body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'post', path: '/tasks/{id}/rate', operationId: 'rateTask', tag: 'Tasks', auth: 'agent',
-    summary: 'Rate the operator of a COMPLETED task, 1–5, once', body: rq.RateTaskSchema, responses: created(rs.RatingResponse), errors: [400, 401, 404, 409],
+    summary: 'Rate the operator of a COMPLETED task, 1–5, once', body: rq.RateTaskSchema, responses: created(rs.RatingResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'post', path: '/tasks/{id}/retrieve-credential', operationId: 'retrieveCredential', tag: 'Tasks', auth: 'agent',
     summary: 'The encrypted credential a COMPLETED Tier 2 task delivered',
     description: 'Only ciphertext: decrypt it with the private key that matches the task\'s agent_public_key (the SDK does).',
-    responses: ok(rs.CredentialResponse), errors: [400, 401, 404, 409],
+    responses: ok(rs.CredentialResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'get', path: '/tasks/{id}/retrieve-credential', operationId: 'getCredential', tag: 'Tasks', auth: 'agent',
@@ -162,14 +163,14 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/webhooks/{id}/resend', operationId: 'resendWebhook', tag: 'Webhooks', auth: 'agent',
     summary: 'Queue a delivery again now (same id and body), with a fresh retry budget',
-    body: rq.NoInputSchema, responses: ok(rs.WebhookDeliveryResponse), errors: [400, 401, 404, 409],
+    body: rq.NoInputSchema, responses: ok(rs.WebhookDeliveryResponse), errors: [400, 401, 403, 404, 409],
   },
 
   // Sandbox
   {
     method: 'post', path: '/sandbox/tasks/{id}/simulate', operationId: 'simulateTask', tag: 'Sandbox', auth: 'agent', testModeOnly: true,
     summary: 'Accept, submit (optionally with a forced verdict), expire, or make webhooks fail',
-    body: rq.SimulateSchema, responses: ok(rs.SimulateResponse), errors: [400, 401, 404, 409, 410],
+    body: rq.SimulateSchema, responses: ok(rs.SimulateResponse), errors: [400, 401, 403, 404, 409, 410],
   },
 
   // Operator

@@ -36,8 +36,23 @@ export const RegisterAgentSchema = z.strictObject({
   company: text(200).optional(),
 });
 
+/** What a key may do: `owner` manages keys and policies and approves tasks, `agent` posts and manages tasks, `read` reads. */
+export const KEY_SCOPES = ['owner', 'agent', 'read'] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
 export const CreateKeySchema = z.strictObject({
   name: text(100).optional(),
+  /** Default: the scopes of the key that creates it. Never more than that key holds. */
+  scopes: z
+    .array(z.enum(KEY_SCOPES, 'must be owner, agent or read'))
+    .min(1, 'must list at least one scope')
+    .max(3)
+    .transform((scopes) => [...new Set(scopes)])
+    .optional(),
+  expires_at: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z' })
+    .refine((at) => Date.parse(at) > Date.now(), 'must be in the future')
+    .optional(),
 });
 
 export const UsdcDepositSchema = z.strictObject({
