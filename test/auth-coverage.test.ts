@@ -6,7 +6,9 @@ import { type Stack, startStack } from './helpers/stack.ts';
 const T = 'task_00000000000000000000000000000000';
 const ROUTES: [string, string, 'agent' | 'operator' | 'admin' | 'worker'][] = [
   ['POST', '/agents/keys', 'agent'], ['GET', '/agents/keys', 'agent'], ['DELETE', '/agents/keys/key_1', 'agent'],
-  ['GET', '/agents/balance', 'agent'], ['POST', '/agents/deposit/usdc', 'agent'], ['POST', '/agents/deposit', 'agent'],
+  ['GET', '/agents/balance', 'agent'], ['GET', '/agents/policy', 'agent'], ['PUT', '/agents/policy', 'agent'],
+  ['GET', '/agents/keys/key_1/policy', 'agent'], ['PUT', '/agents/keys/key_1/policy', 'agent'],
+  ['DELETE', '/agents/keys/key_1/policy', 'agent'], ['GET', '/agents/usage', 'agent'], ['POST', '/agents/deposit/usdc', 'agent'], ['POST', '/agents/deposit', 'agent'],
   ['POST', '/agents/deposit/status', 'agent'], ['GET', '/agents/deposit/address', 'agent'],
   ['POST', '/tasks', 'agent'], ['GET', '/tasks', 'agent'], ['GET', `/tasks/${T}`, 'agent'], ['POST', `/tasks/${T}/cancel`, 'agent'],
   ['POST', `/tasks/${T}/verify`, 'agent'], ['POST', `/tasks/${T}/rate`, 'agent'], ['GET', `/tasks/${T}/webhooks`, 'agent'],

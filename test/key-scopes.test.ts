@@ -22,7 +22,7 @@ describe('key scopes', () => {
     expect(plain.body.scopes).toEqual(['owner', 'agent']);
   });
 
-  it('a read key reads but cannot post, cancel, fund or mint keys', async () => {
+  it('a read key reads but cannot post, cancel, fund, mint keys or change policies', async () => {
     const agent = await stack.registerAgent('scoped-read');
     await stack.deposit(agent, 100);
     const task = (await stack.createTask(agent)).body;
@@ -42,6 +42,9 @@ describe('key scopes', () => {
     expect((await stack.call('POST', `/tasks/${task.task_id}/cancel`, { key: read })).status).toBe(403);
     expect((await stack.call('POST', '/agents/deposit', { key: read, body: { amount_usd: 10, payment_method: 'card' } })).status).toBe(403);
     expect((await mint(read, { scopes: ['read'] })).body.code).toBe('insufficient_scope');
+    expect((await stack.call('PUT', '/agents/policy', { key: read, body: { daily_limit_usd: 1 } })).status).toBe(403);
+    expect((await stack.call('GET', '/agents/policy', { key: read })).status).toBe(200);
+    expect((await stack.call('GET', '/agents/usage', { key: read })).status).toBe(200);
     expect(await stack.sql`select count(*)::int as n from tasks where agent_id = ${agent.id}`).toEqual([{ n: 1 }]);
   });
 

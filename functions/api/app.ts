@@ -15,6 +15,7 @@ import { internalRoutes } from './routes/internal.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
+import { policyRoutes } from './routes/policies.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { storageRoutes } from './routes/storage.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes(deps));
   app.route('/', openApiRoutes());
   app.route('/', agentRoutes(deps));
+  app.route('/', policyRoutes(deps));
   app.route('/', depositRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', operatorSearchRoutes(deps));

@@ -123,6 +123,8 @@ function scopesNeeded(c: Context): Scope[] {
 /** Agent routes: `X-API-Key` must name an active, unexpired key of this mode, holding the scope the route needs. */
 export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Guards of overlapping paths (`/agents/keys/*` and `/agents/keys/:id/policy`) authenticate once.
+    if (c.get('agent')) return next();
     const key = c.req.header('x-api-key');
     if (!key) throw unauthorized('Missing X-API-Key header');
     const format = KEY_FORMAT.exec(key);

@@ -6,6 +6,7 @@ import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { badRequest, notFound } from '../../_shared/errors.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import { callbackUrlProblem } from '../../_shared/webhooks.ts';
+import { countryAt } from '../../_shared/geo.ts';
 import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, NoInputSchema, REMOTE_ADDRESS } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
@@ -130,6 +131,8 @@ export function taskRoutes(deps: Deps) {
       throw badRequest('validation_error', `callback_url: ${unsafeCallback}`, { issues: [{ field: 'callback_url', message: unsafeCallback }] });
     }
     const location = input.location ?? { lat: null, lng: null, address: REMOTE_ADDRESS };
+    // Derived here from the coordinates, never taken from the agent: spending policies may allow countries.
+    const country = category.domain === 'PHYSICAL' && input.location ? await countryAt(input.location.lat, input.location.lng) : null;
 
     const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
@@ -149,7 +152,8 @@ export function taskRoutes(deps: Deps) {
             p_digital_instructions => ${input.digital_instructions ?? null},
             p_callback_url => ${input.callback_url ?? null},
             p_callback_secret => ${input.callback_secret ?? null},
-            p_agent_public_key => ${input.agent_public_key ?? null})`;
+            p_agent_public_key => ${input.agent_public_key ?? null},
+            p_location_country => ${country})`;
         return {
           status: 201,
           body: {

@@ -295,3 +295,49 @@ export const SignedUrlQuery = z.object({
   expires: z.string().describe('Unix seconds after which the URL stops working'),
   signature: z.string().describe('HMAC of the path and expiry'),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Owner controls: spending policies.
+
+/** What `allowed_task_types` may list: task types, and the domains that stand for all of theirs. */
+export const POLICY_TASK_FILTERS = [...TASK_TYPES, ...TASK_DOMAINS] as const;
+
+/** A region physical tasks may lie in: a circle around a point, or a country (ISO 3166-1 alpha-2). */
+export const PolicyRegionSchema = z.union([
+  z.strictObject({
+    lat: latitude,
+    lng: longitude,
+    radius_km: z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000'),
+  }),
+  z.strictObject({
+    country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code, e.g. US').transform((c) => c.toUpperCase()),
+  }),
+], { error: 'must be {"lat", "lng", "radius_km"} or {"country"}' });
+
+const MAX_BUDGET_CENTS = 100_000_000_00;
+
+/**
+ * `PUT /agents/policy` and `PUT /agents/keys/:id/policy`: every field optional (an absent field
+ * keeps its value), null removes that limit. Budgets count reward + fee.
+ */
+export const SpendingPolicySchema = z.strictObject({
+  max_reward_usd: usdAmount(1, MAX_REWARD_CENTS).nullable().optional(),
+  daily_limit_usd: usdAmount(1, MAX_BUDGET_CENTS).nullable().optional(),
+  monthly_limit_usd: usdAmount(1, MAX_BUDGET_CENTS).nullable().optional(),
+  allowed_task_types: z
+    .array(z.enum(POLICY_TASK_FILTERS, `must be a task type or PHYSICAL or DIGITAL`))
+    .min(1, 'must list at least one task type or domain (null removes the rule)')
+    .max(20, 'must list at most 20 entries')
+    .transform((types) => [...new Set(types)])
+    .nullable()
+    .optional(),
+  allowed_regions: z
+    .array(PolicyRegionSchema)
+    .min(1, 'must list at least one region (null removes the rule)')
+    .max(50, 'must list at most 50 regions')
+    .nullable()
+    .optional(),
+  allow_credential_tasks: z.boolean({ error: 'must be true, false or null' }).nullable().optional(),
+  approval_threshold_usd: usdAmount(0, MAX_REWARD_CENTS).nullable().optional(),
+});
+export type SpendingPolicyInput = z.input<typeof SpendingPolicySchema>;
