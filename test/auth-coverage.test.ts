@@ -11,7 +11,7 @@ const ROUTES: [string, string, 'agent' | 'operator' | 'admin' | 'worker'][] = [
   ['DELETE', '/agents/keys/key_1/policy', 'agent'], ['GET', '/agents/usage', 'agent'], ['POST', '/agents/deposit/usdc', 'agent'], ['POST', '/agents/deposit', 'agent'],
   ['POST', '/agents/deposit/status', 'agent'], ['GET', '/agents/deposit/address', 'agent'],
   ['POST', '/tasks', 'agent'], ['GET', '/tasks', 'agent'], ['GET', `/tasks/${T}`, 'agent'], ['POST', `/tasks/${T}/cancel`, 'agent'],
-  ['POST', `/tasks/${T}/verify`, 'agent'], ['POST', `/tasks/${T}/rate`, 'agent'], ['GET', `/tasks/${T}/webhooks`, 'agent'],
+  ['POST', `/tasks/${T}/verify`, 'agent'], ['POST', `/tasks/${T}/approve`, 'agent'], ['POST', `/tasks/${T}/decline`, 'agent'], ['POST', `/tasks/${T}/rate`, 'agent'], ['GET', `/tasks/${T}/webhooks`, 'agent'],
   ['POST', `/tasks/${T}/retrieve-credential`, 'agent'], ['POST', '/webhooks/whd_1/resend', 'agent'],
   ['GET', '/operators/search?lat=1&lng=1', 'agent'], ['POST', `/sandbox/tasks/${T}/simulate`, 'agent'],
   ['POST', '/operator/register', 'operator'], ['GET', '/operator/tasks', 'operator'], ['GET', `/operator/tasks/${T}`, 'operator'],

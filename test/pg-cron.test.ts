@@ -60,7 +60,7 @@ describe.runIf(available || required)('pg_cron on Postgres 15', () => {
 
   it('the migrations schedule the lifecycle jobs', async () => {
     const jobs = await sql`select jobname, schedule, command from cron.job order by jobname`;
-    expect(jobs.map((j) => j.jobname)).toEqual(['humanops-expire-tasks', 'humanops-maintenance', 'humanops-release-earnings']);
+    expect(jobs.map((j) => j.jobname)).toEqual(['humanops-expire-approvals', 'humanops-expire-tasks', 'humanops-maintenance', 'humanops-release-earnings']);
   });
 
   it('expires an overdue task with a refund, on schedule', async () => {

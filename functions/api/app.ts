@@ -8,6 +8,7 @@ import { JSON_BODY_LIMIT_BYTES, limitBody } from './http.ts';
 import { errorResponse, matchedRoute, rateLimit, requestLog } from './middleware.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -52,6 +53,7 @@ export function createApp(deps: Deps) {
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
   app.route('/', reviewRoutes(deps));
+  app.route('/', approvalRoutes(deps));
   app.route('/', credentialRoutes(deps));
   app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));

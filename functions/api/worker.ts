@@ -23,6 +23,15 @@ export const expireTasks: WorkStep = {
   },
 };
 
+/** Tasks that waited for their owner's approval past the window: expired and refunded. */
+export const expireUnapprovedTasks: WorkStep = {
+  name: 'expired_approvals',
+  run: async ({ db }) => {
+    const [{ expired }] = await db.asService((tx) => tx<{ expired: number }[]>`select api.expire_unapproved_tasks() as expired`);
+    return expired;
+  },
+};
+
 export const releaseEarnings: WorkStep = {
   name: 'released_earnings',
   run: async ({ db, config }) => {
@@ -41,7 +50,7 @@ export const maintenance: WorkStep = {
 };
 
 /** What one tick does, in order. */
-export const WORK_STEPS: WorkStep[] = [expireTasks, guardianJobs, webhookDeliveries, releaseEarnings, maintenance];
+export const WORK_STEPS: WorkStep[] = [expireTasks, expireUnapprovedTasks, guardianJobs, webhookDeliveries, releaseEarnings, maintenance];
 
 /** Runs every step once; a failing step is logged and does not stop the others. */
 export async function runTick(deps: Deps, steps: WorkStep[]): Promise<Record<string, number | string>> {

@@ -92,7 +92,8 @@ $$;
 
 /**
  * Applies the calling key's spending policy to a task about to be posted and returns the status
- * the task starts in. Refuses (403 policy_violation) a task that breaks a rule. The caller must
+ * the task starts in: PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
+ * threshold (the approvals migration). Refuses (403 policy_violation) a task that breaks a rule. The caller must
  * hold the agent's deposit account lock (create_task does), so budget checks see every earlier
  * post of this agent.
  */
@@ -167,6 +168,10 @@ begin
     end if;
   end if;
 
+  -- Within every limit, but big enough that the owner wants to see it first.
+  if p_reward_cents > v_policy.approval_threshold_cents then
+    return 'PENDING_APPROVAL';
+  end if;
   return 'PENDING';
 end
 $$;

@@ -17,7 +17,7 @@ export const TASK_DOMAINS = ['PHYSICAL', 'DIGITAL'] as const;
 export type TaskDomain = (typeof TASK_DOMAINS)[number];
 
 export const TASK_STATUSES = [
-  'PENDING', 'ACCEPTED', 'IN_PROGRESS', 'SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW',
+  'PENDING_APPROVAL', 'PENDING', 'ACCEPTED', 'IN_PROGRESS', 'SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW',
   'COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED',
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
