@@ -267,6 +267,31 @@ describe('the live API answers as documented', () => {
     await call('GET', `/tasks/${task}/retrieve-credential`, { key });
     await call('POST', `/tasks/${task}/retrieve-credential`, { key });
 
+    // Owner controls: a bot key under a policy, refused by a rule, a task held for approval and the owner's answers.
+    const bot = (await call('POST', '/agents/keys', { key, body: { name: 'bot', scopes: ['agent'] } })).body;
+    await call('POST', '/agents/keys', { key: bot.api_key, body: { scopes: ['owner'] } });
+    await call('GET', '/agents/policy', { key });
+    await call('GET', '/agents/policy');
+    await call('PUT', '/agents/policy', { key, body: { monthly_limit_usd: 5000, allowed_regions: [{ country: 'US' }, { lat: 48.85, lng: 2.35, radius_km: 30 }] } });
+    await call('PUT', '/agents/policy', { key, body: { monthly_limit_usd: -1 } });
+    await call('PUT', `/agents/keys/${bot.id}/policy`, { key, body: { max_reward_usd: 100, allowed_task_types: ['PHYSICAL'], approval_threshold_usd: 20, allow_credential_tasks: false } });
+    await call('PUT', `/agents/keys/${bot.id}/policy`, { key: bot.api_key, body: { max_reward_usd: null } });
+    await call('GET', `/agents/keys/${bot.id}/policy`, { key: bot.api_key });
+    await call('GET', '/agents/keys/key_missing/policy', { key });
+    await call('POST', '/tasks', { key: bot.api_key, body: { ...physical, reward_usd: 150 } });
+    const held = (await call('POST', '/tasks', { key: bot.api_key, body: physical })).body.task_id;
+    await call('GET', '/tasks?status=PENDING_APPROVAL', { key });
+    await call('POST', `/tasks/${held}/approve`, { key: bot.api_key });
+    await call('POST', `/tasks/${held}/approve`, { key });
+    await call('POST', `/tasks/${held}/decline`, { key });
+    const declined = (await call('POST', '/tasks', { key: bot.api_key, body: physical })).body.task_id;
+    await call('POST', `/tasks/${declined}/decline`, { key });
+    await call('GET', '/agents/usage', { key });
+    await call('GET', '/agents/usage');
+    await call('DELETE', `/agents/keys/${bot.id}/policy`, { key });
+    await call('DELETE', `/agents/keys/${bot.id}/policy`, { key: bot.api_key });
+    await call('PUT', '/agents/policy', { key, body: { monthly_limit_usd: null, allowed_regions: null } });
+
     // Not enough money is a 402.
     const poor = (await call('POST', '/agents/register', { body: { name: 'poor', email: 'p@example.com' } })).body.api_key;
     await call('POST', '/tasks', { key: poor, body: physical });

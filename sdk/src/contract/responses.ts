@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES } from './categories.ts';
-import { KEY_SCOPES } from './schemas.ts';
+import { KEY_SCOPES, POLICY_TASK_FILTERS } from './schemas.ts';
 
 const dateTime = () => z.iso.datetime({ offset: true });
 const usd = () => z.number().describe('US dollars (two decimals at most)');
@@ -195,6 +195,10 @@ export const TaskResponse = z.object({
 
 export const CancelledTaskResponse = z.object({ task_id: z.string(), status: z.literal('CANCELLED'), refunded_usd: usd() });
 
+export const ApprovedTaskResponse = z.object({ task_id: z.string(), status: status(), message: z.string() });
+
+export const DeclinedTaskResponse = z.object({ task_id: z.string(), status: z.literal('CANCELLED'), refunded_usd: usd(), message: z.string() });
+
 export const VerifiedTaskResponse = z.object({ task_id: z.string(), status: status(), message: z.string().optional() });
 
 export const RatingResponse = z.object({
@@ -333,6 +337,45 @@ export const PayoutResponse = z.object({
 export const PayoutStatusResponse = z.object({ payout_id: z.string(), status: z.enum(['pending', 'completed', 'failed']), amount_usd: usd() });
 
 // ---------------------------------------------------------------------------------------------
+// Owner controls: spending policies and what each key spent.
+
+const region = z.union([
+  z.object({ lat: z.number(), lng: z.number(), radius_km: z.number() }),
+  z.object({ country: z.string().describe('ISO 3166-1 alpha-2') }),
+]);
+
+export const SpendingPolicyResponse = z.object({
+  key_id: z.string().nullable().describe('The key, or null for the account default'),
+  source: z.enum(['key', 'account', 'none']).describe("Whose policy this is: the key's own, the account default the key follows, or none (no limits)"),
+  max_reward_usd: usd().nullable(),
+  daily_limit_usd: usd().nullable().describe('Reward + fee the key may spend in any 24 hours'),
+  monthly_limit_usd: usd().nullable().describe('Reward + fee the key may spend in a calendar month (UTC)'),
+  allowed_task_types: z.array(z.enum(POLICY_TASK_FILTERS)).nullable(),
+  allowed_regions: z.array(region).nullable(),
+  allow_credential_tasks: z.boolean().nullable(),
+  approval_threshold_usd: usd().nullable().describe('Tasks with a larger reward wait in PENDING_APPROVAL for an owner key'),
+  updated_at: dateTime().nullable(),
+});
+
+const usageWindow = z.object({
+  since: dateTime(),
+  spent_usd: usd(),
+  limit_usd: usd().nullable(),
+  remaining_usd: usd().nullable(),
+});
+
+export const UsageResponse = z.object({
+  data: z.array(z.object({
+    key_id: z.string(),
+    name: z.string().nullable(),
+    key_prefix: z.string(),
+    scopes: keyScopes(),
+    policy: z.enum(['key', 'account', 'none']),
+    day: usageWindow.describe('The rolling 24 hours'),
+    month: usageWindow.describe('The calendar month, UTC'),
+  })),
+});
+
 // Admin and upkeep.
 
 export const KycDecisionResponse = z.object({ operator_id: z.string(), kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']) });
@@ -354,7 +397,7 @@ export const TickResponse = z.object({ ran: z.record(z.string(), z.union([z.numb
 // Webhooks: what HumanOps POSTs to a task's callback_url.
 
 export const WEBHOOK_EVENTS = [
-  'task.accepted', 'task.submitted', 'task.verified', 'task.manual_review', 'task.disputed', 'task.completed',
+  'task.pending_approval', 'task.accepted', 'task.submitted', 'task.verified', 'task.manual_review', 'task.disputed', 'task.completed',
   'task.cancelled', 'task.expired',
 ] as const;
 

@@ -15,7 +15,7 @@ import * as rs from './responses.ts';
 export type Auth = 'agent' | 'operator' | 'admin' | 'worker' | 'none' | 'registration';
 
 export interface Route {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Under /api/v1, with `{name}` path parameters. */
   path: string;
   operationId: string;
@@ -41,6 +41,7 @@ export interface Route {
 export const TAGS = [
   { name: 'System', description: 'Health and this document.' },
   { name: 'Agents', description: 'Registration, API keys and balances.' },
+  { name: 'Owner controls', description: 'Spending policies per key and for the account, spend against them, and the approval queue; changes need an owner key.' },
   { name: 'Deposits', description: 'Funding an account: USDC on Base, and test-mode fiat.' },
   { name: 'Tasks', description: 'Post tasks into escrow, follow them, review and rate the work.' },
   { name: 'Webhooks', description: 'Signed deliveries of task events to your callback_url.' },
@@ -91,6 +92,34 @@ export const ROUTES: Route[] = [
     summary: 'Deposit and escrow balances in USD', responses: ok(rs.BalanceResponse), errors: [401],
   },
 
+  // Owner controls
+  {
+    method: 'get', path: '/agents/policy', operationId: 'getAccountPolicy', tag: 'Owner controls', auth: 'agent',
+    summary: 'The account default spending policy (followed by keys without their own)', responses: ok(rs.SpendingPolicyResponse), errors: [401],
+  },
+  {
+    method: 'put', path: '/agents/policy', operationId: 'setAccountPolicy', tag: 'Owner controls', auth: 'agent',
+    summary: 'Set the account default spending policy (owner scope; absent fields unchanged, null removes a limit)',
+    body: rq.SpendingPolicySchema, responses: ok(rs.SpendingPolicyResponse), errors: [400, 401, 403],
+  },
+  {
+    method: 'get', path: '/agents/keys/{id}/policy', operationId: 'getKeyPolicy', tag: 'Owner controls', auth: 'agent',
+    summary: 'The spending policy a key follows: its own, else the account default', responses: ok(rs.SpendingPolicyResponse), errors: [401, 404],
+  },
+  {
+    method: 'put', path: '/agents/keys/{id}/policy', operationId: 'setKeyPolicy', tag: 'Owner controls', auth: 'agent',
+    summary: "Set a key's own spending policy (owner scope; absent fields unchanged, null removes a limit)",
+    body: rq.SpendingPolicySchema, responses: ok(rs.SpendingPolicyResponse), errors: [400, 401, 403, 404],
+  },
+  {
+    method: 'delete', path: '/agents/keys/{id}/policy', operationId: 'clearKeyPolicy', tag: 'Owner controls', auth: 'agent',
+    summary: "Remove a key's own policy (owner scope): it follows the account default again", responses: ok(rs.SpendingPolicyResponse), errors: [401, 403, 404],
+  },
+  {
+    method: 'get', path: '/agents/usage', operationId: 'getUsage', tag: 'Owner controls', auth: 'agent',
+    summary: "Each active key's spend in the rolling day and the calendar month against its limits", responses: ok(rs.UsageResponse), errors: [401],
+  },
+
   // Deposits
   {
     method: 'get', path: '/agents/deposit/address', operationId: 'getDepositAddress', tag: 'Deposits', auth: 'agent',
@@ -117,6 +146,7 @@ export const ROUTES: Route[] = [
     method: 'post', path: '/tasks', operationId: 'createTask', tag: 'Tasks', auth: 'agent', idempotent: true,
     summary: 'Post a task: reward + platform fee move from your deposit into its escrow',
     body: rq.CreateTaskSchema, responses: created(rs.TaskCreatedResponse), errors: [400, 401, 402, 403, 409],
+    description: '403 `policy_violation` when the spending policy the key follows refuses the task (the message names the rule and what is left); a task above its approval threshold starts in PENDING_APPROVAL.',
   },
   {
     method: 'get', path: '/tasks', operationId: 'listTasks', tag: 'Tasks', auth: 'agent',
@@ -135,6 +165,17 @@ export const ROUTES: Route[] = [
     summary: 'Approve (pays the operator) or reject (disputes) a task in review; settle a dispute the Guardian raised',
     description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT disputes from SUBMITTED or MANUAL_REVIEW; on a task the Guardian disputed it refunds reward and fee (CANCELLED). A dispute you raised yourself is settled by an admin (409 dispute_pending).',
     body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 403, 404, 409],
+  },
+  {
+    method: 'post', path: '/tasks/{id}/approve', operationId: 'approveTask', tag: 'Owner controls', auth: 'agent', idempotent: true,
+    summary: 'Approve a task waiting in PENDING_APPROVAL (owner scope): it opens to operators',
+    body: rq.NoInputSchema, responses: ok(rs.ApprovedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
+    description: '410 `approval_expired` once the approval window (the deadline, or 72 hours after posting) has closed.',
+  },
+  {
+    method: 'post', path: '/tasks/{id}/decline', operationId: 'declineTask', tag: 'Owner controls', auth: 'agent', idempotent: true,
+    summary: 'Decline a task waiting in PENDING_APPROVAL (owner scope): cancelled, reward + fee refunded',
+    body: rq.NoInputSchema, responses: ok(rs.DeclinedTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'post', path: '/tasks/{id}/rate', operationId: 'rateTask', tag: 'Tasks', auth: 'agent',
