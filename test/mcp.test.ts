@@ -17,11 +17,11 @@ let stack: Stack;
 let agent: Agent;
 let keyDir: string;
 
-async function connect(): Promise<Client> {
+async function connect(apiKey = agent.key): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER],
-    env: { HUMANOPS_API_KEY: agent.key, HUMANOPS_API_URL: stack.url.replace(/\/api\/v1$/, ''), HUMANOPS_KEY_DIR: keyDir, PATH: process.env.PATH ?? '' },
+    env: { HUMANOPS_API_KEY: apiKey, HUMANOPS_API_URL: stack.url.replace(/\/api\/v1$/, ''), HUMANOPS_KEY_DIR: keyDir, PATH: process.env.PATH ?? '' },
     stderr: 'pipe',
   });
   const client = new Client({ name: 'humanops-test', version: '1.0.0' });
@@ -52,7 +52,7 @@ describe('@humanops/mcp over stdio', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'cancel_task', 'check_verification_status', 'dispatch_credential_task', 'dispatch_digital_task', 'fund_account', 'get_balance',
-      'get_proof_photos', 'get_task_result', 'list_digital_categories', 'list_tasks', 'post_task', 'request_payout', 'retrieve_credential',
+      'get_proof_photos', 'get_spending_limits', 'get_task_result', 'list_digital_categories', 'list_tasks', 'post_task', 'request_payout', 'retrieve_credential',
       'search_operators', 'simulate_task', 'verify_task', 'wait_for_task',
     ]);
     const post = tools.find((t) => t.name === 'post_task')!;
@@ -166,6 +166,40 @@ describe('@humanops/mcp over stdio', () => {
     expect(text(unknown)).toContain('404');
     const payout = await client.callTool({ name: 'request_payout', arguments: { amount_usd: 20 } });
     expect(payout.isError).toBe(true);
+  });
+});
+
+describe("the owner's spending policy, seen from the model", () => {
+  it('a refused task comes back as a tool error that explains the limit and says not to work around it; the limits tool says what is left', async () => {
+    const owner = await stack.registerAgent('mcp-owner');
+    await stack.deposit(owner, 200);
+    const minted = (await stack.call('POST', '/agents/keys', { key: owner.key, body: { name: 'assistant', scopes: ['agent'] } })).body;
+    await stack.call('PUT', `/agents/keys/${minted.id}/policy`, { key: owner.key, body: { daily_limit_usd: 40, approval_threshold_usd: 20 } });
+    const model = await connect(minted.api_key);
+    try {
+      const args = {
+        title: 'Verify storefront signage', description: 'Take a photo of the sign', location: { lat: 40.7128, lng: -74.006, address: '123 Main St' },
+        deadline: new Date(Date.now() + 86_400_000).toISOString(), proof_requirements: ['Photo of storefront sign'], task_type: 'VERIFICATION',
+      };
+      const held = await model.callTool({ name: 'post_task', arguments: { ...args, reward_usd: 25 } });
+      expect(held.isError).toBeFalsy();
+      expect(held.structuredContent).toMatchObject({ status: 'PENDING_APPROVAL', total_escrow: 29.5 });
+      expect(text(held)).toContain("waits for the account owner's approval");
+
+      const refused = await model.callTool({ name: 'post_task', arguments: { ...args, reward_usd: 15 } });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain('HumanOps API error 403: Spending policy: daily limit $40.00, $10.50 left, this task needs $17.70');
+      expect(text(refused)).toContain('Hint: The account owner\'s spending policy for this API key refused the task (rule: daily_limit)');
+      expect(text(refused)).toContain('Do not retry');
+      expect(await stack.sql`select count(*)::int as n from tasks where agent_id = ${owner.id}`).toEqual([{ n: 1 }]);
+
+      const limits = await model.callTool({ name: 'get_spending_limits', arguments: {} });
+      expect(limits.isError).toBeFalsy();
+      expect(limits.structuredContent).toMatchObject({ key_id: minted.id, policy: { source: 'key', daily_limit_usd: 40 }, day: { spent_usd: 29.5, remaining_usd: 10.5 } });
+      expect(text(limits)).toContain("Policy (this key's own): no maximum reward; $10.50 left of $40.00 today; no monthly budget; rewards above $20.00 wait for the owner's approval.");
+    } finally {
+      await model.close();
+    }
   });
 });
 

@@ -23,12 +23,29 @@ function hintFor(error: HumanOpsError): string | undefined {
     case 400: return 'Fix the named field and call the tool again.';
     case 401: return 'The HUMANOPS_API_KEY is missing, revoked or for the other mode (ho_test_ vs ho_live_); ask the user for a valid key.';
     case 402: return `Deposit more funds: balance is ${usd(details.available_usd)}, this task needs ${usd(details.required_usd)} (reward + platform fee). Use fund_account.`;
+    case 403: return forbiddenHint(error, details);
     case 404: return 'Check the task_id: list_tasks shows your tasks.';
     case 409: return 'The task is not in a state that allows this; get_task_result shows its status.';
     case 410: return 'The task passed its deadline.';
     case 429: return `Too many requests; wait ${error.headers?.get('retry-after') ?? 'a few'} seconds and try again.`;
     default: return (error.status ?? 500) >= 500 ? 'HumanOps had a problem; try again in a minute.' : undefined;
   }
+}
+
+/**
+ * A refusal by the owner's rules is final for the model: it must tell its user, never look for a
+ * way around (smaller tasks, other types, retries). Only the account owner can change the rules.
+ */
+function forbiddenHint(error: HumanOpsError, details: Record<string, unknown>): string | undefined {
+  if (error.code === 'policy_violation') {
+    return `The account owner's spending policy for this API key refused the task (rule: ${String(details.rule)}). ` +
+      'Tell your user exactly this, with the limit and what is left. Do not retry, and do not split, shrink, retype or move the task to get around the limit: ' +
+      'only the account owner can change the policy (or approve tasks). get_spending_limits shows what is left.';
+  }
+  if (error.code === 'insufficient_scope') {
+    return 'This API key is not allowed to do this (its scopes do not cover it). Tell your user; an account owner can issue a key with the needed scope.';
+  }
+  return undefined;
 }
 
 /** Runs a tool body; API errors become isError results (never a crash of the server). */

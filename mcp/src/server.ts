@@ -8,6 +8,7 @@ import { HumanOpsClient } from '@humanops/sdk';
 import { KeyStore } from './keystore.ts';
 import { registerAccountTools } from './tools/account.ts';
 import { registerCredentialTools } from './tools/credentials.ts';
+import { registerLimitTools } from './tools/limits.ts';
 import { registerReviewTools } from './tools/review.ts';
 import { registerSandboxTools } from './tools/sandbox.ts';
 import { registerTaskTools } from './tools/tasks.ts';
@@ -43,6 +44,7 @@ export function createServer(options: ServerOptions): McpServer {
   registerCredentialTools(server, context);
   registerReviewTools(server, context);
   registerAccountTools(server, context);
+  registerLimitTools(server, context);
   if (context.testMode) registerSandboxTools(server, context);
   return server;
 }

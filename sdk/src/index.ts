@@ -9,6 +9,7 @@ import { APIClient, type ClientOptions, type RequestOptions } from './client.ts'
 import { CATEGORIES, defaultRequirements, type ProofType, type TaskType } from './contract/categories.ts';
 import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
 import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
+import { Owner } from './resources/owner.ts';
 import { type CreateTaskParams, Sandbox, Tasks } from './resources/tasks.ts';
 import { Webhooks } from './resources/webhooks.ts';
 import { TaskNotCompletedError } from './errors.ts';
@@ -36,6 +37,8 @@ export class HumanOpsClient {
   readonly operators: Operators;
   readonly sandbox: Sandbox;
   readonly webhooks: Webhooks;
+  /** Owner controls: scoped keys, spending policies, usage, approvals. */
+  readonly owner: Owner;
   readonly #api: APIClient;
 
   /** Every option has a default: the key from HUMANOPS_API_KEY, the API from HUMANOPS_API_URL. */
@@ -48,6 +51,7 @@ export class HumanOpsClient {
     this.operators = new Operators(this.#api);
     this.sandbox = new Sandbox(this.#api);
     this.webhooks = new Webhooks(this.#api);
+    this.owner = new Owner(this.#api);
   }
 
   /** The digital and credential categories: what each is for, its cap, time and default proof. */
@@ -164,6 +168,7 @@ export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts
 export { VERSION } from './version.ts';
 export { HumanOpsOperatorClient } from './operator.ts';
 export type { CreateTaskParams, ListTasksParams, SimulateParams } from './resources/tasks.ts';
+export type { ApprovedTask, CreateKeyParams, DeclinedTask, SpendingPolicy, SpendingPolicyParams, Usage } from './resources/owner.ts';
 export type {
   ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
   SimulateResult, Task, TaskCreated, TaskList, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask, WebhookDelivery, WebhookPayload,

@@ -231,18 +231,19 @@ end
 $$;
 
 /**
- * Each active key of the calling agent with the policy it follows (`key`, `account` or `none`) and
- * its spend in the rolling day and the calendar month against that policy's limits.
+ * Each active key of the calling agent (the calling key marked) with the policy it follows (`key`,
+ * `account` or `none`) and its spend in the rolling day and the calendar month against that
+ * policy's limits.
  */
 create function api.spending_usage()
-  returns table (key_id text, name text, key_prefix text, scopes text[], policy_source text,
+  returns table (key_id text, name text, key_prefix text, scopes text[], is_calling_key boolean, policy_source text,
                  day_spent_cents bigint, daily_limit_cents bigint, month_spent_cents bigint, monthly_limit_cents bigint,
                  day_since timestamptz, month_since timestamptz)
   language sql stable
   security definer
   set search_path = ''
   as $$
-  select k.id, k.name, k.key_prefix, k.scopes,
+  select k.id, k.name, k.key_prefix, k.scopes, k.id = api.current_key_id(),
          case when p.id is null then 'none' when p.key_id is null then 'account' else 'key' end,
          private.key_spend_cents(k.id, w.day_since), p.daily_limit_cents,
          private.key_spend_cents(k.id, w.month_since - interval '1 microsecond'), p.monthly_limit_cents,

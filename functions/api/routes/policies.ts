@@ -124,7 +124,7 @@ export function policyRoutes(deps: Deps) {
 
   app.get('/agents/usage', async (c) => {
     const rows = await db.asAgent(c.get('agent'), (tx) => tx<{
-      key_id: string; name: string | null; key_prefix: string; scopes: string[]; policy_source: string;
+      key_id: string; name: string | null; key_prefix: string; scopes: string[]; is_calling_key: boolean; policy_source: string;
       day_spent_cents: string; daily_limit_cents: string | null; month_spent_cents: string; monthly_limit_cents: string | null;
       day_since: Date; month_since: Date;
     }[]>`select * from api.spending_usage()`);
@@ -140,6 +140,7 @@ export function policyRoutes(deps: Deps) {
         name: r.name,
         key_prefix: r.key_prefix,
         scopes: r.scopes,
+        calling_key: r.is_calling_key,
         policy: r.policy_source,
         day: window(r.day_since, r.day_spent_cents, r.daily_limit_cents),
         month: window(r.month_since, r.month_spent_cents, r.monthly_limit_cents),

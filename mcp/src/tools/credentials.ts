@@ -3,7 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Context } from '../server.ts';
 import { fail, guarded, idempotencyKey, ok } from '../results.ts';
-import { deadline, idempotency, reward } from './tasks.ts';
+import { awaitingApproval, deadline, idempotency, reward } from './tasks.ts';
 
 export function registerCredentialTools(server: McpServer, { client, keys }: Context) {
   server.registerTool('dispatch_credential_task', {
@@ -26,7 +26,7 @@ export function registerCredentialTools(server: McpServer, { client, keys }: Con
     const { task, privateKey } = await client.dispatchCredentialTask({ ...rest, category: credential_category, idempotencyKey: idempotencyKey('dispatch_credential_task', args) });
     await keys.save(task.task_id, privateKey);
     return ok({ task_id: task.task_id, status: task.status, total_escrow: task.total_escrow, key_stored: true },
-      `Dispatched ${task.task_id}; its decryption key is in the local key store.`);
+      `Dispatched ${task.task_id}; its decryption key is in the local key store.${awaitingApproval(task.status)}`);
   }));
 
   server.registerTool('retrieve_credential', {

@@ -21,6 +21,12 @@ const TaskCreated = {
   task_id: z.string(), status: z.string(), reward_usd: z.number(), platform_fee: z.number(), total_escrow: z.number(), deadline: z.string(), created_at: z.string(),
 };
 
+/** What to tell the model about a task that waits for the account owner. */
+export const awaitingApproval = (status: string) =>
+  status === 'PENDING_APPROVAL'
+    ? " It waits for the account owner's approval (the key's spending policy requires it for this amount) before any operator can see it; tell your user. The escrow is held and is refunded if the owner declines or does not answer in time."
+    : '';
+
 export function registerTaskTools(server: McpServer, { client }: Context) {
   server.registerTool('post_task', {
     title: 'Post a task',
@@ -41,7 +47,7 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
   }, (args) => guarded(async () => {
     const { idempotency_key: _key, ...params } = args;
     const task = await client.tasks.create(params, { idempotencyKey: idempotencyKey('post_task', args) });
-    return ok(task, `Posted ${task.task_id}: $${task.total_escrow} escrowed.`);
+    return ok(task, `Posted ${task.task_id}: $${task.total_escrow} escrowed.${awaitingApproval(task.status)}`);
   }));
 
   server.registerTool('dispatch_digital_task', {
@@ -63,7 +69,7 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
   }, (args) => guarded(async () => {
     const { digital_category, idempotency_key: _key, ...rest } = args;
     const task = await client.dispatchDigitalTask({ ...rest, category: digital_category, idempotencyKey: idempotencyKey('dispatch_digital_task', args) });
-    return ok(task, `Dispatched ${task.task_id}.`);
+    return ok(task, `Dispatched ${task.task_id}.${awaitingApproval(task.status)}`);
   }));
 
   server.registerTool('list_digital_categories', {

@@ -370,6 +370,7 @@ export const UsageResponse = z.object({
     name: z.string().nullable(),
     key_prefix: z.string(),
     scopes: keyScopes(),
+    calling_key: z.boolean().describe('This is the key the request came with'),
     policy: z.enum(['key', 'account', 'none']),
     day: usageWindow.describe('The rolling 24 hours'),
     month: usageWindow.describe('The calendar month, UTC'),
