@@ -19,6 +19,8 @@ const SCREENSHOTS = process.env.HUMANOPS_SCREENSHOTS === '1' ? new URL('../docs/
 
 /** Where the phone is: a street corner in Manhattan. */
 const HERE = { latitude: 40.7128, longitude: -74.006 };
+/** How long a poll waits for the page to catch up (the machine may be busy). */
+const POLL = { timeout: 15_000 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 describe.runIf(available || required)('the operator app in a real browser', () => {
@@ -95,7 +97,7 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     });
     expect(reply.status).toBe(201);
     await signIn(page, email);
-    await expect.poll(() => page.getByRole('heading', { name: 'Tasks', level: 1 }).isVisible()).toBe(true);
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
     return operatorId;
   }
 
@@ -139,7 +141,7 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
     const card = page.getByRole('link', { name: new RegExp(title) });
     await card.waitFor();
-    await expect.poll(() => card.textContent()).toMatch(/\$25\.00.*Verification.*m away.*left/);
+    await expect.poll(() => card.textContent(), POLL).toMatch(/\$25\.00.*Verification.*m away.*left/);
     // Nearest first.
     const hrefs = await page.locator('.cards a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
     expect(hrefs.indexOf(`#/task/${taskId}`)).toBeLessThan(hrefs.indexOf(`#/task/${farther}`));
@@ -149,7 +151,7 @@ describe.runIf(available || required)('the operator app in a real browser', () =
 
     await card.click();
     await page.getByRole('heading', { name: title }).waitFor();
-    await expect.poll(() => page.getByRole('link', { name: 'Open in maps' }).getAttribute('href')).toContain('mlat=40.713');
+    await expect.poll(() => page.getByRole('link', { name: 'Open in maps' }).getAttribute('href'), POLL).toContain('mlat=40.713');
     await expectAccessible(page, 'task detail');
     if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}task.png`, fullPage: true });
     await page.getByRole('button', { name: 'Accept this task' }).click();
@@ -179,7 +181,7 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     await page.getByRole('heading', { name: 'Done' }).waitFor();
     await expectAccessible(page, 'my tasks');
     await nav(page).getByRole('link', { name: 'Earnings' }).click();
-    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('$25.00');
+    await expect.poll(() => page.getByTestId('pending').textContent(), POLL).toBe('$25.00');
     await page.getByLabel(/Amount in USD/).fill('5');
     await page.getByRole('button', { name: 'Request payout' }).click();
     await page.getByText('The smallest payout is $10.00.').waitFor();
@@ -302,6 +304,13 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     await expectAccessible(page, 'offline');
     await context.setOffline(false);
+    // Installable: a manifest with 192 and 512 px PNG icons, served by the app.
+    const manifest = await (await page.request.get(`${app.url}/manifest.webmanifest`)).json();
+    expect(manifest).toMatchObject({ display: 'standalone', start_url: './' });
+    for (const size of ['192x192', '512x512']) {
+      const icon = manifest.icons.find((i: { sizes: string; type: string }) => i.sizes === size && i.type === 'image/png');
+      expect((await page.request.get(`${app.url}/${icon.src}`)).headers()['content-type']).toBe('image/png');
+    }
     await context.close();
   });
 
@@ -316,7 +325,20 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     await page.getByRole('button', { name: 'Use this place' }).click();
     await page.getByRole('link', { name: new RegExp(title) }).waitFor();
     await page.getByRole('tab', { name: 'Remote' }).click();
-    await expect.poll(() => page.getByRole('link', { name: new RegExp(title) }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('link', { name: new RegExp(title) }).count(), POLL).toBe(0);
+    await context.close();
+  });
+
+  it('works at a desktop width too, with every screen accessible', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, geolocation: HERE, permissions: ['geolocation'] });
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await expectAccessible(page, 'desktop feed');
+    for (const screen of ['My tasks', 'Earnings', 'Profile']) {
+      await nav(page).getByRole('link', { name: screen, exact: true }).click();
+      await page.getByRole('heading', { level: 1 }).filter({ hasNotText: 'Tasks' }).or(page.getByRole('heading', { name: 'My tasks', level: 1 })).first().waitFor();
+      await expectAccessible(page, `desktop ${screen}`);
+    }
     await context.close();
   });
 
@@ -342,9 +364,12 @@ describe.runIf(available || required)('the operator app in a real browser', () =
     expect(bodies.some((body) => body.includes('/submit') && body.includes('"ciphertext"'))).toBe(true);
     expect(bodies.join('\n')).not.toContain(secret);
     expect(bodies.join('\n')).not.toContain('weatherly.example/dashboard');
+    // The session token travels only in the Authorization header: never in a URL, never in localStorage.
+    expect(bodies.some((line) => /eyJ[\w-]+\.[\w-]+\./.test(line.split(' ')[0]))).toBe(false);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toMatch(/eyJ/);
 
     await stack.tick();
-    await expect.poll(async () => (await agentClient.tasks.retrieve(task.task_id)).status).toBe('COMPLETED');
+    await expect.poll(async () => (await agentClient.tasks.retrieve(task.task_id)).status, POLL).toBe('COMPLETED');
     expect(await agentClient.retrieveCredential(task.task_id, privateKey)).toEqual({ api_key: secret, dashboard_url: 'https://weatherly.example/dashboard' });
     await context.close();
   });

@@ -35,6 +35,12 @@ const BY_CODE: Record<string, string> = {
   try_again: 'We are having trouble on our side. Try again in a moment.',
   api_unreachable: 'The service is not reachable. Check your connection and try again.',
   route_not_found: 'This app needs an update. Reload the page.',
+  invalid_json: 'The app sent something the service could not read. Reload the page and try again.',
+  invalid_input: 'The app sent something the service could not read. Reload the page and try again.',
+  invalid_content_type: 'The app sent something the service could not read. Reload the page and try again.',
+  unreadable_body: 'What was sent arrived incomplete. Check your connection and try again.',
+  idempotency_key_reused: 'That was already sent with different details. Reload the page and try again.',
+  invalid_idempotency_key: 'The app sent something the service could not read. Reload the page and try again.',
   internal_error: 'Something went wrong on our side. Try again in a moment.',
 };
 

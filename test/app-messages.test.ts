@@ -1,0 +1,33 @@
+// The operator app never shows raw API errors: every code an operator's requests can meet has a
+// sentence of its own, and validation errors keep the API's plain-words field message.
+import { describe, expect, it } from 'vitest';
+import { APIConnectionError, HumanOpsError } from '@humanops/sdk/operator';
+import { explain } from '../app/src/messages.ts';
+
+/** Codes the operator routes, their middleware and the SQL functions they call can answer with. */
+const OPERATOR_CODES: [number, string][] = [
+  [400, 'invalid_json'], [400, 'invalid_input'], [400, 'invalid_content_type'], [400, 'unreadable_body'], [400, 'invalid_form'],
+  [400, 'unsupported_file_type'], [400, 'unknown_photo'], [400, 'invalid_idempotency_key'], [401, 'unauthorized'], [401, 'unauthenticated'],
+  [401, 'invalid_token'], [402, 'insufficient_balance'], [402, 'insufficient_available_balance'], [403, 'kyc_required'],
+  [403, 'operator_not_registered'], [404, 'task_not_found'], [404, 'payout_not_found'], [404, 'route_not_found'], [409, 'task_unavailable'],
+  [409, 'task_not_in_progress'], [409, 'invalid_transition'], [409, 'too_many_files'], [409, 'proof_exists'], [409, 'operator_exists'],
+  [409, 'idempotency_key_reused'], [410, 'task_expired'], [413, 'file_too_large'], [413, 'payload_too_large'], [429, 'rate_limited'],
+  [500, 'internal_error'], [503, 'database_unavailable'], [503, 'identity_provider_unavailable'], [503, 'storage_unavailable'],
+  [503, 'payouts_unavailable'], [503, 'try_again'],
+];
+
+const GENERIC = 'Something went wrong. Try again.';
+
+describe('the app explains every API error in words', () => {
+  it.each(OPERATOR_CODES)('%i %s', (status, code) => {
+    const sentence = explain(new HumanOpsError(`{"error":"RAW-${code}"}`, { status, code }));
+    expect(sentence).not.toBe(GENERIC);
+    expect(sentence).not.toMatch(/[{}]|RAW-/);
+    expect(sentence).toMatch(/^[A-Z].*\.$/);
+  });
+
+  it('keeps the field and rule of a validation error, and names a lost connection', () => {
+    expect(explain(new HumanOpsError('email: must be an email address', { status: 400, code: 'validation_error' }))).toBe('Please check: email: must be an email address');
+    expect(explain(new APIConnectionError('fetch failed'))).toMatch(/^No connection\./);
+  });
+});
