@@ -258,6 +258,18 @@ describe('npm start (scripts/stack.mjs)', () => {
     expect(reference).toBeDefined();
     expect(await (await fetch(reference!)).text()).toContain('/assets/swagger-ui-bundle.js');
     expect((await (await fetch(`${reference}api/v1/openapi.json`)).json()).openapi).toBe('3.1.1');
+
+    // The operator app on the API's own origin, and its local sign-in: a token the API verifies.
+    const origin = `http://127.0.0.1:${stack.apiPort}`;
+    expect(stack.output()).toMatch(new RegExp(`operator app ${origin}/; Ctrl-C stops it$`, 'm'));
+    const page = await fetch(`${origin}/`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="app">');
+    const signIn = await fetch(`${origin}/local/sign-in`, { method: 'POST', body: JSON.stringify({ email: 'ana@example.com' }) });
+    const { token, operator_id } = await signIn.json();
+    const me = await fetch(`${url}/operator/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect([me.status, (await me.json()).code]).toEqual([403, 'operator_not_registered']);
+    expect(operator_id).toMatch(/^op_[0-9a-f]{20}$/);
   }, 120_000);
 
   it('runs the background work on its own: an overdue task expires with a refund, nobody calling a cron URL', async () => {

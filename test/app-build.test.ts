@@ -1,0 +1,49 @@
+// The production build of the operator app for a static host: the API's origin and Clerk's
+// publishable key are build-time settings, the page's CSP names exactly those hosts, the shell is
+// listed for the service worker, and the first load stays within its budget.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const APP = new URL('../app/', import.meta.url).pathname;
+const KEY = `pk_live_${Buffer.from('clerk.example.com$').toString('base64')}`;
+
+describe('the operator app built for production', () => {
+  let out: string;
+  let printed: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'humanops-app-'));
+    printed = execFileSync(join(APP, '../node_modules/.bin/vite'), ['build', '--outDir', out, '--emptyOutDir'], {
+      cwd: APP,
+      env: { ...process.env, VITE_HUMANOPS_API_URL: 'https://api.example.com', VITE_CLERK_PUBLISHABLE_KEY: KEY },
+      encoding: 'utf8',
+    });
+  }, 120_000);
+  afterAll(() => rm(out, { recursive: true, force: true }));
+
+  it('prints the first-load size against the budget', () => {
+    const [, kb] = printed.match(/first-load JS ([\d.]+) kB gzip \(budget 150 kB\)/) ?? [];
+    expect(Number(kb)).toBeGreaterThan(0);
+    expect(Number(kb)).toBeLessThanOrEqual(150);
+  });
+
+  it('writes a CSP naming only the API and Clerk as outside hosts', async () => {
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    const csp = (html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '').replaceAll('&#39;', "'");
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self' https://clerk.example.com");
+    expect(csp).toMatch(/connect-src 'self' https:\/\/api\.example\.com https:\/\/clerk\.example\.com/);
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toContain('unsafe-eval');
+  });
+
+  it('calls the configured API and lists the whole shell for the service worker', async () => {
+    const assets = await readdir(join(out, 'assets'));
+    const js = (await Promise.all(assets.filter((f) => f.endsWith('.js')).map((f) => readFile(join(out, 'assets', f), 'utf8')))).join('\n');
+    expect(js).toContain('https://api.example.com');
+    const sw = await readFile(join(out, 'sw.js'), 'utf8');
+    for (const file of [...assets.map((f) => `./assets/${f}`), './manifest.webmanifest', './icon-192.png', './icon-512.png']) expect(sw).toContain(`"${file}"`);
+  });
+});
