@@ -205,3 +205,22 @@ describe('identity edges', () => {
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
   });
 });
+
+describe('test mode on a public host', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // What a hosted Supabase project sets: the server is reachable from the internet.
+    stack = await startStack({ env: { SB_REGION: 'eu-west-1' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('refuses webhook targets on the internal network, although test mode allows them locally', async () => {
+    const agent = await stack.registerAgent('prober');
+    await stack.deposit(agent, 100);
+    for (const url of ['http://127.0.0.1:5432/', 'http://169.254.169.254/latest/meta-data', 'http://10.0.0.7/', 'https://[::ffff:0:7f00:1]/']) {
+      const reply = await stack.createTask(agent, { callback_url: url });
+      expect(reply.status, url).toBe(400);
+      expect(reply.body.error).toMatch(/^callback_url: must not point to a private/);
+    }
+  });
+});

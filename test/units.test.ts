@@ -228,6 +228,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).mode).toBe('live');
   });
 
+  it('allows private webhook receivers only in test mode on a server that only this machine can reach', () => {
+    const allow = (env: Record<string, string>) => loadConfig({ SUPABASE_DB_URL: DB, ...env }).webhooks.allowPrivateAddresses;
+    expect(allow({})).toBe(true);
+    expect(allow({ HUMANOPS_HOST: '::1' })).toBe(true);
+    expect(allow({ HUMANOPS_HOST: 'localhost' })).toBe(true);
+    expect(allow({ SB_REGION: 'eu-west-1' })).toBe(false);
+    expect(allow({ HUMANOPS_HOST: '0.0.0.0' })).toBe(false);
+    expect(allow({ HUMANOPS_HOST: '192.168.1.20', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' })).toBe(false);
+    expect(allow({ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' })).toBe(false);
+  });
+
   it('refuses live mode without CLERK_AUTHORIZED_PARTIES, so the azp check is never silently off', () => {
     const { CLERK_AUTHORIZED_PARTIES: _parties, ...noParties } = LIVE;
     expect(() => loadConfig({ ...noParties, HUMANOPS_ADMIN_KEY: ADMIN })).toThrow(/CLERK_AUTHORIZED_PARTIES/);

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const flag = z
@@ -92,7 +93,10 @@ export interface Config {
   };
   /** How long completed tasks' rewards stay pending before they can be withdrawn. */
   earningsHoldSeconds: number;
-  /** Webhooks to loopback/private addresses: allowed in test mode unless turned off; never in live mode. */
+  /**
+   * Webhooks to loopback/private addresses: allowed in test mode on a server only this machine can
+   * reach, unless turned off; never in live mode, on Supabase, or when listening beyond loopback.
+   */
   webhooks: { allowPrivateAddresses: boolean; timeoutMs: number };
   chain: {
     rpcUrl: string | undefined;
@@ -122,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.HUMANOPS_MODE === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
     throw new ConfigError('Invalid configuration: CLERK_JWKS_URL and CLERK_ISSUER are required in live mode');
   }
+  const reachableFromOutside = e.SB_REGION !== undefined || !isLoopbackHost(e.HUMANOPS_HOST);
   const list = (value: string | undefined) => (value ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   // Without an azp check, a session token that Clerk issued for any other app on the same
   // instance would sign in here.
@@ -173,7 +178,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS,
     webhooks: {
-      allowPrivateAddresses: e.HUMANOPS_MODE === 'test' && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
+      // Private receivers are for local development: never in live mode, and never when the
+      // server can be reached from outside (hosted on Supabase, or bound beyond loopback), where
+      // anyone with a test key could make it probe the internal network.
+      allowPrivateAddresses: e.HUMANOPS_MODE === 'test' && !reachableFromOutside && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
     chain: {
@@ -184,6 +192,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       depositXpub: e.DEPOSIT_XPUB,
     },
   };
+}
+
+/** Whether a listen address only accepts connections from this machine. */
+function isLoopbackHost(host: string): boolean {
+  const plain = host.replace(/^\[|\]$/g, '');
+  if (plain === 'localhost') return true;
+  return ipaddr.isValid(plain) && ipaddr.process(plain).range() === 'loopback';
 }
 
 /** The process environment under Deno or Node. */
