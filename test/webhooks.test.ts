@@ -255,7 +255,11 @@ describe('where webhooks may go', () => {
     ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['64:ff9b::a00:1', true], ['224.0.0.1', true],
     ['::127.0.0.1', true], ['2002:7f00:1::1', true], ['2002:a9fe:a9fe::', true], ['fec0::1', true], ['64:ff9b:1::a00:1', true],
     ['2001:0:4136:e378::1', true], ['ff02::1', true], ['not-an-address', true],
-    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false], ['2002:808:808::1', false],
+    // Found by the outside review: SIIT-translated loopback and the IPv6 discard prefix.
+    ['::ffff:0:7f00:1', true], ['100::1', true], ['2001:db8::1', true], ['192.0.2.1', true], ['198.18.0.1', true],
+    // 6to4 is refused whatever it embeds: a relay decides where it lands.
+    ['2002:808:808::1', true],
+    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
   ])('%s is private: %s', (address, expected) => {
     expect(isPrivateAddress(address)).toBe(expected);
   });
@@ -273,7 +277,7 @@ describe('where webhooks may go', () => {
 
     it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h',
       'https://db.internal/h', 'http://example.com/h', 'https://localhost./h', 'https://0x7f.1/h', 'https://[::ffff:10.0.0.1]/h', 'https://[fd00::1]/h',
-      'https://100.64.0.1/h', 'https://[fe80::1]/h'])(
+      'https://100.64.0.1/h', 'https://[fe80::1]/h', 'https://[::ffff:0:7f00:1]/h', 'https://[100::1]/h'])(
       'refuses a task calling back to %s', async (url) => {
         const reply = await live.createTask(liveAgent, { callback_url: url });
         expect(reply.status).toBe(400);

@@ -9,6 +9,7 @@
  *   Receivers reject stale timestamps to stop replays.
  * Without a secret the body is sent unsigned (the reference makes the secret optional).
  */
+import ipaddr from 'ipaddr.js';
 import { VERSION } from './version.ts';
 import { webhookKey } from '../../sdk/src/webhooks.ts';
 
@@ -32,57 +33,21 @@ export async function signatureHeaders(body: string, secret: string | null, id: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Where webhooks may go: never to loopback, private, link-local, metadata or other special
-// addresses, unless local development allows it.
+// Where webhooks may go: only to global unicast addresses, unless local development allows it.
+// The classification is ipaddr.js's (a maintained table of the IANA special-purpose registries),
+// not a list of our own: every IPv4 and IPv6 range it does not call `unicast` is refused, including
+// IPv4 embedded in IPv6 (NAT64, SIIT, 6to4, Teredo), discard-only and documentation prefixes.
 
-function ipv4Bytes(address: string): number[] | null {
-  const parts = address.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
-  return parts.map(Number);
-}
-
-function isSpecialIpv4([a, b, c]: number[]): boolean {
-  return a === 0 || a === 10 || a === 127 || a >= 224 // this network, private, loopback, multicast and reserved
-    || (a === 100 && b >= 64 && b <= 127) // carrier-grade NAT
-    || (a === 169 && b === 254) // link-local, cloud metadata
-    || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) // private
-    || (a === 192 && b === 0 && (c === 0 || c === 2)) || (a === 198 && (b === 18 || b === 19)) // IETF, benchmarking
-    || (a === 198 && b === 51 && c === 100) || (a === 203 && b === 0 && c === 113); // documentation
-}
-
-/** Expands an IPv6 address into its 8 groups, or null. */
-function ipv6Groups(address: string): number[] | null {
-  let text = address.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const bytes = ipv4Bytes(v4[1]);
-    if (!bytes) return null;
-    text = text.slice(0, -v4[1].length) + `${((bytes[0] << 8) | bytes[1]).toString(16)}:${((bytes[2] << 8) | bytes[3]).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const parse = (part: string) => (part ? part.split(':').map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)) : []);
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const groups = halves.length === 2 ? [...head, ...Array(8 - head.length - tail.length).fill(0), ...tail] : head;
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g)) ? groups : null;
+function isIpLiteral(host: string): boolean {
+  return ipaddr.isValid(host);
 }
 
 /** Whether an IP address must never receive webhooks from a live server. */
 export function isPrivateAddress(address: string): boolean {
   const plain = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const v4 = ipv4Bytes(plain);
-  if (v4) return isSpecialIpv4(v4);
-  const g = ipv6Groups(plain);
-  if (!g) return true; // not an address we understand: refuse
-  if (g.every((x) => x === 0) || (g.slice(0, 7).every((x) => x === 0) && g[7] === 1)) return true; // :: and ::1
-  if ((g[0] & 0xfe00) === 0xfc00 || (g[0] & 0xffc0) === 0xfe80 || (g[0] & 0xffc0) === 0xfec0 || (g[0] & 0xff00) === 0xff00) return true; // ULA, link-local, site-local, multicast
-  // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::).
-  const embedded = (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0));
-  if (embedded) return isSpecialIpv4([g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff]);
-  if (g[0] === 0x2002) return isSpecialIpv4([g[1] >> 8, g[1] & 0xff, g[2] >> 8, g[2] & 0xff]);
-  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return true; // local-use NAT64
-  return g[0] === 0x2001 && (g[1] === 0x0db8 || g[1] === 0); // documentation, Teredo
+  if (!ipaddr.isValid(plain)) return true; // not an address we understand: refuse
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as the IPv4 address it reaches.
+  return ipaddr.process(plain).range() !== 'unicast';
 }
 
 const LOCAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
@@ -99,7 +64,7 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
   if (allowPrivate) return null;
   const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, ''); // `localhost.` is `localhost`
   if (LOCAL_NAMES.test(host)) return 'must not point to a local host';
-  if ((ipv4Bytes(host) || host.includes(':')) && isPrivateAddress(host)) return 'must not point to a private, loopback or link-local address';
+  if ((isIpLiteral(host) || host.includes(':')) && isPrivateAddress(host)) return 'must not point to a private, loopback or link-local address';
   return null;
 }
 
@@ -119,7 +84,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 async function resolveHost(host: string, signal: AbortSignal): Promise<string[]> {
   const plain = host.replace(/^\[|\]$/g, '');
-  if (ipv4Bytes(plain) || plain.includes(':')) return [plain];
+  if (isIpLiteral(plain) || plain.includes(':')) return [plain];
   type ResolveDns = (h: string, t: 'A' | 'AAAA', o: { signal: AbortSignal }) => Promise<string[]>;
   const deno = (globalThis as { Deno?: { resolveDns: ResolveDns } }).Deno;
   if (deno) {
