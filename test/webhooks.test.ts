@@ -204,6 +204,20 @@ describe('webhooks', () => {
     expect((await deliveries(id))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
+  it("a worker that lost its lease cannot record its late outcome over the newer attempt's", async () => {
+    const id = await withCallback('/late');
+    await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+    // Worker A claims, stalls past its lease; worker B (the tick) claims again and delivers.
+    const [stale] = await stack.sql`select id, lease from api.claim_webhook_deliveries(50, 300) where task_id = ${id}`;
+    await stack.sql`update webhook_deliveries set locked_until = now() - interval '1 second' where task_id = ${id}`;
+    await stack.tick();
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+    // A wakes up and reports a failure under its old lease: nothing changes.
+    const [late] = await stack.sql`select api.record_webhook_attempt(${stale.id}, ${stale.lease}, false, 500, 'late failure', 8) as status`;
+    expect(late.status).toBe('lease_lost');
+    expect((await deliveries(id))[0]).toMatchObject({ status: 'delivered', attempts: 2, last_error: null });
+  });
+
   it('an attempt in flight is not posted again by a concurrent worker, even after a resend', async () => {
     receiver.slowBy(1500);
     const id = await withCallback('/slow-inflight');

@@ -21,15 +21,15 @@ export const webhookDeliveries: WorkStep = {
     const started = Date.now();
     let sent = 0;
     for (let round = 0; round < MAX_ROUNDS && Date.now() - started < ROUNDS_BUDGET_MS; round++) {
-      const claimed = await db.asService((tx) => tx<{ id: string; url: string; secret: string | null; payload: unknown; fail: boolean }[]>`
-        select id, url, secret, payload, fail from api.claim_webhook_deliveries(${BATCH}, ${lease})`);
+      const claimed = await db.asService((tx) => tx<{ id: string; url: string; secret: string | null; payload: unknown; fail: boolean; lease: string }[]>`
+        select id, url, secret, payload, fail, lease from api.claim_webhook_deliveries(${BATCH}, ${lease})`);
       // Concurrently: a slow receiver holds up only its own delivery.
       const delivered = await Promise.all(claimed.map(async (delivery) => {
         const result = delivery.fail
           ? { delivered: false, statusCode: null, error: 'sandbox: forced failure' }
           : await deliver(delivery, { allowPrivate: config.webhooks.allowPrivateAddresses, timeoutMs: config.webhooks.timeoutMs });
         await db.asService((tx) => tx`
-          select api.record_webhook_attempt(${delivery.id}, ${result.delivered}, ${result.statusCode}, ${result.error}, ${MAX_WEBHOOK_ATTEMPTS})`);
+          select api.record_webhook_attempt(${delivery.id}, ${delivery.lease}::uuid, ${result.delivered}, ${result.statusCode}, ${result.error}, ${MAX_WEBHOOK_ATTEMPTS})`);
         return result.delivered;
       }));
       sent += claimed.length;
