@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, type Operator, type Stack, futureDeadline, operatorToken, startStack } from './helpers/stack.ts';
+import { makeJpeg } from './helpers/images.ts';
 
 let stack: Stack;
 let agent: Agent;
@@ -11,9 +12,9 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-/** The smallest JPEG header the sniffer accepts, padded. */
-const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new Array(200).fill(0x11)]);
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(100).fill(0)]);
+/** Real images (they must decode): a small JPEG from jpeg-js and a 1×1 PNG. */
+const JPEG = makeJpeg();
+const PNG = Uint8Array.from(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'));
 
 const upload = (operator: Operator, taskId: string, bytes: Uint8Array = JPEG, type = 'image/jpeg', name = 'proof.jpg') =>
   stack.upload(operator, taskId, bytes, { type, name });
@@ -198,6 +199,8 @@ describe('browsing open tasks', () => {
     ['radius_km=5', 'radius_km: needs lat and lng'],
     ['lat=100&lng=0', 'lat: must be between -90 and 90'],
     ['lat=x&lng=0', 'lat: must be a number'],
+    ['lat=&lng=', 'lat: must be a number'],
+    ['lat=0x10&lng=1', 'lat: must be a number'],
     ['task_type=NOPE', 'task_type: must be one of'],
     ['color=red', 'color: is not a known field'],
   ])('refuses ?%s', async (query, error) => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './helpers/stack.ts';
+import { makeJpeg } from './helpers/images.ts';
 
 describe('rate limits (fixed window per client IP and route)', () => {
   let stack: Stack;
@@ -101,7 +102,7 @@ describe('upload rate limit', () => {
     await stack.call('POST', `/operator/tasks/${task.body.task_id}/accept`, { headers: operator.auth });
     const statuses = [];
     for (let i = 0; i < 3; i++) {
-      statuses.push((await stack.upload(operator, task.body.task_id, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]))).status);
+      statuses.push((await stack.upload(operator, task.body.task_id, makeJpeg())).status);
     }
     expect(statuses).toEqual([201, 201, 429]);
     expect((await stack.call('GET', '/operator/earnings', { headers: operator.auth })).status).toBe(200);

@@ -224,3 +224,53 @@ describe('test mode on a public host', () => {
     }
   });
 });
+
+describe('smaller gaps: proof files and input', () => {
+  let stack: Stack;
+  let agent: Agent;
+  let operator: Operator;
+  beforeAll(async () => {
+    stack = await startStack();
+    agent = await stack.registerAgent('gaps');
+    await stack.deposit(agent, 200);
+    operator = await stack.registerOperator();
+  });
+  afterAll(() => stack?.stop());
+
+  const heldTask = async () => {
+    const id = (await stack.createTask(agent)).body.task_id;
+    expect((await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth })).status).toBe(200);
+    return id;
+  };
+
+  it('JPEG magic bytes in front of HTML are not an image', async () => {
+    const id = await heldTask();
+    const polyglot = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...new TextEncoder().encode('<html><script>alert(document.cookie)</script></html>')]);
+    const reply = await stack.upload(operator, id, polyglot);
+    expect(reply.status).toBe(400);
+    expect(reply.body).toEqual({ error: 'file: must be a JPEG, PNG, WebP or HEIC image that decodes', code: 'unsupported_file_type' });
+    expect(await stack.sql`select count(*)::int as n from proof_files where task_id = ${id}`).toEqual([{ n: 0 }]);
+  });
+
+  it('the same photo listed three times is refused, not counted three times', async () => {
+    const id = await heldTask();
+    const photo = await stack.upload(operator, id, makeJpeg({ lat: 40.7128, lng: -74.006, takenAt: new Date() }));
+    expect(photo.status).toBe(201);
+    const reply = await stack.call('POST', `/operator/tasks/${id}/submit`, { headers: operator.auth, body: { photos: [photo.body.path, photo.body.url, photo.body.path] } });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ error: 'photos: lists the same file more than once', code: 'duplicate_photo' });
+    expect((await stack.call('POST', `/operator/tasks/${id}/submit`, { headers: operator.auth, body: { photos: [photo.body.path] } })).status).toBe(200);
+  });
+
+  it.each([
+    ['/operators/search?lat=&lng=', 'lat: must be a number'],
+    ['/operators/search?lat=0x10&lng=1', 'lat: must be a number'],
+    ['/operators/search?lat=1&lng=2&limit=0x10', 'limit: must be a number'],
+    ['/tasks?limit=0x10', 'limit: must be a number'],
+    ['/tasks?offset=%201', 'offset: must be a number'],
+  ])('reads %s strictly: %s', async (path, error) => {
+    const reply = await stack.call('GET', path, { key: agent.key });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ error, code: 'validation_error' });
+  });
+});

@@ -1,7 +1,10 @@
 /**
  * Recognising proof images by their first bytes: what a file claims to be (its name, a declared
- * Content-Type) is never trusted. Only JPEG, PNG, WebP and HEIC/HEIF are accepted.
+ * Content-Type) is never trusted. Only JPEG, PNG, WebP and HEIC/HEIF are accepted, and only when
+ * their headers decode to real dimensions (image-size reads them), so magic bytes in front of
+ * anything else (FF D8 FF followed by HTML) are not an image.
  */
+import { imageSize } from 'image-size';
 
 export type ImageContentType = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/heic';
 export type ImageExtension = 'jpg' | 'png' | 'webp' | 'heic';
@@ -61,4 +64,23 @@ export function sniffImage(bytes: Uint8Array): SniffedImage | null {
     }
   }
   return null;
+}
+
+/** image-size's name for each type we accept. */
+const DECODED_TYPE: Record<ImageContentType, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/heic': 'heif' };
+
+/**
+ * The image type of `bytes` when its magic bytes name one we accept and its header decodes, as
+ * that same type, to a width and a height; null for anything else.
+ */
+export function readImage(bytes: Uint8Array): (SniffedImage & { width: number; height: number }) | null {
+  const sniffed = sniffImage(bytes);
+  if (!sniffed) return null;
+  try {
+    const { type, width, height } = imageSize(bytes);
+    if (type !== DECODED_TYPE[sniffed.contentType] || !width || !height) return null;
+    return { ...sniffed, width, height };
+  } catch {
+    return null;
+  }
 }

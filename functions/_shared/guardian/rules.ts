@@ -3,7 +3,7 @@
  * where and when they were taken (EXIF, when present), and that the proof is of the task's kind.
  */
 import exifr from 'exifr';
-import { sniffImage } from '../images.ts';
+import { readImage } from '../images.ts';
 import type { GuardianTask, ProofImage, RuleCheck } from './types.ts';
 
 export interface RuleOptions {
@@ -71,7 +71,7 @@ export async function runRuleChecks(task: GuardianTask, images: ProofImage[], op
   }
 
   // Every image exists and is really an image.
-  const real = images.filter((image) => image.bytes && sniffImage(image.bytes));
+  const real = images.filter((image) => image.bytes && readImage(image.bytes));
   if (images.length > 0) {
     const broken = images.filter((image) => !real.includes(image)).map((image) => image.path);
     add('images_exist', broken.length === 0, true, broken.length === 0

@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { CATEGORIES } from '../../_shared/categories.ts';
 import { isP256PublicKey } from '../../_shared/crypto.ts';
 import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
-import { sniffImage } from '../../_shared/images.ts';
+import { readImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
   ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
@@ -324,8 +324,8 @@ export function operatorRoutes(deps: Deps) {
       if (file.size > maxUploadBytes) throw new ApiError(413, 'file_too_large', tooLarge);
       if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
       const bytes = new Uint8Array(await file.arrayBuffer());
-      const image = sniffImage(bytes);
-      if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image');
+      const image = readImage(bytes);
+      if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image that decodes');
 
       const id = operatorId(c);
       // Refuse before storing anything when the task is not this operator's to work on.

@@ -142,6 +142,16 @@ export const CreateTaskSchema = z
 export type CreateTaskInput = z.input<typeof CreateTaskSchema>;
 export type CreateTask = z.output<typeof CreateTaskSchema>;
 
+/**
+ * Numbers in query strings are plain decimals: an empty value (`lat=`), hex (`0x10`), exponents,
+ * `Infinity` and padding are refused rather than coerced the way `Number()` would read them.
+ */
+const DECIMAL = /^-?\d{1,15}(\.\d{1,15})?$/;
+const queryNumber = (schema: z.ZodNumber) => z.string().regex(DECIMAL, 'must be a number').transform(Number).pipe(schema);
+const queryInteger = (schema: z.ZodNumber) => queryNumber(schema.int('must be an integer'));
+const queryLimit = queryInteger(z.number().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100')).default(20);
+const queryOffset = queryInteger(z.number().min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000')).default(0);
+
 /** An opaque keyset cursor: `pagination.next_cursor` of the previous page. */
 const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'must be the next_cursor of a previous page').optional();
 
@@ -151,8 +161,8 @@ const OFFSET_WITH_CURSOR = { message: 'cannot be combined with cursor', path: ['
 export const ListTasksQuery = z
   .strictObject({
     status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
-    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
-    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    limit: queryLimit,
+    offset: queryOffset,
     cursor,
   })
   .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
@@ -189,13 +199,11 @@ export const KycDecisionSchema = z.strictObject({
   status: z.enum(['VERIFIED', 'REJECTED'], { error: unlessMissing('must be VERIFIED or REJECTED') }),
 });
 
-const queryNumber = (schema: z.ZodNumber) => z.coerce.number({ error: 'must be a number' }).pipe(schema);
-
 export const OperatorTasksQuery = z
   .strictObject({
     task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
-    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
-    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    limit: queryLimit,
+    offset: queryOffset,
     lat: queryNumber(latitude).optional(),
     lng: queryNumber(longitude).optional(),
     radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(20_000, 'must be at most 20000')).optional(),
@@ -211,8 +219,8 @@ export const OperatorTasksQuery = z
 export const MyTasksQuery = z
   .strictObject({
     status: z.enum(TASK_STATUSES, `must be one of ${oneOf(TASK_STATUSES)}`).optional(),
-    limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
-    offset: z.coerce.number().int('must be an integer').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000').default(0),
+    limit: queryLimit,
+    offset: queryOffset,
     cursor,
   })
   .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
@@ -250,7 +258,7 @@ export const OperatorSearchQuery = z.strictObject({
   radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(500, 'must be at most 500')).default(25),
   task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
   min_rating: queryNumber(z.number().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5')).optional(),
-  limit: z.coerce.number().int('must be an integer').min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(20),
+  limit: queryLimit,
 });
 
 // ---------------------------------------------------------------------------------------------
