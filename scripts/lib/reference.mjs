@@ -102,7 +102,7 @@ export function startReference({ port = 0, apiUrl }) {
 }
 
 /** Forwards a request to the API as it came (method, headers, body) and streams the answer back. */
-async function proxy(req, res, target) {
+export async function proxy(req, res, target) {
   const headers = { ...req.headers };
   delete headers.host;
   delete headers.connection;
