@@ -84,7 +84,12 @@ function proxy(req, res, apiOrigin) {
 }
 
 function serveFile(req, res, distDir) {
-  const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+  let path;
+  try {
+    path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+  } catch {
+    return send(res, 400, SECURITY_HEADERS, 'Bad request');
+  }
   let file = normalize(join(distDir, path));
   if (!file.startsWith(distDir + sep) && file !== distDir) return send(res, 404, SECURITY_HEADERS, 'Not found');
   if (!existsSync(file) || statSync(file).isDirectory()) file = join(distDir, 'index.html');
