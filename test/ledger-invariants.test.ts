@@ -105,7 +105,7 @@ describe('the ledger invariants', () => {
     const report = await stack.sql`select invariant, violations from api.check_ledger()`;
     const names = await stack.sql`select invariant from api.ledger_invariants()`;
     expect(report.map((r) => r.invariant)).toEqual(names.map((n) => n.invariant));
-    expect(report.length).toBe(17);
+    expect(report.length).toBe(18);
     expect(report.filter((r) => r.violations !== '0')).toEqual([]);
   });
 
@@ -212,6 +212,12 @@ describe('the ledger invariants', () => {
     })).toEqual(['deposits differ from deposit entries']);
   });
 
+  it('a running escrow that drifted from the escrow accounts is named', async () => {
+    expect(await problemsAfter(async (tx) => {
+      await tx`update ledger_accounts set escrow_cents = escrow_cents + 1 where agent_id = ${agent.id} and kind = 'agent_deposit'`;
+    })).toEqual(['running escrow differs from escrow accounts']);
+  });
+
   it('a move the state machine does not allow is named', async () => {
     expect(await problemsAfter(async (tx) => {
       await tx`update tasks set status = 'PENDING' where id = ${task.cancelled}`;
@@ -248,7 +254,7 @@ describe('the ledger invariants', () => {
     }
     await stack.sql.begin(async (tx) => {
       await tx`set local role service_role`;
-      expect((await tx`select * from api.check_ledger()`).length).toBe(17);
+      expect((await tx`select * from api.check_ledger()`).length).toBe(18);
     });
   });
 });

@@ -26,6 +26,17 @@ describe('rate limits (fixed window per client IP and route)', () => {
     expect(refused.headers.get('ratelimit-reset')).toBe(String(retryAfter));
   });
 
+  it('counts hits from different connections on rows of their own, and sums them all', async () => {
+    const bucket = '203.0.113.50 GET /api/v1/shards';
+    const connections = await Promise.all(Array.from({ length: 6 }, () => stack.sql.reserve()));
+    const counts = [];
+    for (const connection of connections) counts.push((await connection`select hits from api.hit_rate_limit(${bucket}, 60)`)[0].hits);
+    for (const connection of connections) connection.release();
+    expect(counts).toEqual([1, 2, 3, 4, 5, 6]);
+    const [{ rows }] = await stack.sql`select count(*)::int as rows from rate_limits where bucket = ${bucket}`;
+    expect(rows).toBeGreaterThan(1);
+  });
+
   it('counts each route separately, and never limits health checks', async () => {
     for (let i = 0; i < 10; i++) expect((await stack.call('GET', '/health')).status).toBe(200);
     const other = await stack.call('GET', '/tasks', { key: 'ho_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
@@ -44,6 +55,29 @@ describe('rate limits (fixed window per client IP and route)', () => {
       statuses.push((await stack.call('POST', '/tasks', { body: {}, headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+});
+
+describe('rate limits on posting tasks (counted in the statement that posts)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '5' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('counts posts that succeed and posts the database refuses, with the headers, then answers 429', async () => {
+    const funded = await stack.registerAgent('funded');
+    await stack.deposit(funded, 100);
+    const posted = await stack.createTask(funded);
+    expect(posted.status).toBe(201);
+    expect(posted.headers.get('ratelimit-limit')).toBe('5');
+    expect(posted.headers.get('ratelimit-remaining')).toBe('4');
+    const broke = await stack.registerAgent('broke');
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push(await stack.createTask(broke));
+    expect(replies.map((r) => r.status)).toEqual([402, 402, 402, 402, 429]);
+    expect(replies[4].body.code).toBe('rate_limited');
+    expect(Number(replies[4].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });
 

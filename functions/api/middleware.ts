@@ -69,30 +69,58 @@ export function clientIp(forwardedFor: string | undefined, socketAddress: string
 }
 
 /**
- * Fixed-window rate limit per client IP and route pattern, counted in Postgres so it holds across
- * function instances. Health checks are exempt so monitors never see a 429.
+ * Routes that count their own rate-limit hit in the statement that does their work (one round
+ * trip instead of two): POST /tasks. The middleware leaves them alone.
  */
-export function rateLimit({ config, db }: Deps): MiddlewareHandler<AppEnv> {
+const SELF_LIMITED = new Set(['POST /api/v1/tasks']);
+
+/** The rate-limit bucket (client IP + route pattern) and limit of a request; null when not limited. */
+export function rateLimitOf(c: Context<AppEnv>, { config }: Deps): { bucket: string; limit: number } | null {
+  const route = matchedRoute(c);
+  if (!config.rateLimit.enabled || route?.path.endsWith('/health')) return null;
+  const limit = route?.path.endsWith('/operator/upload') ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute;
+  const ip = clientIp(c.req.header('x-forwarded-for'), c.env?.remoteAddr?.hostname, config.trustProxyHeaders ? config.trustedProxyHops : null);
+  return { bucket: `${ip} ${route ? `${route.method} ${route.path}` : 'unmatched'}`, limit };
+}
+
+/**
+ * Applies a counted hit: past the limit a 429 with Retry-After; otherwise the RateLimit headers,
+ * returned for the caller to set on its response.
+ */
+export function rateLimitHeaders(limit: number, hits: number, resetAt: Date | string): Record<string, string> {
+  const resetSeconds = Math.max(1, Math.ceil((new Date(resetAt).getTime() - Date.now()) / 1000));
+  const headers = {
+    'RateLimit-Limit': String(limit),
+    'RateLimit-Remaining': String(Math.max(0, limit - hits)),
+    'RateLimit-Reset': String(resetSeconds),
+  };
+  if (hits > limit) {
+    throw new ApiError(429, 'rate_limited', `Too many requests: at most ${limit} per minute on this endpoint`, undefined, {
+      ...headers,
+      'Retry-After': String(resetSeconds),
+    });
+  }
+  return headers;
+}
+
+/** Counts one hit of `limiter` in Postgres; see rateLimitHeaders. */
+export async function countHit({ db }: Deps, limiter: { bucket: string; limit: number }): Promise<Record<string, string>> {
+  const [{ hits, reset_at }] = await db.sql<{ hits: number; reset_at: Date }[]>`
+    select hits, reset_at from api.hit_rate_limit(${limiter.bucket}, 60)`;
+  return rateLimitHeaders(limiter.limit, hits, reset_at);
+}
+
+/**
+ * Fixed-window rate limit per client IP and route pattern, counted in Postgres so it holds across
+ * function instances (api.hit_rate_limit says how the count is spread over rows). Health checks are
+ * exempt so monitors never see a 429.
+ */
+export function rateLimit(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const route = matchedRoute(c);
-    if (!config.rateLimit.enabled || route?.path.endsWith('/health')) return next();
-    const limit = route?.path.endsWith('/operator/upload') ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute;
-    const ip = clientIp(c.req.header('x-forwarded-for'), c.env?.remoteAddr?.hostname, config.trustProxyHeaders ? config.trustedProxyHops : null);
-    const bucket = `${ip} ${route ? `${route.method} ${route.path}` : 'unmatched'}`;
-    const [{ hits, reset_at }] = await db.sql<{ hits: number; reset_at: Date }[]>`
-      select hits, reset_at from api.hit_rate_limit(${bucket}, 60)`;
-    const resetSeconds = Math.max(1, Math.ceil((reset_at.getTime() - Date.now()) / 1000));
-    const headers = {
-      'RateLimit-Limit': String(limit),
-      'RateLimit-Remaining': String(Math.max(0, limit - hits)),
-      'RateLimit-Reset': String(resetSeconds),
-    };
-    if (hits > limit) {
-      throw new ApiError(429, 'rate_limited', `Too many requests: at most ${limit} per minute on this endpoint`, undefined, {
-        ...headers,
-        'Retry-After': String(resetSeconds),
-      });
-    }
+    const limiter = rateLimitOf(c, deps);
+    if (!limiter || (route && SELF_LIMITED.has(`${route.method} ${route.path}`))) return next();
+    const headers = await countHit(deps, limiter);
     await next();
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
   };
@@ -111,7 +139,7 @@ const OWNER_ROUTES = new Set([
 ]);
 const DEPOSIT_ROUTES = new Set(['POST /api/v1/agents/deposit/usdc', 'POST /api/v1/agents/deposit', 'POST /api/v1/agents/deposit/status']);
 
-function scopesNeeded(c: Context): Scope[] {
+export function scopesNeeded(c: Context): Scope[] {
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return ['read', 'agent', 'owner'];
   const route = matchedRoute(c);
   const name = `${c.req.method} ${route?.path}`;
@@ -120,28 +148,44 @@ function scopesNeeded(c: Context): Scope[] {
   return ['agent'];
 }
 
+/** The 403 for a key whose scopes do not include one the route needs, or null. */
+export function scopeProblem(c: Context, scopes: Scope[]): ApiError | null {
+  const needed = scopesNeeded(c);
+  if (needed.some((scope) => scopes.includes(scope))) return null;
+  return new ApiError(403, 'insufficient_scope',
+    `This key holds ${scopes.join(' and ')}; ${c.req.method} ${new URL(c.req.url).pathname} needs a key with the ${needed.join(' or ')} scope`,
+    { key_scopes: scopes, required_scopes: needed });
+}
+
+/** Why an `X-API-Key` header cannot be a key of this server (a 401), or null when it can be. */
+export function agentKeyProblem(key: string | undefined, mode: string): ApiError | null {
+  if (!key) return unauthorized('Missing X-API-Key header');
+  const format = KEY_FORMAT.exec(key);
+  if (!format) return unauthorized('Invalid API key');
+  if (format[1] !== mode) return unauthorized(`This is a ${format[1]}-mode key; this server runs in ${mode} mode`);
+  return null;
+}
+
+/** The agent behind a well-formed key (active, unexpired), or a 401 when there is none. */
+export async function authenticateAgent({ db }: Deps, key: string): Promise<{ id: string; keyId: string; scopes: Scope[] }> {
+  const [found] = await db.sql<{ agent_id: string; key_id: string; scopes: Scope[] }[]>`
+    select agent_id, key_id, scopes from api.authenticate_agent(${await sha256Hex(key)})`;
+  if (!found) throw unauthorized('Invalid or revoked API key');
+  return { id: found.agent_id, keyId: found.key_id, scopes: found.scopes };
+}
+
 /** Agent routes: `X-API-Key` must name an active, unexpired key of this mode, holding the scope the route needs. */
-export function requireAgent({ config, db }: Deps): MiddlewareHandler<AppEnv> {
+export function requireAgent(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // Guards of overlapping paths (`/agents/keys/*` and `/agents/keys/:id/policy`) authenticate once.
     if (c.get('agent')) return next();
     const key = c.req.header('x-api-key');
-    if (!key) throw unauthorized('Missing X-API-Key header');
-    const format = KEY_FORMAT.exec(key);
-    if (!format) throw unauthorized('Invalid API key');
-    if (format[1] !== config.mode) {
-      throw unauthorized(`This is a ${format[1]}-mode key; this server runs in ${config.mode} mode`);
-    }
-    const [found] = await db.sql<{ agent_id: string; key_id: string; scopes: Scope[] }[]>`
-      select agent_id, key_id, scopes from api.authenticate_agent(${await sha256Hex(key)})`;
-    if (!found) throw unauthorized('Invalid or revoked API key');
-    const needed = scopesNeeded(c);
-    if (!needed.some((scope) => found.scopes.includes(scope))) {
-      throw new ApiError(403, 'insufficient_scope',
-        `This key holds ${found.scopes.join(' and ')}; ${c.req.method} ${new URL(c.req.url).pathname} needs a key with the ${needed.join(' or ')} scope`,
-        { key_scopes: found.scopes, required_scopes: needed });
-    }
-    c.set('agent', { id: found.agent_id, keyId: found.key_id, scopes: found.scopes });
+    const problem = agentKeyProblem(key, deps.config.mode);
+    if (problem) throw problem;
+    const agent = await authenticateAgent(deps, key!);
+    const refused = scopeProblem(c, agent.scopes);
+    if (refused) throw refused;
+    c.set('agent', agent);
     await next();
   };
 }
@@ -187,6 +231,19 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * The request's Idempotency-Key and the hash of what it asks (method, path, canonical body), or
+ * null without a key; a 400 for a key that is not 1 to 255 printable ASCII characters.
+ */
+export async function idempotencyOf(c: Context<AppEnv>, body: unknown): Promise<{ key: string; requestHash: string } | null> {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return null;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  }
+  return { key, requestHash: await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${canonicalJson(body)}`) };
+}
+
 export interface Outcome {
   status: number;
   body: unknown;
@@ -199,12 +256,9 @@ export interface Outcome {
  * Only successes are stored: a failed request wrote nothing, so its retry runs afresh.
  */
 export async function idempotent(c: Context<AppEnv>, tx: Tx, body: unknown, work: () => Promise<Outcome>): Promise<Outcome> {
-  const key = c.req.header('idempotency-key');
-  if (key === undefined) return work();
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
-  }
-  const requestHash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${canonicalJson(body)}`);
+  const request = await idempotencyOf(c, body);
+  if (!request) return work();
+  const { key, requestHash } = request;
   const [claim] = await tx<{ state: string; response_status: number | null; response_body: unknown }[]>`
     select state, response_status, response_body from api.claim_idempotency_key(${key}, ${requestHash})`;
   if (claim.state === 'mismatch') {
