@@ -86,132 +86,129 @@ async function main() {
   say(`settings  sizes ${SIZES.join(', ')}; ${REQUESTS} sequential requests per endpoint after 10 unmeasured; durable Postgres`);
   const db = await startDatabase();
   const url = await startServer(db.url, { RATE_LIMIT_ENABLED: 'false' });
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  try {
-    const agent = async (name) => {
-      const reply = await call(`${url}/agents/register`, { method: 'POST', body: JSON.stringify({ name, email: `${name}@example.com` }) }, 201);
-      return { id: reply.agent_id, key: reply.api_key };
-    };
-    const heavy = await agent('heavy');
-    const others = [];
-    for (let i = 0; i < OTHER_AGENTS; i++) others.push(await agent(`agent-${i}`));
-    const operator = { 'x-operator-id': 'op_bench' };
-    await call(`${url}/operator/register`, {
-      method: 'POST', headers: operator,
-      body: JSON.stringify({ name: 'Bench Operator', email: 'op@example.com', location: { city: 'New York', country: 'US', lat: CENTRE.lat, lng: CENTRE.lng } }),
-    }, 201);
+  // The database's own pool (stopped with it, on a signal too); two connections seed at once.
+  const { sql } = db;
+  const agent = async (name) => {
+    const reply = await call(`${url}/agents/register`, { method: 'POST', body: JSON.stringify({ name, email: `${name}@example.com` }) }, 201);
+    return { id: reply.agent_id, key: reply.api_key };
+  };
+  const heavy = await agent('heavy');
+  const others = [];
+  for (let i = 0; i < OTHER_AGENTS; i++) others.push(await agent(`agent-${i}`));
+  const operator = { 'x-operator-id': 'op_bench' };
+  await call(`${url}/operator/register`, {
+    method: 'POST', headers: operator,
+    body: JSON.stringify({ name: 'Bench Operator', email: 'op@example.com', location: { city: 'New York', country: 'US', lat: CENTRE.lat, lng: CENTRE.lng } }),
+  }, 201);
 
-    const results = [];
-    let seeded = 0;
-    for (const size of SIZES) {
-      const started = performance.now();
-      const heavyShare = Math.round((size - seeded) * HEAVY_SHARE);
-      const perOther = Math.floor((size - seeded - heavyShare) / OTHER_AGENTS);
-      await fund(sql, heavy.id, heavyShare);
-      await seedTasks(sql, heavy.id, heavyShare);
-      // Two connections seed at once, an agent each.
-      const queue = others.map((o, i) => ({ ...o, n: perOther + (i === 0 ? size - seeded - heavyShare - perOther * OTHER_AGENTS : 0) }));
-      await Promise.all([0, 1].map(async () => {
-        for (let next = queue.shift(); next && !state.stopping; next = queue.shift()) {
-          await fund(sql, next.id, next.n);
-          await seedTasks(sql, next.id, next.n);
-        }
-      }));
-      if (state.stopping) return;
-      seeded = size;
-      await sql`vacuum analyze public.tasks`;
-      await sql`vacuum analyze public.ledger_accounts`;
-      await sql`vacuum analyze public.ledger_postings`;
-      const [{ tasks, heavyTasks }] = await sql`select count(*)::int as tasks, count(*) filter (where agent_id = ${heavy.id})::int as "heavyTasks" from public.tasks`;
-      const [{ problems }] = await sql`select count(*)::int as problems from api.verify_ledger()`;
-      say();
-      say(`${tasks.toLocaleString('en-US')} tasks (heavy agent: ${heavyTasks.toLocaleString('en-US')}), seeded in ${((performance.now() - started) / 1000).toFixed(0)} s; ledger ${problems === 0 ? 'verifies' : `${problems} PROBLEMS`}`);
-
-      // A cursor deep in the heavy agent's list, built as the API builds one.
-      const depth = Math.floor(heavyTasks * 0.8);
-      const [deep] = await sql`select created_at::text as created_at, id from public.tasks where agent_id = ${heavy.id}
-                                order by created_at desc, id offset ${depth} limit 1`;
-      const cursor = base64url(JSON.stringify({ list: 'tasks', created_at: deep.created_at, id: deep.id }));
-      const endpoints = [
-        ['GET /health', () => send(`${url}/health`)],
-        ['GET /operator/tasks 10 km', () => send(`${url}/operator/tasks?lat=${CENTRE.lat}&lng=${CENTRE.lng}&radius_km=10`, { headers: operator })],
-        ['GET /operator/tasks (no place)', () => send(`${url}/operator/tasks`, { headers: operator })],
-        ['GET /tasks heavy, first page', () => send(`${url}/tasks`, { headers: { 'x-api-key': heavy.key } })],
-        [`GET /tasks heavy, cursor at ${depth}`, () => send(`${url}/tasks?cursor=${cursor}`, { headers: { 'x-api-key': heavy.key } })],
-        [`GET /tasks heavy, offset ${depth}`, () => send(`${url}/tasks?offset=${depth}`, { headers: { 'x-api-key': heavy.key } })],
-        ['GET /agents/balance heavy', () => send(`${url}/agents/balance`, { headers: { 'x-api-key': heavy.key } })],
-      ];
-      const timings = {};
-      for (const [name, request] of endpoints) timings[name.replace(/ at \d+| \d+$/, '')] = await timeSequential(request, 200, { count: REQUESTS });
-      const verify = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        await sql`select count(*) from api.verify_ledger()`;
-        verify.push(performance.now() - t0);
+  const results = [];
+  let seeded = 0;
+  for (const size of SIZES) {
+    const started = performance.now();
+    const heavyShare = Math.round((size - seeded) * HEAVY_SHARE);
+    const perOther = Math.floor((size - seeded - heavyShare) / OTHER_AGENTS);
+    await fund(sql, heavy.id, heavyShare);
+    await seedTasks(sql, heavy.id, heavyShare);
+    // Two connections seed at once, an agent each.
+    const queue = others.map((o, i) => ({ ...o, n: perOther + (i === 0 ? size - seeded - heavyShare - perOther * OTHER_AGENTS : 0) }));
+    await Promise.all([0, 1].map(async () => {
+      for (let next = queue.shift(); next && !state.stopping; next = queue.shift()) {
+        await fund(sql, next.id, next.n);
+        await seedTasks(sql, next.id, next.n);
       }
-      timings['api.verify_ledger() (SQL)'] = { p50: verify.sort((a, b) => a - b)[1], p99: verify[2] };
-      // The incremental check: catch up once, then time it over what 100 posts since then wrote.
-      await sql`select count(*) from api.verify_ledger_incremental()`;
-      const post = JSON.stringify({
-        title: 'Check a sign', description: 'Photo of the sign', task_type: 'VERIFICATION', reward_usd: 10,
-        location: { lat: CENTRE.lat, lng: CENTRE.lng, address: 'Main St' }, deadline: new Date(Date.now() + 86_400_000).toISOString(),
-        proof_requirements: ['Photo'],
-      });
-      await sql`select api.credit_deposit(${heavy.id}, 'fiat', 1000000, p_payment_method => 'card')`;
-      for (let i = 0; i < 100; i++) await call(`${url}/tasks`, { method: 'POST', headers: { 'x-api-key': heavy.key }, body: post }, 201);
-      const t0 = performance.now();
-      const [{ found }] = await sql`select count(*)::int as found from api.verify_ledger_incremental()`;
-      const incrementalMs = performance.now() - t0;
-      timings['incremental check, 100 posts (SQL)'] = { p50: incrementalMs, p99: incrementalMs };
-      if (found) say(`incremental check found ${found} PROBLEMS`);
-      results.push({ size, timings });
-
-      const health = timings['GET /health'];
-      say(`${'endpoint'.padEnd(34)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'p50/health'.padStart(11)}`);
-      for (const [name, t] of Object.entries(timings)) {
-        say(`${name.padEnd(34)} ${t.p50.toFixed(2).padStart(8)} ${t.p99.toFixed(2).padStart(8)} ${(t.p50 / health.p50).toFixed(1).padStart(10)}×`);
-      }
-      if (state.stopping) return;
-    }
-
-    if (results.length > 1) {
-      const first = results[0];
-      const last = results.at(-1);
-      say();
-      say(`growth from ${first.size.toLocaleString('en-US')} to ${last.size.toLocaleString('en-US')} tasks (p50 at the largest ÷ p50 at the smallest; 1.0 is flat)`);
-      for (const name of Object.keys(last.timings)) {
-        say(`${name.padEnd(34)} ${(last.timings[name].p50 / first.timings[name].p50).toFixed(2).padStart(6)}×`);
-      }
-    }
-
+    }));
+    if (state.stopping) return;
+    seeded = size;
+    await sql`vacuum analyze public.tasks`;
+    await sql`vacuum analyze public.ledger_accounts`;
+    await sql`vacuum analyze public.ledger_postings`;
+    const [{ tasks, heavyTasks }] = await sql`select count(*)::int as tasks, count(*) filter (where agent_id = ${heavy.id})::int as "heavyTasks" from public.tasks`;
+    const [{ problems }] = await sql`select count(*)::int as problems from api.verify_ledger()`;
     say();
-    say('plans (auto_explain of every statement behind each endpoint, scan lines only):');
-    const agentClaims = { sub: heavy.id, role: 'authenticated', humanops_role: 'agent' };
-    const operatorClaims = { sub: 'op_bench', role: 'authenticated' };
-    const [{ created, id }] = await sql`select created_at::text as created, id from public.tasks where agent_id = ${heavy.id}
-                                         order by created_at desc, id offset (select count(*) / 2 from public.tasks where agent_id = ${heavy.id}) limit 1`;
-    const queries = [
-      ['open tasks within 10 km', operatorClaims, `select * from api.browse_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 21)`],
-      ['open tasks, no place, after a cursor', operatorClaims, `select * from api.browse_open_tasks(null, null, null, null, null, null, 21, 0, 'recent', null, '${created}', '${id}')`],
-      ['open-task count (capped)', operatorClaims, `select api.count_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 101)`],
-      ['agent tasks after a cursor', agentClaims, `select id from public.tasks where agent_id = '${heavy.id}' and created_at <= '${created}' and (created_at < '${created}' or id > '${id}') order by created_at desc, id limit 21`],
-      ['agent task count (capped)', agentClaims, `select count(*) from (select from public.tasks where agent_id = '${heavy.id}' limit 1001) c`],
-      ['balance', agentClaims, 'select * from api.agent_balance()'],
-      ['incremental ledger check', { role: 'service_role' }, 'select * from api.verify_ledger_incremental()'],
+    say(`${tasks.toLocaleString('en-US')} tasks (heavy agent: ${heavyTasks.toLocaleString('en-US')}), seeded in ${((performance.now() - started) / 1000).toFixed(0)} s; ledger ${problems === 0 ? 'verifies' : `${problems} PROBLEMS`}`);
+
+    // A cursor deep in the heavy agent's list, built as the API builds one.
+    const depth = Math.floor(heavyTasks * 0.8);
+    const [deep] = await sql`select created_at::text as created_at, id from public.tasks where agent_id = ${heavy.id}
+                              order by created_at desc, id offset ${depth} limit 1`;
+    const cursor = base64url(JSON.stringify({ list: 'tasks', created_at: deep.created_at, id: deep.id }));
+    const endpoints = [
+      ['GET /health', () => send(`${url}/health`)],
+      ['GET /operator/tasks 10 km', () => send(`${url}/operator/tasks?lat=${CENTRE.lat}&lng=${CENTRE.lng}&radius_km=10`, { headers: operator })],
+      ['GET /operator/tasks (no place)', () => send(`${url}/operator/tasks`, { headers: operator })],
+      ['GET /tasks heavy, first page', () => send(`${url}/tasks`, { headers: { 'x-api-key': heavy.key } })],
+      [`GET /tasks heavy, cursor at ${depth}`, () => send(`${url}/tasks?cursor=${cursor}`, { headers: { 'x-api-key': heavy.key } })],
+      [`GET /tasks heavy, offset ${depth}`, () => send(`${url}/tasks?offset=${depth}`, { headers: { 'x-api-key': heavy.key } })],
+      ['GET /agents/balance heavy', () => send(`${url}/agents/balance`, { headers: { 'x-api-key': heavy.key } })],
     ];
-    let grows = 0;
-    for (const [name, claims, query] of queries) {
-      const lines = await plans(db.url, claims, 'authenticated', query);
-      const seq = lines.filter((l) => /Seq Scan on (tasks|ledger_)/.test(l));
-      grows += seq.length;
-      say(`- ${name}: ${seq.length ? 'SEQUENTIAL SCAN' : 'no scan of a whole table'}`);
-      for (const l of lines) say(`    ${l.trim()}`);
+    const timings = {};
+    for (const [name, request] of endpoints) timings[name.replace(/ at \d+| \d+$/, '')] = await timeSequential(request, 200, { count: REQUESTS });
+    const verify = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await sql`select count(*) from api.verify_ledger()`;
+      verify.push(performance.now() - t0);
     }
-    say();
-    say(grows ? `${grows} plan(s) scan a whole table` : 'no plan scans a whole table');
-  } finally {
-    await sql.end();
+    timings['api.verify_ledger() (SQL)'] = { p50: verify.sort((a, b) => a - b)[1], p99: verify[2] };
+    // The incremental check: catch up once, then time it over what 100 posts since then wrote.
+    await sql`select count(*) from api.verify_ledger_incremental()`;
+    const post = JSON.stringify({
+      title: 'Check a sign', description: 'Photo of the sign', task_type: 'VERIFICATION', reward_usd: 10,
+      location: { lat: CENTRE.lat, lng: CENTRE.lng, address: 'Main St' }, deadline: new Date(Date.now() + 86_400_000).toISOString(),
+      proof_requirements: ['Photo'],
+    });
+    await sql`select api.credit_deposit(${heavy.id}, 'fiat', 1000000, p_payment_method => 'card')`;
+    for (let i = 0; i < 100; i++) await call(`${url}/tasks`, { method: 'POST', headers: { 'x-api-key': heavy.key }, body: post }, 201);
+    const t0 = performance.now();
+    const [{ found }] = await sql`select count(*)::int as found from api.verify_ledger_incremental()`;
+    const incrementalMs = performance.now() - t0;
+    timings['incremental check, 100 posts (SQL)'] = { p50: incrementalMs, p99: incrementalMs };
+    if (found) say(`incremental check found ${found} PROBLEMS`);
+    results.push({ size, timings });
+
+    const health = timings['GET /health'];
+    say(`${'endpoint'.padEnd(34)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'p50/health'.padStart(11)}`);
+    for (const [name, t] of Object.entries(timings)) {
+      say(`${name.padEnd(34)} ${t.p50.toFixed(2).padStart(8)} ${t.p99.toFixed(2).padStart(8)} ${(t.p50 / health.p50).toFixed(1).padStart(10)}×`);
+    }
+    if (state.stopping) return;
   }
+
+  if (results.length > 1) {
+    const first = results[0];
+    const last = results.at(-1);
+    say();
+    say(`growth from ${first.size.toLocaleString('en-US')} to ${last.size.toLocaleString('en-US')} tasks (p50 at the largest ÷ p50 at the smallest; 1.0 is flat)`);
+    for (const name of Object.keys(last.timings)) {
+      say(`${name.padEnd(34)} ${(last.timings[name].p50 / first.timings[name].p50).toFixed(2).padStart(6)}×`);
+    }
+  }
+
+  say();
+  say('plans (auto_explain of every statement behind each endpoint, scan lines only):');
+  const agentClaims = { sub: heavy.id, role: 'authenticated', humanops_role: 'agent' };
+  const operatorClaims = { sub: 'op_bench', role: 'authenticated' };
+  const [{ created, id }] = await sql`select created_at::text as created, id from public.tasks where agent_id = ${heavy.id}
+                                       order by created_at desc, id offset (select count(*) / 2 from public.tasks where agent_id = ${heavy.id}) limit 1`;
+  const queries = [
+    ['open tasks within 10 km', operatorClaims, `select * from api.browse_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 21)`],
+    ['open tasks, no place, after a cursor', operatorClaims, `select * from api.browse_open_tasks(null, null, null, null, null, null, 21, 0, 'recent', null, '${created}', '${id}')`],
+    ['open-task count (capped)', operatorClaims, `select api.count_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 101)`],
+    ['agent tasks after a cursor', agentClaims, `select id from public.tasks where agent_id = '${heavy.id}' and created_at <= '${created}' and (created_at < '${created}' or id > '${id}') order by created_at desc, id limit 21`],
+    ['agent task count (capped)', agentClaims, `select count(*) from (select from public.tasks where agent_id = '${heavy.id}' limit 1001) c`],
+    ['balance', agentClaims, 'select * from api.agent_balance()'],
+    ['incremental ledger check', { role: 'service_role' }, 'select * from api.verify_ledger_incremental()'],
+  ];
+  let grows = 0;
+  for (const [name, claims, query] of queries) {
+    const lines = await plans(db.url, claims, 'authenticated', query);
+    const seq = lines.filter((l) => /Seq Scan on (tasks|ledger_)/.test(l));
+    grows += seq.length;
+    say(`- ${name}: ${seq.length ? 'SEQUENTIAL SCAN' : 'no scan of a whole table'}`);
+    for (const l of lines) say(`    ${l.trim()}`);
+  }
+  say();
+  say(grows ? `${grows} plan(s) scan a whole table` : 'no plan scans a whole table');
 }
 
 try {
