@@ -44,6 +44,9 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
   const [filters, setFilters] = useState({ task_type: '', radius_km: '25', min_reward: '' });
   const [tasks, setTasks] = useState<OpenTask[]>([]);
   const [total, setTotal] = useState(0);
+  // The API counts open tasks up to a cap (total_exact false beyond it) and says whether more follow.
+  const [totalExact, setTotalExact] = useState(true);
+  const [more, setMore] = useState(false);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -81,6 +84,8 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
       });
       setTasks((previous) => (offset === 0 ? page.data : [...previous, ...page.data]));
       setTotal(page.pagination?.total ?? offset + page.data.length);
+      setTotalExact(page.pagination?.total_exact ?? true);
+      setMore(page.pagination?.has_more ?? false);
     } catch (failure) {
       setError(explain(failure));
     } finally {
@@ -136,7 +141,7 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
             onChange={(e) => setFilters({ ...filters, min_reward: e.currentTarget.value })} />
         </details>
         <div class="row">
-          <p class="muted" role="status">{loading ? 'Loading tasks…' : `${total} open task${total === 1 ? '' : 's'}`}</p>
+          <p class="muted" role="status">{loading ? 'Loading tasks…' : `${total}${totalExact ? '' : '+'} open task${total === 1 && totalExact ? '' : 's'}`}</p>
           <button onClick={() => load(0)} disabled={loading}>Refresh</button>
         </div>
         {error && <p class="error" role="alert">{error}</p>}
@@ -144,7 +149,7 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
           {tasks.map((task) => <li key={task.task_id}><TaskCard task={task} /></li>)}
         </ul>
         {!loading && !error && tasks.length === 0 && (tab === 'remote' || place) && <p class="muted">No open tasks match. Try a wider distance or fewer filters.</p>}
-        {tasks.length < total && <button class="wide" onClick={() => load(tasks.length)} disabled={loading}>Show more tasks</button>}
+        {more && <button class="wide" onClick={() => load(tasks.length)} disabled={loading}>Show more tasks</button>}
       </div>
     </section>
   );
