@@ -39,6 +39,13 @@ create or replace function api.hit_rate_limit(p_bucket text, p_window_seconds in
     from mine
 $$;
 
+-- The capped count of open tasks reads the open-task indexes only: where most tasks are closed, a
+-- sequential scan stopped at the cap could still read most of the table to find that many.
+alter function api.count_open_tasks(double precision, double precision, double precision, text, text, bigint, integer)
+  set enable_seqscan = off;
+alter function api.count_open_tasks(double precision, double precision, double precision, text, text, bigint, integer)
+  set enable_bitmapscan = off;
+
 -- ---------------------------------------------------------------------------------------------
 -- Escrow per agent, kept running: the sum of its tasks' escrow accounts, moved by the same
 -- statement of private.post_entry that moves those accounts, so GET /agents/balance reads one row
