@@ -102,11 +102,47 @@ export interface DeliveryResult {
   error: string | null;
 }
 
+/** What the Node-compatible HTTP clients need of a request function (node:http and node:https). */
+type NodeRequest = (url: URL, options: Record<string, unknown>, onResponse: (res: { statusCode?: number; resume(): void }) => void) => {
+  on(event: 'error', listener: (error: Error) => void): void;
+  end(body: string): void;
+};
+
+/**
+ * POSTs `body` to `url` and resolves with the status code, connecting only to `addresses` (the
+ * ones that were checked): the client's name lookup is answered with them, so
+ * DNS is not asked again and a rebinding between check and request has nothing to rebind, while
+ * the Host header and TLS (server name, certificate) still use the URL's host. node:http(s), unlike
+ * fetch, also ignores HTTP(S)_PROXY, so no proxy in the environment can route around the check.
+ * Redirects are not followed.
+ */
+export async function postPinned(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, addresses: string[]): Promise<number> {
+  // Computed specifiers: literal `node:` imports would enter every bundle of this module.
+  const specifier = url.protocol === 'https:' ? 'node:https' : 'node:http';
+  const { request } = await import(specifier) as { request: NodeRequest };
+  const found = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+    options?.all ? callback(null, found) : callback(null, found[0].address, found[0].family);
+  return await new Promise<number>((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Length': String(new TextEncoder().encode(body).length) },
+      signal,
+      lookup,
+      agent: false, // a fresh connection each time: a pooled one may lead elsewhere
+    }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /**
  * Posts one webhook. The host is resolved and every address checked first (unless private
- * addresses are allowed); redirects are not followed; resolving and posting together take at most
- * `timeoutMs`. The connection is not pinned to the checked address, so a host whose DNS changes
- * between the check and the request (rebinding) is a residual risk, bounded by the short gap.
+ * addresses are allowed), and the request then connects only to those checked addresses;
+ * redirects are not followed; resolving and posting together take at most `timeoutMs`.
  */
 export async function deliver(
   delivery: { id: string; url: string; secret: string | null; payload: unknown },
@@ -115,9 +151,9 @@ export async function deliver(
   const problem = callbackUrlProblem(delivery.url, options.allowPrivate);
   if (problem) return { delivered: false, statusCode: null, error: `callback_url ${problem}` };
   const deadline = AbortSignal.timeout(options.timeoutMs);
+  let addresses: string[] | null = null;
   if (!options.allowPrivate) {
     const host = new URL(delivery.url).hostname;
-    let addresses: string[];
     try {
       addresses = await resolveHost(host, deadline);
     } catch (error) {
@@ -135,12 +171,15 @@ export async function deliver(
     ...(await signatureHeaders(body, delivery.secret, delivery.id, Math.floor(Date.now() / 1000))),
   };
   try {
-    const response = await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: deadline });
-    await response.body?.cancel();
-    const delivered = response.status >= 200 && response.status < 300;
-    return { delivered, statusCode: response.status, error: delivered ? null : `receiver answered ${response.status}` };
+    // Checked addresses: pinned. Test mode's private receivers: plain fetch, nothing to pin.
+    const status = addresses
+      ? await postPinned(new URL(delivery.url), headers, body, deadline, addresses)
+      : await fetch(delivery.url, { method: 'POST', headers, body, redirect: 'manual', signal: deadline })
+        .then(async (response) => (await response.body?.cancel(), response.status));
+    const delivered = status >= 200 && status < 300;
+    return { delivered, statusCode: status, error: delivered ? null : `receiver answered ${status}` };
   } catch (error) {
-    const name = (error as Error).name;
-    return { delivered: false, statusCode: null, error: name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `request failed: ${(error as Error).message}` };
+    if (deadline.aborted) return { delivered: false, statusCode: null, error: `no answer within ${options.timeoutMs} ms` };
+    return { delivered: false, statusCode: null, error: `request failed: ${(error as Error).message}` };
   }
 }
