@@ -1,7 +1,8 @@
 // The pg_cron path for real: a throwaway Debian Postgres 15 with pg_cron preloaded gets every
-// migration (proving they also run on 15), and its scheduled jobs expire an overdue task with a
-// refund. pg_cron schedules by the minute, so this takes up to about 70 s. CI installs
-// postgresql-15-cron and sets HUMANOPS_REQUIRE_PG_CRON=1, so there it runs or fails, never skips.
+// migration (proving they also run on 15, and that they create the extension and every schedule
+// themselves), and its scheduled jobs expire an overdue task with a refund. pg_cron schedules by
+// the minute, so this takes up to about 70 s. CI installs postgresql-15-cron and sets
+// HUMANOPS_REQUIRE_PG_CRON=1, so there it runs or fails, never skips.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
@@ -48,7 +49,7 @@ describe.runIf(available || required)('pg_cron on Postgres 15', () => {
       'start']);
     started = true;
     sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { onnotice: () => {}, max: 2 });
-    await sql`create extension pg_cron`;
+    // The migrations create the extension themselves, as they do on Supabase.
     await migrate(sql);
   }, 60_000);
 
@@ -58,9 +59,19 @@ describe.runIf(available || required)('pg_cron on Postgres 15', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the migrations schedule the lifecycle jobs', async () => {
+  it('the migrations schedule the lifecycle jobs and the worker call', async () => {
     const jobs = await sql`select jobname, schedule, command from cron.job order by jobname`;
-    expect(jobs.map((j) => j.jobname)).toEqual(['humanops-expire-approvals', 'humanops-expire-tasks', 'humanops-maintenance', 'humanops-release-earnings']);
+    expect(jobs.map((j) => j.jobname)).toEqual([
+      'humanops-expire-approvals', 'humanops-expire-tasks', 'humanops-maintenance', 'humanops-release-earnings', 'humanops-worker',
+    ]);
+    // Debian's pg_cron 1.4 schedules by the minute; 1.5+ (Supabase) every 10 seconds.
+    const [{ extversion }] = await sql`select extversion from pg_extension where extname = 'pg_cron'`;
+    const worker = jobs.find((j) => j.jobname === 'humanops-worker')!;
+    expect(worker.command).toBe('select private.call_worker()');
+    const [major, minor] = extversion.split(/[.-]/).map(Number);
+    expect(worker.schedule).toBe(major > 1 || minor >= 5 ? '10 seconds' : '* * * * *');
+    // Without pg_net and Vault the worker call does nothing, and says so.
+    expect(await sql`select private.call_worker() as request`).toEqual([{ request: null }]);
   });
 
   it('expires an overdue task with a refund, on schedule', async () => {

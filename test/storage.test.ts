@@ -2,7 +2,7 @@
 // serves them, and a contract test of the Supabase backend against a local stand-in of the Storage
 // API that answers the way Supabase Storage does. No database, no Deno.
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { ApiError } from '../functions/_shared/errors.ts';
 import { sniffImage } from '../functions/_shared/images.ts';
 import { createLocalStorage, createSupabaseStorage, isSafeObjectPath, operatorFolder, proofPath } from '../functions/_shared/storage.ts';
 import { storageRoutes } from '../functions/api/routes/storage.ts';
+import { startStorageStandIn as startStorageStandInWithKey } from './helpers/storage-stand-in.ts';
 
 const bytes = (...parts: (number[] | Uint8Array | string)[]) =>
   new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));
@@ -340,74 +341,11 @@ describe('GET /storage/proofs/* (local backend)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The Supabase adapter against a stand-in of the Storage API. What storage-js 2.109.0 sends
-// (dist/index.mjs): upload = POST {url}/object/{bucket}/{path} with the raw bytes, `content-type`,
-// `cache-control: max-age=3600` and `x-upsert`; createSignedUrl = POST {url}/object/sign/{bucket}/{path}
-// with JSON `{ expiresIn }`, answered `{ signedURL: '/object/sign/…?token=…' }` which it prefixes
-// with {url}; download = GET {url}/object/{bucket}/{path}. Every request carries the client's
-// headers (apikey, Authorization, X-Client-Info). Errors are JSON `{ statusCode, error, message }`,
-// and Supabase answers several of them (duplicate, not found) with HTTP 400.
-
-interface Recorded {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+// The Supabase adapter against a stand-in of the Storage API (see helpers/storage-stand-in.ts for
+// what storage-js sends and how Supabase answers).
 
 const SERVICE_ROLE_KEY = 'service-role-key-for-the-stand-in';
-
-function startStorageStandIn() {
-  const objects = new Map<string, { bytes: Buffer; contentType: string }>();
-  const requests: Recorded[] = [];
-  const state = { failWith500: false, duplicateStatus: 400 };
-
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const url = new URL(req.url ?? '/', 'http://stand-in');
-      requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify(value));
-      };
-      if (state.failWith500) return json(500, { statusCode: '500', error: 'internal', message: 'Internal Server Error' });
-      if (req.headers.apikey !== SERVICE_ROLE_KEY || req.headers.authorization !== `Bearer ${SERVICE_ROLE_KEY}`) {
-        return json(400, { statusCode: '403', error: 'Unauthorized', message: 'Invalid Compact JWS' });
-      }
-      const route = /^\/storage\/v1\/object\/(sign\/)?([^/]+)\/(.+)$/.exec(url.pathname);
-      if (!route) return json(404, { statusCode: '404', error: 'Not Found', message: 'Route not found' });
-      const [, sign, bucket, objectPath] = route;
-      if (bucket !== 'proofs') return json(400, { statusCode: '404', error: 'Bucket not found', message: 'Bucket not found' });
-      const key = `${bucket}/${objectPath}`;
-      const notFound = () => json(400, { statusCode: '404', error: 'not_found', message: 'Object not found' });
-
-      if (req.method === 'POST' && !sign) {
-        if (objects.has(key) && req.headers['x-upsert'] !== 'true') {
-          return json(state.duplicateStatus, { statusCode: '409', error: 'Duplicate', message: 'The resource already exists' });
-        }
-        objects.set(key, { bytes: body, contentType: String(req.headers['content-type']) });
-        return json(200, { Key: key, Id: randomUUID() });
-      }
-      if (req.method === 'POST' && sign) {
-        if (!objects.has(key)) return notFound();
-        const { expiresIn } = JSON.parse(body.toString('utf8')) as { expiresIn: number };
-        const token = `${Buffer.from(JSON.stringify({ url: key, exp: now() + expiresIn })).toString('base64url')}.sig`;
-        return json(200, { signedURL: `/object/sign/${key}?token=${token}` });
-      }
-      if (req.method === 'GET' && !sign) {
-        const object = objects.get(key);
-        if (!object) return notFound();
-        res.writeHead(200, { 'content-type': object.contentType, 'content-length': object.bytes.length });
-        return res.end(object.bytes);
-      }
-      return json(405, { statusCode: '405', error: 'Method Not Allowed', message: 'Method not allowed' });
-    });
-  });
-  return { server, objects, requests, state };
-}
+const startStorageStandIn = () => startStorageStandInWithKey(SERVICE_ROLE_KEY);
 
 describe('Supabase storage adapter (contract, against a Storage API stand-in)', () => {
   const standIn = startStorageStandIn();

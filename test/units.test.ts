@@ -2,7 +2,7 @@
 // no database and no Deno. Importing them here also proves the function code runs outside Deno.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../functions/_shared/config.ts';
+import { ConfigError, loadConfig, LOCAL_APP_ORIGINS } from '../functions/_shared/config.ts';
 import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
 import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
 import { VERSION } from '../functions/_shared/version.ts';
@@ -272,6 +272,74 @@ describe('loadConfig', () => {
   it('refuses an invalid flag or port, naming the variable', () => {
     expect(() => loadConfig({ SUPABASE_DB_URL: DB, ALLOW_DEV_OPERATOR_ID_HEADER: 'maybe' })).toThrow(/ALLOW_DEV_OPERATOR_ID_HEADER/);
     expect(() => loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_PORT: '70000' })).toThrow(/HUMANOPS_PORT/);
+  });
+});
+
+describe('loadConfig on hosted Supabase (SB_REGION set)', () => {
+  const POOLER = 'postgresql://postgres.abcdefghijklmnopqrst:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';
+  const HOSTED = { SUPABASE_DB_URL: POOLER, SB_REGION: 'eu-central-1', SUPABASE_URL: 'https://abcdefghijklmnopqrst.supabase.co' };
+  const LEGACY_KEY = 'eyJhbGciOiJIUzI1NiJ9.legacy-service-role';
+
+  it('refuses to start without a stated mode, saying how to state it', () => {
+    expect(() => loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY })).toThrow(/HUMANOPS_MODE must be set on Supabase.*supabase secrets set HUMANOPS_MODE=live/);
+  });
+
+  it('runs test mode only when asked for explicitly', () => {
+    expect(loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY, HUMANOPS_MODE: 'test' }).mode).toBe('test');
+  });
+
+  it('uses a small pool without prepared statements, and Supabase Storage', () => {
+    const config = loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY, HUMANOPS_MODE: 'test' });
+    expect(config.onSupabase).toBe(true);
+    expect(config.db).toEqual({ poolSize: 3, prepare: false });
+    expect(config.trustProxyHeaders).toBe(true);
+    expect(config.storage).toEqual({ backend: 'supabase', url: HOSTED.SUPABASE_URL, serviceKey: LEGACY_KEY });
+    expect(config.cors.allowedOrigins).toEqual([]);
+  });
+
+  it('prefers the new secret key (SUPABASE_SECRET_KEYS, its default entry) over the legacy service_role key', () => {
+    const keys = JSON.stringify({ ci: 'sb_secret_other', default: 'sb_secret_default' });
+    const config = loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', SUPABASE_SECRET_KEYS: keys, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY });
+    expect(config.storage).toMatchObject({ backend: 'supabase', serviceKey: 'sb_secret_default' });
+    const onlyNamed = loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', SUPABASE_SECRET_KEYS: JSON.stringify({ ci: 'sb_secret_ci' }) });
+    expect(onlyNamed.storage).toMatchObject({ serviceKey: 'sb_secret_ci' });
+  });
+
+  it('refuses Supabase Storage without a key, and a SUPABASE_SECRET_KEYS that is not a JSON object', () => {
+    expect(() => loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test' })).toThrow(/SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY/);
+    expect(() => loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', SUPABASE_SECRET_KEYS: 'sb_secret_bare' })).toThrow(/SUPABASE_SECRET_KEYS must be a JSON object/);
+    expect(() => loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', SUPABASE_SECRET_KEYS: '["sb_secret_x"]' })).toThrow(/SUPABASE_SECRET_KEYS must be a JSON object/);
+  });
+
+  it('honours explicit pool and storage settings', () => {
+    const config = loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', DB_POOL_SIZE: '1', DB_PREPARED_STATEMENTS: 'true', STORAGE_BACKEND: 'local' });
+    expect(config.db).toEqual({ poolSize: 1, prepare: true });
+    expect(config.storage.backend).toBe('local');
+  });
+
+  it('turns prepared statements off for a transaction pooler URL (port 6543) anywhere', () => {
+    expect(loadConfig({ SUPABASE_DB_URL: POOLER }).db).toEqual({ poolSize: 3, prepare: false });
+    expect(loadConfig({ SUPABASE_DB_URL: 'postgres://u@127.0.0.1:5432/db' }).db).toEqual({ poolSize: 10, prepare: true });
+  });
+});
+
+describe('loadConfig: CORS origins', () => {
+  const DB = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+
+  it('allows the local operator app by default, and exactly the listed origins when set', () => {
+    expect(loadConfig({ SUPABASE_DB_URL: DB }).cors.allowedOrigins).toEqual(LOCAL_APP_ORIGINS);
+    expect(LOCAL_APP_ORIGINS).toContain('http://127.0.0.1:54321');
+    const listed = loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:3000' });
+    expect(listed.cors.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: '' }).cors.allowedOrigins).toEqual([]);
+    expect(loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: '*' }).cors.allowedOrigins).toEqual(['*']);
+  });
+
+  it('refuses an entry that is not an origin, naming it', () => {
+    for (const bad of ['https://app.example.com/', 'https://app.example.com/path', 'app.example.com', 'ftp://files.example.com']) {
+      expect(() => loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: bad })).toThrow(/CORS_ALLOWED_ORIGINS/);
+    }
   });
 });
 

@@ -8,7 +8,8 @@ const flag = z
 const positiveInt = z.coerce.number().int().positive();
 
 const EnvSchema = z.object({
-  HUMANOPS_MODE: z.enum(['test', 'live']).default('test'),
+  // No default here: on Supabase the mode must be stated (see loadConfig).
+  HUMANOPS_MODE: z.enum(['test', 'live']).optional(),
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   HUMANOPS_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   HUMANOPS_HOST: z.string().default('127.0.0.1'),
@@ -19,18 +20,20 @@ const EnvSchema = z.object({
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(10),
   TRUST_PROXY_HEADERS: flag.optional(),
   TRUSTED_PROXY_HOPS: positiveInt.default(1),
-  DB_POOL_SIZE: positiveInt.default(10),
-  DB_PREPARED_STATEMENTS: flag.default(true),
+  DB_POOL_SIZE: positiveInt.optional(),
+  DB_PREPARED_STATEMENTS: flag.optional(),
   SB_REGION: z.string().optional(),
+  CORS_ALLOWED_ORIGINS: z.string().optional(),
   CLERK_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLERK_ISSUER: z.string().min(1).optional(),
   CLERK_AUTHORIZED_PARTIES: z.string().optional(),
   CLERK_AUDIENCE: z.string().optional(),
-  STORAGE_BACKEND: z.enum(['local', 'supabase']).default('local'),
+  STORAGE_BACKEND: z.enum(['local', 'supabase']).optional(),
   HUMANOPS_STORAGE_DIR: z.string().min(1).optional(),
   STORAGE_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_SECRET_KEYS: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
   SIGNED_URL_TTL_SECONDS: positiveInt.default(3600),
   WORKER_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -70,13 +73,17 @@ export interface Config {
    * places from the right, the last one no client can write.
    */
   trustedProxyHops: number;
+  /** Supabase's edge runtime (it sets SB_REGION): stricter defaults apply there. */
+  onSupabase: boolean;
   db: { poolSize: number; prepare: boolean };
+  /** Browser origins allowed to call the API (`*`: any); preflights from others get no CORS headers. */
+  cors: { allowedOrigins: string[] };
   /** Verifying operators' Clerk session tokens (locally: the stack's own issuer). */
   operatorAuth: { jwksUrl: string | undefined; issuer: string | undefined; authorizedParties: string[]; audiences: string[] };
   /** Where proof files go: a folder with HMAC-signed URLs locally, Supabase Storage in production. */
   storage:
     | { backend: 'local'; dir: string | undefined; signingSecret: string | undefined }
-    | { backend: 'supabase'; url: string; serviceRoleKey: string };
+    | { backend: 'supabase'; url: string; serviceKey: string };
   uploads: { maxBytes: number; signedUrlTtlSeconds: number };
   /** The secret that protects the worker route (pg_cron/pg_net or the local ticker calls it). */
   workerSecret: string | undefined;
@@ -109,6 +116,71 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Connections per isolate on Supabase (each isolate has its own pool; the pooler multiplexes). */
+export const SUPABASE_POOL_SIZE = 3;
+
+/**
+ * Browser origins allowed by default where none are configured: locally the operator app, served
+ * by `npm start` on the API's own origin or by a dev server on Vite's port; on Supabase none (the
+ * app's origin is the deployer's to state).
+ */
+export const LOCAL_APP_ORIGINS = [
+  'http://127.0.0.1:54321',
+  'http://localhost:54321',
+  'http://127.0.0.1:5173',
+  'http://localhost:5173',
+];
+
+function allowedOrigins(value: string | undefined, onSupabase: boolean): string[] {
+  if (value === undefined) return onSupabase ? [] : LOCAL_APP_ORIGINS;
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    // An origin is scheme://host[:port] exactly as browsers send it: no path, no trailing slash.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`Invalid configuration: CORS_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+    }
+  }
+  return origins;
+}
+
+/**
+ * The key the function uses for Supabase Storage: the new secret key (`SUPABASE_SECRET_KEYS`, a
+ * JSON object of named keys, `default` first) or else the legacy service_role JWT.
+ */
+function supabaseServiceKey(secretKeys: string | undefined, legacy: string | undefined): string | undefined {
+  if (secretKeys === undefined) return legacy;
+  let keys: unknown;
+  try {
+    keys = JSON.parse(secretKeys);
+  } catch {
+    throw new ConfigError('Invalid configuration: SUPABASE_SECRET_KEYS must be a JSON object of named keys');
+  }
+  if (!keys || typeof keys !== 'object' || Array.isArray(keys)) {
+    throw new ConfigError('Invalid configuration: SUPABASE_SECRET_KEYS must be a JSON object of named keys');
+  }
+  const named = keys as Record<string, unknown>;
+  const key = named.default ?? Object.values(named)[0];
+  if (key === undefined) return legacy;
+  if (typeof key !== 'string' || !key) throw new ConfigError('Invalid configuration: SUPABASE_SECRET_KEYS holds a key that is not a string');
+  return key;
+}
+
+/** Supavisor's transaction mode: port 6543 (the session-mode port 5432 keeps prepared statements). */
+function usesTransactionPooler(url: string): boolean {
+  try {
+    return new URL(url).port === '6543';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads the configuration from environment variables, validated in one place.
  * Live mode needs HUMANOPS_ADMIN_KEY (registration is admin-only there).
@@ -120,10 +192,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
-  if (e.HUMANOPS_MODE === 'live' && !e.HUMANOPS_ADMIN_KEY) {
+  const onSupabase = Boolean(e.SB_REGION);
+  // A hosted project that forgot the mode must not open test mode's doors (open registration,
+  // instant fake deposits, X-Operator-Id impersonation) to the internet.
+  if (onSupabase && !e.HUMANOPS_MODE) {
+    throw new ConfigError(
+      'Invalid configuration: HUMANOPS_MODE must be set on Supabase: `supabase secrets set HUMANOPS_MODE=live` ' +
+        '(or HUMANOPS_MODE=test for a sandbox project, which opens registration and fakes deposits)',
+    );
+  }
+  const mode = e.HUMANOPS_MODE ?? 'test';
+  if (mode === 'live' && !e.HUMANOPS_ADMIN_KEY) {
     throw new ConfigError('Invalid configuration: HUMANOPS_ADMIN_KEY is required in live mode');
   }
-  if (e.HUMANOPS_MODE === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
+  if (mode === 'live' && (!e.CLERK_JWKS_URL || !e.CLERK_ISSUER)) {
     throw new ConfigError('Invalid configuration: CLERK_JWKS_URL and CLERK_ISSUER are required in live mode');
   }
   const reachableFromOutside = e.SB_REGION !== undefined || !isLoopbackHost(e.HUMANOPS_HOST);
@@ -136,33 +218,45 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.GUARDIAN_REVIEW_THRESHOLD >= e.GUARDIAN_APPROVE_THRESHOLD) {
     throw new ConfigError('Invalid configuration: GUARDIAN_REVIEW_THRESHOLD must be below GUARDIAN_APPROVE_THRESHOLD');
   }
-  if (e.STORAGE_BACKEND === 'supabase' && (!e.SUPABASE_URL || !e.SUPABASE_SERVICE_ROLE_KEY)) {
-    throw new ConfigError('Invalid configuration: STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
+  const storageBackend = e.STORAGE_BACKEND ?? (onSupabase ? 'supabase' : 'local');
+  const serviceKey = supabaseServiceKey(e.SUPABASE_SECRET_KEYS, e.SUPABASE_SERVICE_ROLE_KEY);
+  if (storageBackend === 'supabase' && (!e.SUPABASE_URL || !serviceKey)) {
+    throw new ConfigError(
+      'Invalid configuration: STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY',
+    );
   }
+  const behindPooler = onSupabase || usesTransactionPooler(e.SUPABASE_DB_URL);
   return {
-    mode: e.HUMANOPS_MODE,
+    mode,
     databaseUrl: e.SUPABASE_DB_URL,
     adminKey: e.HUMANOPS_ADMIN_KEY,
     host: e.HUMANOPS_HOST,
     port: e.HUMANOPS_PORT,
-    allowDevOperatorIdHeader: e.HUMANOPS_MODE === 'test' && (e.ALLOW_DEV_OPERATOR_ID_HEADER ?? true),
+    allowDevOperatorIdHeader: mode === 'test' && (e.ALLOW_DEV_OPERATOR_ID_HEADER ?? true),
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: e.RATE_LIMIT_PER_MINUTE,
       uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
     },
     // On Supabase (SB_REGION is set there) every request arrives through the gateway.
-    trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? e.SB_REGION !== undefined,
+    trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? onSupabase,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
-    db: { poolSize: e.DB_POOL_SIZE, prepare: e.DB_PREPARED_STATEMENTS },
+    onSupabase,
+    // Supabase runs many short-lived isolates, each with its own pool, in front of a transaction
+    // pooler that cannot keep prepared statements: a few connections each, no prepared statements.
+    db: {
+      poolSize: e.DB_POOL_SIZE ?? (behindPooler ? SUPABASE_POOL_SIZE : 10),
+      prepare: e.DB_PREPARED_STATEMENTS ?? !behindPooler,
+    },
+    cors: { allowedOrigins: allowedOrigins(e.CORS_ALLOWED_ORIGINS, onSupabase) },
     operatorAuth: {
       jwksUrl: e.CLERK_JWKS_URL,
       issuer: e.CLERK_ISSUER,
       authorizedParties: list(e.CLERK_AUTHORIZED_PARTIES),
       audiences: list(e.CLERK_AUDIENCE),
     },
-    storage: e.STORAGE_BACKEND === 'supabase'
-      ? { backend: 'supabase', url: e.SUPABASE_URL!, serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY! }
+    storage: storageBackend === 'supabase'
+      ? { backend: 'supabase', url: e.SUPABASE_URL!, serviceKey: serviceKey! }
       : { backend: 'local', dir: e.HUMANOPS_STORAGE_DIR, signingSecret: e.STORAGE_SIGNING_SECRET },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES, signedUrlTtlSeconds: e.SIGNED_URL_TTL_SECONDS },
     workerSecret: e.WORKER_SECRET,
@@ -181,7 +275,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       // Private receivers are for local development: never in live mode, and never when the
       // server can be reached from outside (hosted on Supabase, or bound beyond loopback), where
       // anyone with a test key could make it probe the internal network.
-      allowPrivateAddresses: e.HUMANOPS_MODE === 'test' && !reachableFromOutside && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
+      allowPrivateAddresses: mode === 'test' && !reachableFromOutside && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
     chain: {

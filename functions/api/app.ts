@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import type { AppEnv, Deps } from './context.ts';
 import { JSON_BODY_LIMIT_BYTES, limitBody } from './http.ts';
-import { errorResponse, matchedRoute, rateLimit, requestLog } from './middleware.ts';
+import { corsPolicy, errorResponse, matchedRoute, rateLimit, requestLog } from './middleware.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -32,6 +32,7 @@ const COMING_SOON: Record<string, string> = {
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>().basePath('/api/v1');
   app.use('*', requestLog());
+  app.use('*', corsPolicy(deps));
   app.use('*', rateLimit(deps));
   // Every body is capped while it streams, before any route reads it. Uploads are capped by their
   // own route once the caller is known to be a registered operator, so strangers cannot make the

@@ -33,7 +33,7 @@ const app = createApp({
     : unavailableVerifier,
   verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties, audiences }) : undefined,
   storage: config.storage.backend === 'supabase'
-    ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceRoleKey })
+    ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceKey })
     : localStorage,
   localStorage,
 });
