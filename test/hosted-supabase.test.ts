@@ -181,13 +181,21 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
     expect((await privileges(hosted.sql)).filter((line) => !line.startsWith('schema public:'))).toEqual(INTENDED_PRIVILEGES);
   });
 
-  it('creates the private proofs bucket, its read policy, and the worker secret in Vault', async () => {
+  it('creates the private proofs bucket, a policy that lets an operator read only its own files, and the worker secret in Vault', async () => {
     expect(await hosted.sql`select id, public, file_size_limit::int as limit, allowed_mime_types from storage.buckets`).toEqual([
       { id: 'proofs', public: false, limit: 10 * 1024 * 1024, allowed_mime_types: ['image/jpeg', 'image/png', 'image/webp', 'image/heic'] },
     ]);
     expect(await hosted.sql`select policyname, cmd, roles::text[] as roles from pg_policies where schemaname = 'storage'`).toEqual([
       { policyname: 'an operator reads its own proof files', cmd: 'SELECT', roles: ['authenticated'] },
     ]);
+    // The policy lets an operator (a Clerk token's sub, under `authenticated`) read its own files only.
+    await hosted.sql`insert into storage.objects (bucket_id, name) values ('proofs', 'op_a/task_1/a.jpg'), ('proofs', 'op_b/task_2/b.jpg')`;
+    const visible = await hosted.sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: 'op_a', role: 'authenticated' })}, true), set_config('role', 'authenticated', true)`;
+      return tx`select name from storage.objects`;
+    });
+    expect(visible).toEqual([{ name: 'op_a/task_1/a.jpg' }]);
+    await hosted.sql`delete from storage.objects`;
     const [secret] = await hosted.sql`select decrypted_secret from vault.decrypted_secrets where name = 'humanops_worker_secret'`;
     expect(secret.decrypted_secret).toMatch(/^[0-9a-f]{64}$/);
   });
