@@ -76,7 +76,7 @@ end
 $$;
 
 -- Every schedule in one place (scheduling a name again updates its job, so this also completes
--- databases where 0007/0012 ran before pg_cron existed). pg_cron 1.5+ takes seconds; older ones
+-- databases where 0007, 0012 and the approvals migration ran before pg_cron existed). pg_cron 1.5+ takes seconds; older ones
 -- (Debian's 1.4, versioned like `1.4-1`) schedule by the minute.
 do $$
 declare
@@ -91,6 +91,7 @@ begin
     perform cron.schedule('humanops-maintenance', '* * * * *', 'select api.run_maintenance()');
     perform cron.schedule('humanops-expire-tasks', '* * * * *', 'select api.expire_overdue_tasks()');
     perform cron.schedule('humanops-release-earnings', '* * * * *', 'select api.release_earnings()');
+    perform cron.schedule('humanops-expire-approvals', '* * * * *', 'select api.expire_unapproved_tasks()');
     perform cron.schedule('humanops-worker', v_often, 'select private.call_worker()');
   end if;
 end

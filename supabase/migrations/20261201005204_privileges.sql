@@ -24,7 +24,7 @@ grant select on public.task_statuses, public.task_transitions to anon, authentic
 grant select on public.agents, public.tasks, public.task_events, public.deposits,
   public.ledger_accounts, public.ledger_entries, public.ledger_postings,
   public.operators, public.proof_files, public.payouts, public.task_ratings, public.webhook_deliveries,
-  public.open_tasks
+  public.open_tasks, public.spending_policies
   to authenticated;
 -- Key hashes and callback secrets stay inside the database.
 grant select (id, agent_id, name, key_prefix, created_at, last_used_at, revoked_at) on public.api_keys to authenticated;
