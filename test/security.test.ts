@@ -209,8 +209,9 @@ describe('identity edges', () => {
 describe('test mode on a public host', () => {
   let stack: Stack;
   beforeAll(async () => {
-    // What a hosted Supabase project sets: the server is reachable from the internet.
-    stack = await startStack({ env: { SB_REGION: 'eu-west-1' } });
+    // What a hosted Supabase project sets: the server is reachable from the internet. (Proofs stay
+    // in the local folder here: on Supabase the default is Supabase Storage.)
+    stack = await startStack({ env: { SB_REGION: 'eu-west-1', STORAGE_BACKEND: 'local' } });
   });
   afterAll(() => stack?.stop());
 

@@ -233,7 +233,7 @@ describe('loadConfig', () => {
     expect(allow({})).toBe(true);
     expect(allow({ HUMANOPS_HOST: '::1' })).toBe(true);
     expect(allow({ HUMANOPS_HOST: 'localhost' })).toBe(true);
-    expect(allow({ SB_REGION: 'eu-west-1' })).toBe(false);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local' })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '0.0.0.0' })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '192.168.1.20', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' })).toBe(false);
     expect(allow({ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' })).toBe(false);

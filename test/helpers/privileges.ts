@@ -103,7 +103,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.ledger_invariants(): service_role EXECUTE',
   'function api.rate_task(text,integer,text): authenticated EXECUTE',
   'function api.record_proof_file(text,text,text,bigint): authenticated EXECUTE',
-  'function api.record_webhook_attempt(text,boolean,integer,text,integer): service_role EXECUTE',
+  'function api.record_webhook_attempt(text,uuid,boolean,integer,text,integer): service_role EXECUTE',
   'function api.register_agent(text,text,text,text,text,text): service_role EXECUTE',
   'function api.register_operator(text,text,text,text,text,text,double precision,double precision,text[],text): service_role EXECUTE',
   'function api.release_earnings(interval,integer): service_role EXECUTE',
