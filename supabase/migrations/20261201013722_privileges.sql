@@ -27,7 +27,7 @@ grant select on public.agents, public.tasks, public.task_events, public.deposits
   public.open_tasks, public.spending_policies
   to authenticated;
 -- Key hashes and callback secrets stay inside the database.
-grant select (id, agent_id, name, key_prefix, created_at, last_used_at, revoked_at) on public.api_keys to authenticated;
+grant select (id, agent_id, name, key_prefix, scopes, expires_at, created_at, last_used_at, revoked_at) on public.api_keys to authenticated;
 grant select (task_id, agent_id, url) on public.task_callbacks to authenticated;
 
 -- Future objects created by the role that runs migrations start with no client privileges.

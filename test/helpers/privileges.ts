@@ -63,11 +63,13 @@ export async function defaultPrivileges(sql: postgres.Sql): Promise<string[]> {
 export const INTENDED_PRIVILEGES = [
   'column public.api_keys(agent_id): authenticated SELECT',
   'column public.api_keys(created_at): authenticated SELECT',
+  'column public.api_keys(expires_at): authenticated SELECT',
   'column public.api_keys(id): authenticated SELECT',
   'column public.api_keys(key_prefix): authenticated SELECT',
   'column public.api_keys(last_used_at): authenticated SELECT',
   'column public.api_keys(name): authenticated SELECT',
   'column public.api_keys(revoked_at): authenticated SELECT',
+  'column public.api_keys(scopes): authenticated SELECT',
   'column public.task_callbacks(agent_id): authenticated SELECT',
   'column public.task_callbacks(task_id): authenticated SELECT',
   'column public.task_callbacks(url): authenticated SELECT',
