@@ -50,7 +50,9 @@ function launch({ dataDir, apiPort, dbPort, detached = false }: { dataDir: strin
   }
   const child = spawn(process.execPath, [join(repoRoot, 'scripts/stack.mjs')], {
     cwd: repoRoot,
-    env: { ...env, HUMANOPS_DATA_DIR: dataDir, HUMANOPS_PORT: String(apiPort), HUMANOPS_DB_PORT: String(dbPort) },
+    // The issuer and the reference page on any free port: their defaults (54323, 54324) are checked
+    // free and then bound, a race another stack on a shared machine can win (EADDRINUSE).
+    env: { ...env, HUMANOPS_DATA_DIR: dataDir, HUMANOPS_PORT: String(apiPort), HUMANOPS_DB_PORT: String(dbPort), HUMANOPS_ISSUER_PORT: '0', HUMANOPS_REFERENCE_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
