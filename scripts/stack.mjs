@@ -9,18 +9,25 @@
 // free one), HUMANOPS_ISSUER_PORT (JWKS, default 54323 or a free one), HUMANOPS_REFERENCE_PORT (the
 // API reference page, default 54324 or a free one), HUMANOPS_DATA_DIR (default
 // .humanops/ in the clone, or a folder under the OS temp dir when the postgres user cannot reach the
-// clone), HUMANOPS_MODE (test), and everything the API reads.
+// clone), HUMANOPS_MODE (test), HUMANOPS_CHAIN_PORT (the local chain, default 8545 or a free one),
+// and everything the API reads.
+//
+// `npm start -- --chain` also runs a local chain (anvil, chain id 8453) with a test USDC token, and
+// the API confirms deposits on it (see `npm run usdc`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { startApi } from './lib/api.mjs';
 import { APP_DIST, startAppServer } from './lib/app-server.mjs';
+import { LOCAL_CHAIN_ID, startLocalChain } from './lib/chain.mjs';
 import { defaultDataDir, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
-import { startPostgres } from './lib/postgres.mjs';
+import { postgresBlockedAt, startPostgres } from './lib/postgres.mjs';
 import { startReference } from './lib/reference.mjs';
+import { forgetRunningStack, recordRunningStack } from './lib/running.mjs';
 
 const say = (line) => process.stdout.write(`${line}\n`);
 
@@ -54,7 +61,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 try {
+  const { values: flags } = parseArgs({ options: { chain: { type: 'boolean', default: false } } });
+  const mode = process.env.HUMANOPS_MODE ?? 'test';
+  if (flags.chain && mode !== 'test') throw new Error('--chain runs a throwaway test chain: it is for test mode only');
   const dir = defaultDataDir();
+  // Postgres runs as the postgres user when we are root: it must be able to reach the data dir.
+  const blocked = process.env.HUMANOPS_DATA_DIR && postgresBlockedAt(dir);
+  if (blocked) {
+    throw new Error(`HUMANOPS_DATA_DIR=${dir}: Postgres runs as the postgres user (we are root), and it cannot enter ${blocked}. ` +
+      `Choose a data dir it can reach (e.g. under ${process.env.TMPDIR ?? '/tmp'}), run \`chmod o+x ${blocked}\`, or leave HUMANOPS_DATA_DIR unset ` +
+      '(the default then moves to the temp dir by itself).');
+  }
   mkdirSync(dir, { recursive: true });
   const apiPort = Number(process.env.HUMANOPS_PORT ?? 54321);
   if (!(await portIsFree(apiPort))) throw new Error(`port ${apiPort} is in use (set HUMANOPS_PORT to use another)`);
@@ -78,6 +95,22 @@ try {
   });
   children.push({ name: 'issuer', stop: () => issuer.stop() });
 
+  let chain;
+  if (flags.chain) {
+    chain = await startLocalChain({ port: process.env.HUMANOPS_CHAIN_PORT ? Number(process.env.HUMANOPS_CHAIN_PORT) : await freePort(8545) });
+    children.push({ name: 'chain', stop: () => chain.stop() });
+  }
+  // With the local chain, deposits are confirmed on it: real transfers to the agents' addresses
+  // (test mode's own deposit key unless DEPOSIT_XPUB says otherwise).
+  const chainEnv = chain
+    ? {
+      BASE_RPC_URL: chain.rpcUrl,
+      BASE_CHAIN_ID: String(LOCAL_CHAIN_ID),
+      USDC_CONTRACT_ADDRESS: chain.usdcAddress,
+      BASE_MIN_CONFIRMATIONS: process.env.BASE_MIN_CONFIRMATIONS ?? '1',
+    }
+    : {};
+
   const storageDir = join(dir, 'storage');
   const workerSecret = keptSecret(join(dir, 'worker-secret'));
   mkdirSync(storageDir, { recursive: true });
@@ -94,6 +127,7 @@ try {
       HUMANOPS_STORAGE_DIR: storageDir,
       STORAGE_SIGNING_SECRET: keptSecret(join(dir, 'storage-signing-secret')),
       WORKER_SECRET: workerSecret,
+      ...chainEnv,
     },
     onLog: (line) => say(line),
   });
@@ -136,12 +170,19 @@ try {
   }, Number(process.env.HUMANOPS_TICK_MS ?? 2000));
   children.push({ name: 'ticker', stop: () => clearInterval(ticker) });
 
+  recordRunningStack(apiPort, { dataDir: dir, apiUrl, jwksUrl: issuer.jwksUrl, chain: chain && { rpcUrl: chain.rpcUrl, usdcAddress: chain.usdcAddress } });
+  children.push({ name: 'running-stack record', stop: () => forgetRunningStack(apiPort) });
+
   say(`postgres   ${dbUrl}`);
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${apiUrl}`);
   say(`app        ${front.url}/ (the operator app${existsSync(join(APP_DIST, 'index.html')) ? '' : ': run `npm run build` first'})`);
   say(`reference  ${reference.url} (the OpenAPI document: ${apiUrl}/openapi.json)`);
-  say(`HumanOps is ready: ${apiUrl} (mode ${process.env.HUMANOPS_MODE ?? 'test'}), operator app ${front.url}/; Ctrl-C stops it`);
+  if (chain) say(`chain      ${chain.rpcUrl} (chain id ${LOCAL_CHAIN_ID}, test USDC ${chain.usdcAddress}; send with npm run -s usdc -- <address> <amount>)`);
+  const guardian = process.env.ANTHROPIC_API_KEY
+    ? `the Guardian's model is on (${process.env.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5'})`
+    : "the Guardian's model is off without ANTHROPIC_API_KEY: rule checks only, nothing is approved automatically (the agent approves, or the sandbox)";
+  say(`HumanOps is ready: ${apiUrl} (mode ${mode}), operator app ${front.url}/; ${guardian}; Ctrl-C stops it`);
 } catch (error) {
   say(`HumanOps failed to start: ${error.message}`);
   await stopAll(1);

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // `npm run token -- <sub> [--expires 1h]`: an operator session token for the local stack, signed
-// by the stack's own issuer (the key in <data dir>/issuer/, made on first use). Only the token goes
-// to stdout, so `TOKEN=$(npm run -s token -- op_jane)` works; hints go to stderr.
+// by the stack's own issuer (the key in <data dir>/issuer/, made on first use). Which data dir: the
+// one of the stack `npm start` runs on HUMANOPS_PORT (54321) from this clone, whatever
+// HUMANOPS_DATA_DIR it was given; else HUMANOPS_DATA_DIR; else the default. Only the token goes to
+// stdout, so `TOKEN=$(npm run -s token -- op_jane)` works; hints go to stderr.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_AUTHORIZED_PARTY, LOCAL_ISSUER, defaultDataDir, mintOperatorToken } from './lib/issuer.mjs';
+import { runningStack } from './lib/running.mjs';
 
 const USAGE = `usage: npm run token -- <sub> [--expires <span>] [--azp <party>]
 
@@ -11,7 +15,8 @@ const USAGE = `usage: npm run token -- <sub> [--expires <span>] [--azp <party>]
   --expires, -e      lifetime as a time span: 30s, 15m, 1h, 7d (default 1h)
   --azp              authorized party (default ${LOCAL_AUTHORIZED_PARTY})
 
-Data dir: HUMANOPS_DATA_DIR, else the one \`npm start\` uses.`;
+Data dir: that of the stack \`npm start\` runs on HUMANOPS_PORT (default 54321), else
+HUMANOPS_DATA_DIR, else the one \`npm start\` would use.`;
 
 const fail = (message) => {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -42,8 +47,20 @@ if (!/^\d+(\.\d+)?\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|h
   fail(`--expires: "${values.expires}" is not a time span like 30s, 15m, 1h or 7d`);
 }
 
+/** The running stack's data dir wins: a token signed with another key is refused as "unknown key". */
+function chooseDataDir() {
+  const port = Number(process.env.HUMANOPS_PORT ?? 54321);
+  const stack = runningStack(port);
+  if (!stack) return defaultDataDir();
+  const given = process.env.HUMANOPS_DATA_DIR && resolve(process.env.HUMANOPS_DATA_DIR);
+  if (given && given !== stack.dataDir) {
+    process.stderr.write(`HUMANOPS_DATA_DIR is ${given}, but the stack on port ${port} runs with ${stack.dataDir}: signing with the running stack's issuer\n`);
+  }
+  return stack.dataDir;
+}
+
 try {
-  const dir = defaultDataDir();
+  const dir = chooseDataDir();
   const token = await mintOperatorToken({ dir, sub, expiresIn: values.expires, azp: values.azp });
   process.stdout.write(`${token}\n`);
   process.stderr.write(

@@ -26,7 +26,8 @@ describe('Guardian without a model (rules only)', () => {
   let agent: Agent;
   let operator: Operator;
   beforeAll(async () => {
-    stack = await startStack();
+    // These tests watch the 7-day hold, which test mode leaves out by default.
+    stack = await startStack({ env: { EARNINGS_HOLD_SECONDS: '604800' } });
     agent = await stack.registerAgent('rules');
     await stack.deposit(agent, 2000);
     operator = await stack.registerOperator();
@@ -131,7 +132,10 @@ describe('Guardian with the model (Messages API stand-in)', () => {
   beforeAll(async () => {
     standIn = await startAnthropicStandIn();
     stack = await startStack({
-      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', GUARDIAN_MAX_ATTEMPTS: '2', ANTHROPIC_TIMEOUT_MS: '3000' },
+      env: {
+        ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', GUARDIAN_MAX_ATTEMPTS: '2', ANTHROPIC_TIMEOUT_MS: '3000',
+        EARNINGS_HOLD_SECONDS: '604800',
+      },
     });
     agent = await stack.registerAgent('model');
     await stack.deposit(agent, 5000);
@@ -334,7 +338,7 @@ describe('disputes resolved by an admin', () => {
   let operator: Operator;
   const adminKey = 'admin-key-for-tests-0123456789';
   beforeAll(async () => {
-    stack = await startStack({ env: { HUMANOPS_ADMIN_KEY: adminKey } });
+    stack = await startStack({ env: { HUMANOPS_ADMIN_KEY: adminKey, EARNINGS_HOLD_SECONDS: '604800' } });
     agent = await stack.registerAgent('disputer');
     await stack.deposit(agent, 1000);
     operator = await stack.registerOperator();

@@ -5,7 +5,8 @@ import { makeJpeg } from './helpers/images.ts';
 let stack: Stack;
 let agent: Agent;
 beforeAll(async () => {
-  stack = await startStack();
+  // Earnings tests watch the 7-day hold, which test mode leaves out by default.
+  stack = await startStack({ env: { EARNINGS_HOLD_SECONDS: '604800' } });
   agent = await stack.registerAgent('employer');
   await stack.deposit(agent, 20_000);
 });

@@ -45,7 +45,7 @@ const EnvSchema = z.object({
   GUARDIAN_REVIEW_THRESHOLD: z.coerce.number().int().min(0).max(100).default(50),
   GUARDIAN_GPS_RADIUS_KM: z.coerce.number().positive().default(1),
   GUARDIAN_MAX_ATTEMPTS: positiveInt.default(5),
-  EARNINGS_HOLD_SECONDS: z.coerce.number().int().min(0).default(7 * 86_400),
+  EARNINGS_HOLD_SECONDS: z.coerce.number().int().min(0).optional(),
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   BASE_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -56,6 +56,14 @@ const EnvSchema = z.object({
 });
 
 export type Mode = 'test' | 'live';
+
+/**
+ * Test mode's deposit key when DEPOSIT_XPUB is not set: the m/44'/60'/0'/0 xpub of the public
+ * BIP-39 test mnemonic `abandon abandon … abandon about`. Anyone can derive its private keys, so
+ * addresses from it are for trying the deposit flow on a test chain, never for real funds.
+ */
+export const TEST_DEPOSIT_XPUB =
+  'xpub6EF8jXqFeFEW5bwMU7RpQtHkzE4KJxcqJtvkCjJumzW8CPpacXkb92ek4WzLQXjL93HycJwTPUAcuNxCqFPKKU5m5Z2Vq4nCyh5CyPeBFFr';
 
 export interface Config {
   mode: Mode;
@@ -111,6 +119,8 @@ export interface Config {
     usdcAddress: string;
     minConfirmations: number;
     depositXpub: string | undefined;
+    /** The xpub is test mode's public one (TEST_DEPOSIT_XPUB): addresses are marked test-only. */
+    testDepositKey: boolean;
   };
 }
 
@@ -270,7 +280,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       gpsRadiusKm: e.GUARDIAN_GPS_RADIUS_KM,
       maxAttempts: e.GUARDIAN_MAX_ATTEMPTS,
     },
-    earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS,
+    // "Payouts are instant in test mode": no hold there unless asked for.
+    earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS ?? (e.HUMANOPS_MODE === 'test' ? 0 : 7 * 86_400),
     webhooks: {
       // Private receivers are for local development: never in live mode, and never when the
       // server can be reached from outside (hosted on Supabase, or bound beyond loopback), where
@@ -283,7 +294,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       chainId: e.BASE_CHAIN_ID,
       usdcAddress: e.USDC_CONTRACT_ADDRESS,
       minConfirmations: e.BASE_MIN_CONFIRMATIONS,
-      depositXpub: e.DEPOSIT_XPUB,
+      depositXpub: e.DEPOSIT_XPUB ?? (e.HUMANOPS_MODE === 'test' ? TEST_DEPOSIT_XPUB : undefined),
+      testDepositKey: e.DEPOSIT_XPUB === undefined && e.HUMANOPS_MODE === 'test',
     },
   };
 }

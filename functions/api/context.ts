@@ -20,5 +20,5 @@ export type Agent = AgentKey;
 
 export interface AppEnv {
   Bindings: { remoteAddr?: { hostname?: string } };
-  Variables: { requestId: string; agent: Agent; operator: { id: string } };
+  Variables: { requestId: string; agent: Agent; operator: { id: string }; /** Leave this request out of the log. */ quiet?: boolean };
 }

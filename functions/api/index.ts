@@ -21,15 +21,17 @@ const localStorage = config.storage.backend === 'local' && config.storage.dir &&
 const app = createApp({
   config,
   db,
-  usdcVerifier: config.mode === 'test'
-    ? trustingVerifier
-    : config.chain.rpcUrl && config.chain.depositXpub
+  // A configured chain is read in either mode (test mode with `npm start -- --chain`); test mode
+  // without one trusts the claim, live mode without one refuses it.
+  usdcVerifier: config.chain.rpcUrl && config.chain.depositXpub
     ? createOnChainVerifier({
       rpcUrl: config.chain.rpcUrl,
       chainId: config.chain.chainId,
       usdcAddress: config.chain.usdcAddress,
       minConfirmations: config.chain.minConfirmations,
     })
+    : config.mode === 'test'
+    ? trustingVerifier
     : unavailableVerifier,
   verifyOperatorToken: jwksUrl && issuer ? createOperatorTokenVerifier({ jwksUrl, issuer, authorizedParties, audiences }) : undefined,
   storage: config.storage.backend === 'supabase'

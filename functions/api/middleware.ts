@@ -25,6 +25,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     c.set('requestId', requestId);
     await next();
     c.header('X-Request-Id', requestId);
+    if (c.get('quiet')) return;
     const route = matchedRoute(c);
     log(c.res.status >= 500 ? 'error' : 'info', 'request', {
       request_id: requestId,

@@ -74,17 +74,24 @@ async function loadEmbeddedPostgres() {
   return module.default;
 }
 
-/** Whether the postgres user (used when we run as root) can traverse every folder down to `path`. */
-export function postgresCanReach(path) {
-  if (!isRoot) return true;
+/**
+ * The first folder on the way to `path` that the postgres user (used when we run as root) cannot
+ * traverse, or null when it can reach `path`.
+ */
+export function postgresBlockedAt(path) {
+  if (!isRoot) return null;
   let dir = resolve(path);
   while (!existsSync(dir)) dir = dirname(dir);
   const { root } = parse(dir);
+  let blocked = null;
   for (; ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) return false;
-    if (dir === root) return true;
+    if ((statSync(dir).mode & 0o001) === 0) blocked = dir;
+    if (dir === root) return blocked;
   }
 }
+
+/** Whether the postgres user (used when we run as root) can traverse every folder down to `path`. */
+export const postgresCanReach = (path) => postgresBlockedAt(path) === null;
 
 /**
  * Starts (initialising on first use) a cluster in `dataDir` on `port`, listening on loopback only.

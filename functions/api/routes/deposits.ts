@@ -63,6 +63,12 @@ export function depositRoutes(deps: Deps) {
       min_confirmations: config.chain.minConfirmations,
       minimum_usd: 5,
       maximum_usd: 10_000,
+      ...(config.chain.testDepositKey
+        ? {
+          test_only: true,
+          warning: 'Test mode: this address derives from a public test key that anyone can spend from; never send real funds to it',
+        }
+        : {}),
     });
   });
 

@@ -73,6 +73,8 @@ export const DepositAddressResponse = z.object({
   min_confirmations: z.int(),
   minimum_usd: usd(),
   maximum_usd: usd(),
+  test_only: z.literal(true).optional().describe('Test mode without DEPOSIT_XPUB: the address derives from a public test key'),
+  warning: z.string().optional().describe('Why a test-only address must never receive real funds'),
 });
 
 export const UsdcDepositResponse = z.object({
