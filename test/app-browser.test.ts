@@ -43,7 +43,10 @@ describe.runIf(available || required)('the operator app in a real browser', () =
         reasoning: 'The sign is in the photo, taken at the address during the task.',
       });
     };
-    stack = await startStack({ env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000' } });
+    // The 7-day hold of live mode (test mode releases earnings at once), so the app shows pending earnings.
+    stack = await startStack({
+      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000', EARNINGS_HOLD_SECONDS: '604800' },
+    });
     app = await startOperatorApp(stack);
     agent = await stack.registerAgent('app-agent');
     await stack.deposit(agent, 3000);
