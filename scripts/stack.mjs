@@ -182,7 +182,7 @@ try {
   const guardian = process.env.ANTHROPIC_API_KEY
     ? `the Guardian's model is on (${process.env.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5'})`
     : "the Guardian's model is off without ANTHROPIC_API_KEY: rule checks only, nothing is approved automatically (the agent approves, or the sandbox)";
-  say(`HumanOps is ready: ${apiUrl} (mode ${mode}), operator app ${front.url}/; ${guardian}; Ctrl-C stops it`);
+  say(`HumanOps is ready: ${apiUrl} (mode ${mode}); ${guardian}; operator app ${front.url}/; Ctrl-C stops it`);
 } catch (error) {
   say(`HumanOps failed to start: ${error.message}`);
   await stopAll(1);
