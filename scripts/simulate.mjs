@@ -14,7 +14,7 @@ import { encryptForAgent, generateKeyPair } from '@humanops/sdk';
 import { startApi } from './lib/api.mjs';
 import { mintOperatorToken, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
-import { freePort } from './lib/ports.mjs';
+import { onFreePort } from './lib/ports.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { planDigest, planOperations, runSimulation, simulationEnv, startModelStandIn } from './lib/simulation.mjs';
 
@@ -52,7 +52,7 @@ process.once('SIGINT', () => stopAll().then(() => process.exit(130)));
 
 let result;
 try {
-  const pg = await startPostgres({ dataDir: join(dir, 'postgres'), port: await freePort(), ephemeral: !values.durable });
+  const pg = await onFreePort((port) => startPostgres({ dataDir: join(dir, 'postgres'), port, ephemeral: !values.durable }));
   cleanup.push(() => pg.stop());
   const sql = postgres(pg.url(), { onnotice: () => {}, max: 4 });
   cleanup.push(() => sql.end());

@@ -97,5 +97,5 @@ describe('money under concurrency', () => {
     const [{ earlier }] = await stack.sql`
       select coalesce(sum(amount_cents), 0)::bigint as earlier from deposits where agent_id not in ${stack.sql(agents.map((a) => a.id))}`;
     expect(Number(external.balance)).toBe(-(totalDeposited + Number(earlier)));
-  });
+  }, 600_000); // 2,400 requests: minutes on a loaded 2-core machine, beyond the default 60 s
 });

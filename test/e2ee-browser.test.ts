@@ -1,26 +1,24 @@
 // Interop: the SDK's E2EE module, as built, encrypts in a real browser (Debian's headless Chromium
 // driven by playwright-core) and the blob decrypts in Node; the published vectors decrypt in both.
-// CI installs chromium and sets HUMANOPS_REQUIRE_CHROMIUM=1, so there it runs or fails, never skips.
+// Without Chromium it fails (HUMANOPS_SKIP=chromium skips it on purpose, loudly); CI installs it.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { decrypt, generateKeyPair } from '@humanops/sdk';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const required = process.env.HUMANOPS_REQUIRE_CHROMIUM === '1';
 const dist = new URL('../sdk/dist/', import.meta.url).pathname;
 const vectors = JSON.parse(readFileSync(new URL('../sdk/test-vectors/e2ee.json', import.meta.url), 'utf8')).vectors;
 
-describe.runIf(available || required)('E2EE in a real browser', () => {
+describe.skipIf(needsChromium.skipped)('E2EE in a real browser', () => {
   let server: Server;
   let browser: Browser;
   let origin: string;
 
   beforeAll(async () => {
-    if (!available) throw new Error('HUMANOPS_REQUIRE_CHROMIUM=1 but /usr/bin/chromium is missing');
+    needsChromium.assertAvailable();
     // Serve the built package (and a blank page) so the browser imports exactly what npm would ship.
     server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
@@ -39,7 +37,7 @@ describe.runIf(available || required)('E2EE in a real browser', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
   }, 60_000);

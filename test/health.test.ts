@@ -38,7 +38,8 @@ describe('request logs', () => {
   it('writes one JSON line per request with method, route, status, duration and request id, and never a key', async () => {
     const agent = await stack.registerAgent('logged');
     await stack.call('GET', '/agents/balance', { key: agent.key, headers: { 'x-request-id': 'log-check-1' } });
-    await new Promise((r) => setTimeout(r, 100));
+    // The line is written after the response is sent: wait for it to arrive, however long that takes.
+    await expect.poll(() => stack.logs.some((l) => l.includes('"log-check-1"')), { timeout: 30_000, interval: 20 }).toBe(true);
     const lines = stack.logs.filter((l) => l.includes('"log-check-1"'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toEqual({

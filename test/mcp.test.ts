@@ -244,7 +244,8 @@ it('writes nothing but JSON-RPC to stdout', async () => {
   send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_balance', arguments: {} } });
   send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'post_task', arguments: { nonsense: true } } });
-  await new Promise((r) => setTimeout(r, 3000));
+  // Every request has its answer (ids 1–3) before the server stops; whatever it wrote is then checked.
+  await expect.poll(() => [1, 2, 3].every((id) => stdout.includes(`"id":${id}`)), { timeout: 30_000, interval: 50 }).toBe(true);
   child.kill();
   const lines = stdout.trim().split('\n');
   expect(lines.length).toBeGreaterThanOrEqual(3);

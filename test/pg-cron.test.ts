@@ -1,21 +1,19 @@
 // The pg_cron path for real: a throwaway Debian Postgres 15 with pg_cron preloaded gets every
 // migration (proving they also run on 15, and that they create the extension and every schedule
 // themselves), and its scheduled jobs expire an overdue task with a refund. pg_cron schedules by
-// the minute, so this takes up to about 70 s. CI installs postgresql-15-cron and sets
-// HUMANOPS_REQUIRE_PG_CRON=1, so there it runs or fails, never skips.
+// the minute, so this takes up to about 70 s. Without pg_cron it fails (HUMANOPS_SKIP=pg_cron skips
+// it on purpose, loudly); CI installs postgresql-15-cron.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../scripts/lib/migrate.mjs';
-import { freePort } from '../scripts/lib/ports.mjs';
+import { onFreePort } from '../scripts/lib/ports.mjs';
+import { needsPgCron, PG15_BIN } from './helpers/requirements.ts';
 
-const BIN = '/usr/lib/postgresql/15/bin';
-const available = existsSync(`${BIN}/pg_ctl`) && existsSync('/usr/lib/postgresql/15/lib/pg_cron.so');
-const required = process.env.HUMANOPS_REQUIRE_PG_CRON === '1';
+const BIN = PG15_BIN;
 
 /** Runs a Postgres 15 tool as the postgres user (as root) or as ourselves. */
 function pgTool(tool: string, args: string[]) {
@@ -25,18 +23,17 @@ function pgTool(tool: string, args: string[]) {
   return result.stdout;
 }
 
-describe.runIf(available || required)('pg_cron on Postgres 15', () => {
+describe.skipIf(needsPgCron.skipped)('pg_cron on Postgres 15', () => {
   let dir: string;
   let dataDir: string;
   let sql: postgres.Sql;
   let started = false;
 
   beforeAll(async () => {
-    if (!available) throw new Error('HUMANOPS_REQUIRE_PG_CRON=1 but postgresql-15-cron is not installed');
+    needsPgCron.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'humanops-pgcron-'));
     await chmod(dir, 0o755);
     dataDir = join(dir, 'data');
-    const port = await freePort();
     if (userInfo().uid === 0) {
       // initdb runs as the postgres user, which must own the folder.
       const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
@@ -44,9 +41,12 @@ describe.runIf(available || required)('pg_cron on Postgres 15', () => {
       await chown(dir, Number(id.stdout), Number(group.stdout));
     }
     pgTool('initdb', ['-D', dataDir, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--locale=C']);
-    pgTool('pg_ctl', ['-D', dataDir, '-w', '-l', join(dir, 'log'), '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c shared_preload_libraries=pg_cron -c cron.database_name=postgres -c cron.timezone=UTC -c fsync=off`,
-      'start']);
+    const port = await onFreePort(async (port: number) => {
+      pgTool('pg_ctl', ['-D', dataDir, '-w', '-l', join(dir, 'log'), '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c shared_preload_libraries=pg_cron -c cron.database_name=postgres -c cron.timezone=UTC -c fsync=off`,
+        'start']);
+      return port;
+    });
     started = true;
     sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { onnotice: () => {}, max: 2 });
     // The migrations create the extension themselves, as they do on Supabase.

@@ -2,6 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './helpers/stack.ts';
 import { makeJpeg } from './helpers/images.ts';
 
+/**
+ * Windows are fixed UTC minutes of the database's clock: a burst that straddled a minute boundary
+ * would be counted in two windows. Start each burst with at least 20 s of the minute left.
+ */
+async function inFreshWindow(stack: Stack) {
+  const [{ left }] = await stack.sql`select 60 - extract(epoch from now())::numeric % 60 as left`;
+  if (Number(left) < 20) await new Promise((r) => setTimeout(r, Number(left) * 1000 + 50));
+}
+
 describe('rate limits (fixed window per client IP and route)', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -10,6 +19,7 @@ describe('rate limits (fixed window per client IP and route)', () => {
   afterAll(() => stack?.stop());
 
   it('answers 429 with Retry-After and RateLimit headers past the limit', async () => {
+    await inFreshWindow(stack);
     const agent = await stack.registerAgent('limited');
     const replies = [];
     for (let i = 0; i < 6; i++) replies.push(await stack.call('GET', '/agents/balance', { key: agent.key }));
@@ -38,18 +48,21 @@ describe('rate limits (fixed window per client IP and route)', () => {
   });
 
   it('counts each route separately, and never limits health checks', async () => {
+    await inFreshWindow(stack);
     for (let i = 0; i < 10; i++) expect((await stack.call('GET', '/health')).status).toBe(200);
     const other = await stack.call('GET', '/tasks', { key: 'ho_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
     expect(other.status).toBe(401); // counted and answered, not limited
   });
 
   it('counts requests that fail, so guessing keys is limited too', async () => {
+    await inFreshWindow(stack);
     const statuses = [];
     for (let i = 0; i < 7; i++) statuses.push((await stack.call('GET', '/agents/keys', { key: `ho_test_${String(i).repeat(30)}` })).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
   });
 
   it('ignores X-Forwarded-For unless told to trust a proxy', async () => {
+    await inFreshWindow(stack);
     const statuses = [];
     for (let i = 0; i < 6; i++) {
       statuses.push((await stack.call('POST', '/tasks', { body: {}, headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status);
@@ -89,12 +102,14 @@ describe('rate limits behind a proxy', () => {
   afterAll(() => stack?.stop());
 
   it('counts per client IP, as the trusted proxy appended it (the right-most entry)', async () => {
+    await inFreshWindow(stack);
     const from = (ip: string) => stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `198.51.100.7, ${ip}` } });
     expect([(await from('203.0.113.1')).status, (await from('203.0.113.1')).status, (await from('203.0.113.1')).status]).toEqual([400, 400, 429]);
     expect((await from('203.0.113.2')).status).toBe(400);
   });
 
   it('a client cannot escape its limit by inventing X-Forwarded-For entries', async () => {
+    await inFreshWindow(stack);
     // The attack as found: a random left-most entry on every request, the proxy's real one after it.
     const statuses = [];
     for (let i = 0; i < 5; i++) {
@@ -134,6 +149,7 @@ describe('upload rate limit', () => {
     const task = await stack.createTask(agent);
     const operator = await stack.registerOperator();
     await stack.call('POST', `/operator/tasks/${task.body.task_id}/accept`, { headers: operator.auth });
+    await inFreshWindow(stack);
     const statuses = [];
     for (let i = 0; i < 3; i++) {
       statuses.push((await stack.upload(operator, task.body.task_id, makeJpeg())).status);

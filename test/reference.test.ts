@@ -1,27 +1,24 @@
 // The API reference page `npm start` serves: Swagger UI renders every operation of the live
 // document in headless Chromium, loading nothing from any other origin (no CDN), and "Try it out"
 // reaches the API through the page's own origin.
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { startReference } from '../scripts/lib/reference.mjs';
 import { type Stack, startStack } from './helpers/stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const required = process.env.HUMANOPS_REQUIRE_CHROMIUM === '1';
 
-describe.runIf(available || required)('the API reference page', () => {
+describe.skipIf(needsChromium.skipped)('the API reference page', () => {
   let stack: Stack;
   let reference: { url: string; stop(): Promise<void> };
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!available) throw new Error('HUMANOPS_REQUIRE_CHROMIUM=1 but /usr/bin/chromium is missing');
+    needsChromium.assertAvailable();
     stack = await startStack();
     reference = await startReference({ port: 0, apiUrl: stack.url });
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
   }, 60_000);

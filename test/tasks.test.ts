@@ -158,13 +158,13 @@ describe('POST /tasks', () => {
     const body: Record<string, unknown> = physicalTask(overrides);
     for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete body[k];
     if (body.agent_public_key === 'KEY') body.agent_public_key = await p256PublicKey();
-    const tasksBefore = await stack.sql`select count(*)::int as n from tasks`;
+    const tasksBefore = await stack.sql`select count(*)::int as n from tasks where agent_id = ${agent.id}`;
     const balanceBefore = await balance(agent);
     const reply = await stack.call('POST', '/tasks', { key: agent.key, body });
     expect(reply.status).toBe(400);
     expect(reply.body).toMatchObject({ error, code: 'validation_error' });
     expect(reply.body.details.issues[0]).toEqual({ field: expect.any(String), message: expect.any(String) });
-    expect(await stack.sql`select count(*)::int as n from tasks`).toEqual(tasksBefore);
+    expect(await stack.sql`select count(*)::int as n from tasks where agent_id = ${agent.id}`).toEqual(tasksBefore);
     expect(await balance(agent)).toEqual(balanceBefore);
   });
 

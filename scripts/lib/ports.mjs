@@ -22,3 +22,18 @@ export async function freePort(preferred = 0) {
       });
   });
 }
+
+/**
+ * Runs `start(port)` on a free port. A port found free can be taken by another process before our
+ * child binds it, so a start that fails is tried again on another port (up to `attempts` times).
+ */
+export async function onFreePort(start, attempts = 5) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createPublicClient, createTestClient, createWalletClient, http, type Address, type Hash } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import { freePort } from '../../scripts/lib/ports.mjs';
+import { onFreePort } from '../../scripts/lib/ports.mjs';
 import artifact from '../../contracts/TestUSDC.json' with { type: 'json' };
 
 /** anvil's well-known development mnemonic: its accounts are funded with test ETH. */
@@ -15,15 +15,17 @@ const require = createRequire(import.meta.url);
 const anvilBinary = () => join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil');
 
 export async function startAnvil() {
-  const port = await freePort();
-  const child = spawn(anvilBinary(), ['--port', String(port), '--host', '127.0.0.1', '--chain-id', '8453', '--accounts', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Listening on')) resolve();
+  const { port, child } = await onFreePort(async (port: number) => {
+    const child = spawn(anvilBinary(), ['--port', String(port), '--host', '127.0.0.1', '--chain-id', '8453', '--accounts', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('Listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`anvil exited (${code}): ${output}`)));
     });
-    child.once('exit', (code) => reject(new Error(`anvil exited (${code}): ${output}`)));
+    return { port, child };
   });
   const rpcUrl = `http://127.0.0.1:${port}`;
   const chain = { id: 8453, name: 'base-local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const;

@@ -7,8 +7,9 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startIssuer } from '../../scripts/lib/issuer.mjs';
 import { migrate } from '../../scripts/lib/migrate.mjs';
-import { freePort } from '../../scripts/lib/ports.mjs';
+import { onFreePort } from '../../scripts/lib/ports.mjs';
 import { startPostgres } from '../../scripts/lib/postgres.mjs';
+import { skipWarnings } from '../helpers/requirements.ts';
 
 export const TEMPLATE_DATABASE = 'humanops_template';
 
@@ -25,9 +26,11 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  const warnings = skipWarnings();
+  for (const line of warnings) process.stderr.write(`\n${line}\n`);
   const dir = await mkdtemp(join(tmpdir(), 'humanops-test-'));
   await chmod(dir, 0o755); // mkdtemp makes it 0700; the postgres user must get in.
-  const pg = await startPostgres({ dataDir: join(dir, 'postgres'), port: await freePort(), ephemeral: true });
+  const pg = await onFreePort((port: number) => startPostgres({ dataDir: join(dir, 'postgres'), port, ephemeral: true }));
   const admin = postgres(pg.url(), { onnotice: () => {}, max: 1 });
   await admin.unsafe(`create database ${TEMPLATE_DATABASE}`);
   const template = postgres(pg.url(TEMPLATE_DATABASE), { onnotice: () => {}, max: 1 });
@@ -45,6 +48,8 @@ export default async function setup(project: TestProject) {
   project.provide('issuerAuthorizedParty', issuer.authorizedParty);
 
   return async () => {
+    // Said again at the end, where a reader of the run's output looks for the verdict.
+    for (const line of warnings) process.stderr.write(`\n${line}\n`);
     await issuer.stop();
     await pg.stop();
     await rm(dir, { recursive: true, force: true });
