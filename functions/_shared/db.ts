@@ -5,6 +5,7 @@
  * deposit) run as `service_role`.
  */
 import postgres from 'postgres';
+import { log } from './log.ts';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -73,4 +74,21 @@ export async function asServiceWithin<T>(tx: Tx, work: () => Promise<T>): Promis
   const result = await work();
   await tx`select set_config('role', 'authenticated', true)`;
   return result;
+}
+
+/**
+ * postgres.js (3.4.9) can throw from a timer after a connection drops (porsager/postgres#1154,
+ * #1208): a write it scheduled with setImmediate runs once the socket is gone. The query it
+ * belonged to has already been rejected with CONNECTION_CLOSED and its transaction rolled back, so
+ * this one error is logged and the server lives on; without this, Postgres restarting took the
+ * whole API down with every request in flight. Any other uncaught error still ends the process.
+ */
+export function surviveDroppedConnections(): void {
+  globalThis.addEventListener('error', (event) => {
+    const error = (event as ErrorEvent).error;
+    if (error instanceof TypeError && error.message.includes("reading 'write'") && /postgres\/src\/connection\.js/.test(error.stack ?? '')) {
+      event.preventDefault();
+      log('warn', 'database connection dropped before a write', { error: error.message });
+    }
+  });
 }

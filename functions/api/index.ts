@@ -3,7 +3,7 @@
  * request arrives with the path /api/v1/…; the local stack serves it at the same path.
  */
 import { loadConfig, processEnv } from '../_shared/config.ts';
-import { createDb } from '../_shared/db.ts';
+import { createDb, surviveDroppedConnections } from '../_shared/db.ts';
 import { trustingVerifier, unavailableVerifier } from '../_shared/deposits.ts';
 import { log } from '../_shared/log.ts';
 import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
@@ -13,6 +13,7 @@ import { createApp } from './app.ts';
 
 const config = loadConfig(processEnv());
 if (config.chain.depositXpub) assertDepositXpub(config.chain.depositXpub);
+surviveDroppedConnections();
 const db = createDb(config.databaseUrl, config.db);
 const { jwksUrl, issuer, authorizedParties, audiences } = config.operatorAuth;
 const localStorage = config.storage.backend === 'local' && config.storage.dir && config.storage.signingSecret

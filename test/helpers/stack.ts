@@ -55,6 +55,10 @@ export interface Stack {
   /** Registers an operator (verified at once in test mode) with a fresh identity. */
   registerOperator(overrides?: Record<string, unknown>): Promise<Operator>;
   logs: string[];
+  /** SIGKILLs the API process: a crash, with whatever it had in flight lost. */
+  killApi(): Promise<void>;
+  /** Starts a new API process on the same database (after killApi); `url` then points at it. */
+  restartApi(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +96,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   const logs: string[] = [];
   const storageDir = await mkdtemp(join(tmpdir(), 'humanops-storage-'));
   const workerSecret = randomBytes(24).toString('hex');
-  const api = await startApi({
+  const launch = () => startApi({
     writableDirs: [storageDir],
     env: {
       SUPABASE_DB_URL: `${base}/${database}`,
@@ -114,6 +118,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       if (line.includes('"msg":"unhandled error"')) process.stderr.write(`[api] ${line}\n`);
     },
   });
+  let api = await launch();
 
   const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
@@ -178,7 +183,16 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   };
 
   return {
-    url: api.url,
+    get url() {
+      return api.url;
+    },
+    killApi: async () => {
+      process.kill(api.pid, 'SIGKILL');
+      await api.exited;
+    },
+    restartApi: async () => {
+      api = await launch();
+    },
     pid: api.pid,
     tick,
     upload,
