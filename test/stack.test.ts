@@ -86,12 +86,20 @@ async function waitForOutput(stack: Running, pattern: RegExp, timeout = READY_TI
 const READY = /HumanOps is ready: (http:\/\/127\.0\.0\.1:(\d+)\/api\/v1)\b.*$/m;
 
 async function startStack(dataDir: string, { detached = false } = {}) {
-  const apiPort = await freePort();
-  let dbPort = await freePort();
-  while (dbPort === apiPort) dbPort = await freePort();
-  const stack = launch({ dataDir, apiPort, dbPort, detached });
-  const ready = await waitForOutput(stack, READY);
-  return { stack, url: ready[1] };
+  // Ports found free can be taken by another process before the stack binds them: then it says
+  // so and exits, and it is started again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    const apiPort = await freePort();
+    let dbPort = await freePort();
+    while (dbPort === apiPort) dbPort = await freePort();
+    const stack = launch({ dataDir, apiPort, dbPort, detached });
+    try {
+      const ready = await waitForOutput(stack, READY);
+      return { stack, url: ready[1] };
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE|in use/.test(stack.output())) throw error;
+    }
+  }
 }
 
 async function waitForExit(stack: Running, timeout = STOP_TIMEOUT) {
