@@ -2,18 +2,17 @@
 // viewport with a fixed location, against the real stack, the Guardian answered by the model
 // stand-in, and axe-core in the page on every screen. One browser and one stack for the file.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HumanOpsClient } from '@humanops/sdk';
 import { type StandIn, startAnthropicStandIn, toolAnswer } from './helpers/anthropic-stand-in.ts';
 import { localOperatorId, startOperatorApp } from './helpers/app.ts';
 import { makeJpeg } from './helpers/images.ts';
+import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { type Agent, type Stack, operatorToken, startStack } from './helpers/stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const required = process.env.HUMANOPS_REQUIRE_CHROMIUM === '1';
+const CHROMIUM = CHROMIUM_PATH;
 const AXE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const SCREENSHOTS = process.env.HUMANOPS_SCREENSHOTS === '1' ? new URL('../docs/screenshots/', import.meta.url).pathname : null;
 
@@ -23,7 +22,7 @@ const HERE = { latitude: 40.7128, longitude: -74.006 };
 const POLL = { timeout: 15_000 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
-describe.runIf(available || required)('the operator app in a real browser', () => {
+describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () => {
   let standIn: StandIn;
   let stack: Stack;
   let app: { url: string; stop(): Promise<void> };
@@ -32,7 +31,7 @@ describe.runIf(available || required)('the operator app in a real browser', () =
   let agentClient: HumanOpsClient;
 
   beforeAll(async () => {
-    if (!available) throw new Error('HUMANOPS_REQUIRE_CHROMIUM=1 but /usr/bin/chromium is missing');
+    needsChromium.assertAvailable();
     standIn = await startAnthropicStandIn();
     standIn.answer = ({ body }) => {
       const text: string = body.messages[0].content.at(-1).text;
