@@ -4,6 +4,7 @@
 // be exactly the rows it owns; nobody but the SQL functions writes. And agent claims cannot use
 // the operator's functions directly in SQL, nor operator claims the agent's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeJpeg } from './helpers/images.ts';
 import { type Agent, type Operator, physicalTask, type Stack, startStack } from './helpers/stack.ts';
 
 /**
@@ -40,6 +41,7 @@ const SPECS: Record<string, Spec> = {
   payouts: { key: 't.id', operator: 't.operator_id = $ID' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
+  spending_policies: { key: 't.id', agent: 't.agent_id = $ID' },
   // Verified operators read open tasks (PENDING, unclaimed, before their deadline) through this view.
   open_tasks: { key: 't.id', from: 'public.tasks', operator: "t.status = 'PENDING' and t.operator_id is null and t.deadline > now()" },
 };
@@ -63,10 +65,11 @@ beforeAll(async () => {
   // paid out; a proof file; webhook deliveries; idempotency keys.
   for (const [agent, operator] of [[alice, xavier], [bob, yvonne]] as const) {
     await stack.deposit(agent, 500);
+    expect((await stack.call('PUT', '/agents/policy', { key: agent.key, body: { max_reward_usd: 1000 } })).status).toBe(200);
     await stack.createTask(agent, {}, { 'idempotency-key': `open-${agent.id}` });
     const held = (await stack.createTask(agent, { callback_url: 'http://127.0.0.1:9/hook' })).body.task_id;
     await stack.call('POST', `/operator/tasks/${held}/accept`, { headers: operator.auth });
-    expect((await stack.upload(operator, held, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]))).status).toBe(201);
+    expect((await stack.upload(operator, held, makeJpeg())).status).toBe(201);
     const done = (await stack.createTask(agent, digital)).body.task_id;
     await stack.call('POST', `/operator/tasks/${done}/accept`, { headers: operator.auth });
     await stack.call('POST', `/operator/tasks/${done}/submit`, { headers: operator.auth, body: { confirmation_text: 'Reviewed' } });
