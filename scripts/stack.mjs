@@ -14,6 +14,7 @@
 //
 // `npm start -- --chain` also runs a local chain (anvil, chain id 8453) with a test USDC token, and
 // the API confirms deposits on it (see `npm run usdc`).
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,10 +61,26 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/**
+ * A fresh clone has no builds: the first `npm start` makes them (the SDK, the MCP server and the
+ * operator app, about 15 s), so `npm ci && npm start` is all a newcomer runs. Later starts serve
+ * what is built; `npm run build` rebuilds after a change.
+ */
+function buildIfMissing() {
+  if (existsSync(join(APP_DIST, 'index.html'))) return;
+  say('building   the SDK, the MCP server and the operator app (first start only; `npm run build` rebuilds)');
+  const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (build.status !== 0) {
+    process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`);
+    throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status}`}); its output is above`);
+  }
+}
+
 try {
   const { values: flags } = parseArgs({ options: { chain: { type: 'boolean', default: false } } });
   const mode = process.env.HUMANOPS_MODE ?? 'test';
   if (flags.chain && mode !== 'test') throw new Error('--chain runs a throwaway test chain: it is for test mode only');
+  buildIfMissing();
   const dir = defaultDataDir();
   // Postgres runs as the postgres user when we are root: it must be able to reach the data dir.
   const blocked = process.env.HUMANOPS_DATA_DIR && postgresBlockedAt(dir);
@@ -176,7 +193,7 @@ try {
   say(`postgres   ${dbUrl}`);
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${apiUrl}`);
-  say(`app        ${front.url}/ (the operator app${existsSync(join(APP_DIST, 'index.html')) ? '' : ': run `npm run build` first'})`);
+  say(`app        ${front.url}/ (the operator app)`);
   say(`reference  ${reference.url} (the OpenAPI document: ${apiUrl}/openapi.json)`);
   if (chain) say(`chain      ${chain.rpcUrl} (chain id ${LOCAL_CHAIN_ID}, test USDC ${chain.usdcAddress}; send with npm run -s usdc -- <address> <amount>)`);
   const guardian = process.env.ANTHROPIC_API_KEY
