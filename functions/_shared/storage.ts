@@ -1,5 +1,5 @@
 /**
- * Proof storage behind one small adapter (DESIGN.md §4): a private `proofs` bucket in Supabase
+ * Proof storage behind one small adapter (docs/design.md, "Outside services"): a private `proofs` bucket in Supabase
  * Storage in production, a folder with HMAC-signed expiring URLs locally and in tests. Object paths
  * are `<operator folder>/<task_id>/<random>.<ext>` (see `proofPath`).
  */
