@@ -88,7 +88,7 @@ describe('the README walk-through', () => {
         const resolved = resolve(dirname(file), target.split('#')[0]);
         if (relative(repoRoot, resolved).startsWith('..') || !existsSync(resolved)) broken.push(`${relative(repoRoot, file)}: ${target}`);
       }
-      if (/\.\.\/shared\//.test(text)) broken.push(`${relative(repoRoot, file)}: mentions ../shared/`);
+      if (/\.\.\/shared\//.test(text)) broken.push(`${relative(repoRoot, file)}: mentions the team notes folder outside the repository`);
     }
     expect(broken).toEqual([]);
   });
