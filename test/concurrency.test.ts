@@ -3,7 +3,8 @@ import { type Stack, startStack, txHash } from './helpers/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Earnings are held for a day here, so the test decides when they come due.
+  stack = await startStack({ env: { EARNINGS_HOLD_SECONDS: '86400' } });
 });
 afterAll(() => stack?.stop());
 
@@ -98,4 +99,43 @@ describe('money under concurrency', () => {
       select coalesce(sum(amount_cents), 0)::bigint as earlier from deposits where agent_id not in ${stack.sql(agents.map((a) => a.id))}`;
     expect(Number(external.balance)).toBe(-(totalDeposited + Number(earlier)));
   }, 600_000); // 2,400 requests: minutes on a loaded 2-core machine, beyond the default 60 s
+
+  it('releases due earnings from many workers at once without a deadlock, each task once', async () => {
+    // Eight operators' tasks completed in turn, so by completion time their earnings interleave;
+    // releases running at once used to lock operators' accounts in that order and deadlock (40P01,
+    // a 503 to the caller), found by the seeded simulation.
+    const agent = await stack.registerAgent('release-crowd');
+    await stack.deposit(agent, 2000);
+    const operators = await Promise.all(Array.from({ length: 8 }, () => stack.registerOperator()));
+    const digital = { task_type: 'CONTENT_REVIEW', reward_usd: 10, location: undefined, proof_requirements: ['Written assessment'] };
+    const completed: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (const operator of operators) {
+        const id = (await stack.createTask(agent, digital)).body.task_id as string;
+        expect((await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth })).status).toBe(200);
+        expect((await stack.call('POST', `/operator/tasks/${id}/submit`, { headers: operator.auth, body: { confirmation_text: 'Reviewed' } })).status).toBe(200);
+        await stack.sql`update guardian_jobs set status = 'done' where task_id = ${id}`; // the agent decides
+        expect((await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'APPROVE' } })).status).toBe(200);
+        completed.push(id);
+      }
+    }
+    // Two days later: all 48 are due. Twelve releases of at most 7 tasks each, all at once.
+    await stack.sql`update tasks set completed_at = completed_at - interval '2 days' where id in ${stack.sql(completed)}`;
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () =>
+      stack.sql.begin(async (tx) => {
+        await tx`set local role service_role`;
+        const [{ released }] = await tx`select api.release_earnings(interval '1 day', 7) as released`;
+        return released as number;
+      })));
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code);
+    expect(failures).toEqual([]);
+    // Whatever the first round left (skipped rows locked by a sibling), a later one releases.
+    await stack.sql`select api.release_earnings(interval '1 day')`;
+    const entries = await stack.sql`
+      select task_id, count(*)::int as n from ledger_entries where kind = 'earnings_release' and task_id in ${stack.sql(completed)}
+       group by task_id`;
+    expect(entries).toHaveLength(48);
+    expect(entries.every((e) => e.n === 1)).toBe(true);
+    expect(await ledgerProblems()).toEqual([]);
+  }, 180_000);
 });

@@ -110,7 +110,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.record_webhook_attempt(text,uuid,boolean,integer,text,integer): service_role EXECUTE',
   'function api.register_agent(text,text,text,text,text,text): service_role EXECUTE',
   'function api.register_operator(text,text,text,text,text,text,double precision,double precision,text[],text): service_role EXECUTE',
-  'function api.release_earnings(interval,integer): service_role EXECUTE',
+  'function api.release_earnings(interval,integer,text): service_role EXECUTE',
   'function api.request_payout(bigint,text,text): authenticated EXECUTE',
   'function api.resend_webhook(text): authenticated EXECUTE',
   'function api.resolve_dispute(text,text,bigint,text): service_role EXECUTE',

@@ -383,16 +383,17 @@ export function operatorRoutes(deps: Deps) {
   });
 
   /**
-   * Test mode has no hold: release what is due before answering, so earnings and payouts do not
-   * wait for the next tick. (Live mode's 7-day hold is released by the worker.)
+   * Test mode has no hold: release the caller's due earnings before answering, so its earnings and
+   * payouts do not wait for the next tick. (Live mode's 7-day hold is released by the worker.)
    */
-  const releaseDueInTestMode = async () => {
+  const releaseDueInTestMode = async (c: Context<AppEnv>) => {
     if (config.mode !== 'test') return;
-    await db.asService((tx) => tx`select api.release_earnings(make_interval(secs => ${config.earningsHoldSeconds}))`);
+    await db.asService((tx) => tx`
+      select api.release_earnings(make_interval(secs => ${config.earningsHoldSeconds}), 1000, ${operatorId(c)})`);
   };
 
   app.get('/operator/earnings', async (c) => {
-    await releaseDueInTestMode();
+    await releaseDueInTestMode(c);
     const id = operatorId(c);
     const { balances, recent, earned } = await db.asOperator(id, async (tx) => {
       const balances = await tx<{ kind: string; balance: string }[]>`
@@ -430,7 +431,7 @@ export function operatorRoutes(deps: Deps) {
       }
       throw new ApiError(503, 'payouts_unavailable', 'Payouts are not available yet; your earnings stay safe in your available balance', undefined, { 'Retry-After': '86400' });
     }
-    await releaseDueInTestMode();
+    await releaseDueInTestMode(c);
     const [payout] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
       select id, status, amount_cents from api.request_payout(${input.amount_usd}, 'test', ${input.payoneer_payee_id ?? null})`);
     return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents), message: 'Payout completed (test mode)' });
