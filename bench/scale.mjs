@@ -123,7 +123,10 @@ async function main() {
     await sql`vacuum analyze public.ledger_accounts`;
     await sql`vacuum analyze public.ledger_postings`;
     const [{ tasks, heavyTasks }] = await sql`select count(*)::int as tasks, count(*) filter (where agent_id = ${heavy.id})::int as "heavyTasks" from public.tasks`;
+    // The full check proves the seeding and is timed (once more below: it takes seconds at 10⁶).
+    const v0 = performance.now();
     const [{ problems }] = await sql`select count(*)::int as problems from api.verify_ledger()`;
+    const verify = [performance.now() - v0];
     say();
     say(`${tasks.toLocaleString('en-US')} tasks (heavy agent: ${heavyTasks.toLocaleString('en-US')}), seeded in ${((performance.now() - started) / 1000).toFixed(0)} s; ledger ${problems === 0 ? 'verifies' : `${problems} PROBLEMS`}`);
 
@@ -143,13 +146,11 @@ async function main() {
     ];
     const timings = {};
     for (const [name, request] of endpoints) timings[name.replace(/ at \d+| \d+$/, '')] = await timeSequential(request, 200, { count: REQUESTS });
-    const verify = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await sql`select count(*) from api.verify_ledger()`;
-      verify.push(performance.now() - t0);
-    }
-    timings['api.verify_ledger() (SQL)'] = { p50: verify.sort((a, b) => a - b)[1], p99: verify[2] };
+    const v1 = performance.now();
+    await sql`select count(*) from api.verify_ledger()`;
+    verify.push(performance.now() - v1);
+    verify.sort((a, b) => a - b);
+    timings['api.verify_ledger() (SQL)'] = { p50: verify[0], p99: verify[1] }; // the faster and the slower of two
     // The incremental check: catch up once, then time it over what 100 posts since then wrote.
     await sql`select count(*) from api.verify_ledger_incremental()`;
     const post = JSON.stringify({

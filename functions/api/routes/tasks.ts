@@ -229,27 +229,21 @@ export function taskRoutes(deps: Deps) {
 
   /**
    * The agent's tasks, newest first (ties by id), by offset or by cursor. Both read the agent's
-   * index from where the page starts; the total is counted up to TOTAL_CAP.
+   * index from where the page starts (api.agent_tasks); the total is counted up to TOTAL_CAP.
    */
   app.get('/tasks', async (c) => {
     const query = await validate(ListTasksQuery, c.req.query());
     const after = query.cursor === undefined ? null : decodeCursor('tasks', AgentTasksKey, query.cursor);
-    const agentId = c.get('agent').id;
     const status = query.status ?? null;
     const { rows, counted } = await db.asAgent(c.get('agent'), async (tx) => {
-      const filter = tx`agent_id = ${agentId} and (${status}::text is null or status = ${status}::text)`;
-      // created_at <= x is the index condition; the rest of the keyset only drops ties already seen.
-      const keyset = after
-        ? tx`and created_at <= ${after.created_at}::timestamptz and (created_at < ${after.created_at}::timestamptz or id > ${after.id})`
-        : tx``;
+      // api.agent_tasks reads one index range in page order (row-level security's OR of the agent
+      // and operator policies would read every task of the agent, then sort).
       const [rows, [{ count }]] = await Promise.all([
         tx<(Pick<TaskRow, 'id' | 'title' | 'status' | 'task_type' | 'reward_cents' | 'operator_id' | 'created_at' | 'deadline'> & { created_key: string })[]>`
-          select id, title, status, task_type, reward_cents, operator_id, created_at, deadline, created_at::text as created_key
-            from public.tasks
-           where ${filter} ${keyset}
-           order by created_at desc, id
-           limit ${query.limit + 1} offset ${query.offset}`,
-        tx<{ count: string }[]>`select count(*) from (select from public.tasks where ${filter} limit ${TOTAL_CAP + 1}) capped`,
+          select id, title, status, task_type, reward_cents, operator_id, created_at, deadline, created_key
+            from api.agent_tasks(${status}::text, ${after?.created_at ?? null}::timestamptz, ${after?.id ?? null}::text,
+                                 ${query.limit + 1}, ${query.offset})`,
+        tx<{ count: string }[]>`select api.count_agent_tasks(${status}::text, ${TOTAL_CAP + 1}) as count`,
       ]);
       return { rows, counted: Number(count) };
     });
