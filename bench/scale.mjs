@@ -37,7 +37,7 @@ async function seedTasks(sql, agentId, count) {
                  (12, 41.9028, 12.4964), (13, 30.0444, 31.2357), (14, 6.5244, 3.3792), (15, 43.6532, -79.3832),
                  (16, 34.0522, -118.2437), (17, 41.3874, 2.1686), (18, 31.2304, 121.4737), (19, -34.6037, -58.3816)
         ), draws as (
-          select g, random() < 0.7 as physical, (random() * 19.999)::int as k, random() - 0.5 as dy, random() - 0.5 as dx
+          select g, random() < 0.7 as physical, floor(random() * 20)::int as k, random() - 0.5 as dy, random() - 0.5 as dx
             from generate_series(1, ${n}) g
         )
         select count(*)
@@ -195,8 +195,9 @@ async function main() {
     ['open tasks within 10 km', operatorClaims, `select * from api.browse_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 21)`],
     ['open tasks, no place, after a cursor', operatorClaims, `select * from api.browse_open_tasks(null, null, null, null, null, null, 21, 0, 'recent', null, '${created}', '${id}')`],
     ['open-task count (capped)', operatorClaims, `select api.count_open_tasks(${CENTRE.lat}, ${CENTRE.lng}, 10, null, null, null, 101)`],
-    ['agent tasks after a cursor', agentClaims, `select id from public.tasks where agent_id = '${heavy.id}' and created_at <= '${created}' and (created_at < '${created}' or id > '${id}') order by created_at desc, id limit 21`],
-    ['agent task count (capped)', agentClaims, `select count(*) from (select from public.tasks where agent_id = '${heavy.id}' limit 1001) c`],
+    ['agent tasks, first page', agentClaims, 'select * from api.agent_tasks(null, null, null, 21, 0)'],
+    ['agent tasks after a cursor', agentClaims, `select * from api.agent_tasks(null, '${created}', '${id}', 21, 0)`],
+    ['agent task count (capped)', agentClaims, 'select api.count_agent_tasks(null, 1001)'],
     ['balance', agentClaims, 'select * from api.agent_balance()'],
     ['incremental ledger check', { role: 'service_role' }, 'select * from api.verify_ledger_incremental()'],
   ];
