@@ -316,6 +316,27 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('a failed request marks the app offline even while the browser claims to be online, until a request succeeds', async () => {
+    const context = await phone();
+    // What Chromium 150 does after an offline reload: navigator.onLine stays true and no offline event fires.
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'onLine', { get: () => true });
+      const add = window.addEventListener.bind(window);
+      window.addEventListener = ((type: string, ...rest: never[]) => (type === 'offline' || type === 'online' ? undefined : add(type, ...rest))) as typeof window.addEventListener;
+    });
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await expect.poll(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)), { timeout: 10_000 }).toBe(true);
+    await context.setOffline(true);
+    await page.reload();
+    expect(await page.evaluate(() => navigator.onLine)).toBe(true);
+    await page.getByText('You are offline.', { exact: false }).waitFor();
+    await context.setOffline(false);
+    await page.getByRole('link', { name: 'My tasks' }).click();
+    await page.getByText('You are offline.', { exact: false }).waitFor({ state: 'detached' });
+    await context.close();
+  });
+
   it('with location refused, a typed place finds the tasks near it', async () => {
     const title = `Across the river ${randomBytes(3).toString('hex')}`;
     await postTask({ title, location: { lat: 40.6782, lng: -73.9442, address: 'Brooklyn' } });

@@ -1,17 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { isOnline, onConnectivityChange } from './connectivity.ts';
 
-/** Whether the browser believes it is online, kept current. */
+/** Whether the app can reach the API, kept current (see connectivity.ts). */
 export function useOnline(): boolean {
-  const [online, setOnline] = useState(navigator.onLine);
+  const [online, setOnline] = useState(isOnline());
   useEffect(() => {
-    const up = () => setOnline(true);
-    const down = () => setOnline(false);
-    addEventListener('online', up);
-    addEventListener('offline', down);
-    return () => {
-      removeEventListener('online', up);
-      removeEventListener('offline', down);
-    };
+    setOnline(isOnline());
+    return onConnectivityChange(setOnline);
   }, []);
   return online;
 }

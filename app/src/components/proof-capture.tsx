@@ -4,8 +4,10 @@
  * in IndexedDB until submitted and uploaded byte for byte (EXIF GPS and time intact).
  */
 import type { OperatorTask } from '@humanops/sdk/operator';
+import { APIConnectionError } from '@humanops/sdk/operator';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
+import { reportConnection } from '../connectivity.ts';
 import { readFacts, warningsFor } from '../exif.ts';
 import { explain } from '../messages.ts';
 import { clearPhotos, photosOf, removePhoto, savePhoto, type StoredPhoto } from '../photos.ts';
@@ -40,10 +42,12 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
         filename: photo.name,
         onProgress: ({ loaded, total }) => update(photo.id, { progress: total ? Math.round((loaded / total) * 100) : 0 }),
       });
+      reportConnection(true);
       const done = { ...photo, uploadedUrl: uploaded.path };
       await savePhoto(done);
       update(photo.id, { photo: done, state: 'done', progress: 100 });
     } catch (failure) {
+      reportConnection(!(failure instanceof APIConnectionError));
       update(photo.id, { state: 'failed', error: explain(failure) });
     }
   }, [task.task_id]);
