@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, LOCAL_APP_ORIGINS } from '../functions/_shared
 import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
 import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
 import { VERSION } from '../functions/_shared/version.ts';
-import { clientIp } from '../functions/api/middleware.ts';
+import { clientIp } from '../functions/api/middleware/rate-limit.ts';
 import { listMigrations, splitStatements } from '../scripts/lib/migrate.mjs';
 
 const readJson = (relative: string) => JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));

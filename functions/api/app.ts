@@ -5,7 +5,11 @@
 import { Hono } from 'hono';
 import type { AppEnv, Deps } from './context.ts';
 import { JSON_BODY_LIMIT_BYTES, limitBody } from './http.ts';
-import { corsPolicy, errorResponse, matchedRoute, rateLimit, requestLog } from './middleware.ts';
+import { corsPolicy } from './middleware/cors.ts';
+import { errorResponse } from './middleware/errors.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { matchedRoute } from './middleware/route.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';

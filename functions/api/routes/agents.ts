@@ -7,7 +7,7 @@ import { centsToUsd } from '../../_shared/money.ts';
 import { CreateKeySchema, ID_PATTERN, RegisterAgentSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
-import { requireAgent } from '../middleware.ts';
+import { requireAgent } from '../middleware/agent-auth.ts';
 
 /** A new secret key (`ho_test_…`/`ho_live_…` + 40 base62 chars), its hash and display prefix. */
 async function mintKey(mode: Mode) {

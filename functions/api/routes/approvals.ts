@@ -9,7 +9,7 @@ import { centsToUsd } from '../../_shared/money.ts';
 import { ID_PATTERN, NoInputSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
-import { idempotent } from '../middleware.ts';
+import { idempotent } from '../middleware/idempotency.ts';
 
 export function approvalRoutes(deps: Deps) {
   const { db } = deps;

@@ -8,7 +8,8 @@ import { centsToUsd } from '../../_shared/money.ts';
 import { DepositStatusSchema, FiatDepositSchema, UsdcDepositSchema } from '../../_shared/schemas.ts';
 import type { Agent, AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
-import { idempotent, requireAgent } from '../middleware.ts';
+import { requireAgent } from '../middleware/agent-auth.ts';
+import { idempotent } from '../middleware/idempotency.ts';
 
 interface Credited {
   id: string;

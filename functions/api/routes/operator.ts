@@ -14,7 +14,7 @@ import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
-import { requireOperatorIdentity } from '../middleware.ts';
+import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 
 /**

@@ -4,7 +4,7 @@ import { notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, OperatorSearchQuery, RateTaskSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
-import { requireAgent } from '../middleware.ts';
+import { requireAgent } from '../middleware/agent-auth.ts';
 
 export function operatorSearchRoutes(deps: Deps) {
   const { db } = deps;

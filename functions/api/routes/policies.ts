@@ -9,7 +9,7 @@ import { ID_PATTERN, SpendingPolicySchema } from '../../_shared/schemas.ts';
 import type { Tx } from '../../_shared/db.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
-import { requireAgent } from '../middleware.ts';
+import { requireAgent } from '../middleware/agent-auth.ts';
 
 interface PolicyRow {
   key_id: string | null;

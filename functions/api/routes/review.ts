@@ -4,7 +4,7 @@ import { notFound } from '../../_shared/errors.ts';
 import { ID_PATTERN, VerifyTaskSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
-import { idempotent } from '../middleware.ts';
+import { idempotent } from '../middleware/idempotency.ts';
 
 const MESSAGES: Record<string, string> = {
   COMPLETED: 'Task manually approved and completed.',

@@ -12,7 +12,7 @@ import { OUTCOME } from '../../_shared/guardian/verdict.ts';
 import { encryptForAgent } from '../../../sdk/src/e2ee.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
-import { requireAgent } from '../middleware.ts';
+import { requireAgent } from '../middleware/agent-auth.ts';
 
 /** The operator who works sandbox tasks. */
 export const SANDBOX_OPERATOR = 'sandbox_operator';

@@ -11,10 +11,9 @@ import { CreateTaskSchema, ID_PATTERN, ListTasksQuery, NoInputSchema, REMOTE_ADD
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import type { Scope } from '../../_shared/db.ts';
-import {
-  agentKeyProblem, authenticateAgent, countHit, idempotencyOf, idempotent, rateLimitHeaders, rateLimitOf, requireAgent, scopeProblem,
-  scopesNeeded,
-} from '../middleware.ts';
+import { agentKeyProblem, authenticateAgent, requireAgent, scopeProblem, scopesNeeded } from '../middleware/agent-auth.ts';
+import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
+import { countHit, rateLimitHeaders, rateLimitOf } from '../middleware/rate-limit.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 
 /** Where a page of an agent's tasks ended: the last row's sort key. */
