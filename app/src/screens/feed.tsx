@@ -5,7 +5,7 @@
 import { CATEGORIES, TASK_TYPES, type OpenTask, type OperatorProfile } from '@humanops/sdk/operator';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { KycNotice } from '../app.tsx';
+import { KycNotice } from '../components/kyc-notice.tsx';
 import { km, timeLeft, typeLabel, usd } from '../format.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
 import { explain } from '../messages.ts';

@@ -1,6 +1,6 @@
 /** The operator's profile, verification status and sign-out. */
 import type { OperatorProfile } from '@humanops/sdk/operator';
-import { KycNotice } from '../app.tsx';
+import { KycNotice } from '../components/kyc-notice.tsx';
 import { typeLabel } from '../format.ts';
 import { useFocusOnMount } from '../hooks.ts';
 import { signOut } from '../session.ts';

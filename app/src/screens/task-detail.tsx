@@ -2,7 +2,7 @@
 import { ConflictError, GoneError, type OperatorProfile, type OperatorTask } from '@humanops/sdk/operator';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { KycNotice } from '../app.tsx';
+import { KycNotice } from '../components/kyc-notice.tsx';
 import { ConfirmationForm } from '../components/confirmation-form.tsx';
 import { CredentialForm } from '../components/credential-form.tsx';
 import { ProofCapture } from '../components/proof-capture.tsx';
