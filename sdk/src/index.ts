@@ -6,7 +6,9 @@
  */
 import type { APIPromise } from './api-promise.ts';
 import { APIClient, type ClientOptions, type RequestOptions } from './client.ts';
-import { CATEGORIES, defaultRequirements, type ProofType, type TaskType } from './contract/categories.ts';
+import {
+  CATEGORIES, defaultRequirements, type CredentialCategory, type DigitalCategory, type ProofType, type TaskType,
+} from './contract/categories.ts';
 import { decrypt, generateKeyPair as newKeyPair, type KeyPair } from './e2ee.ts';
 import { Agents, Deposits, Keys, Operators } from './resources/account.ts';
 import { Owner } from './resources/owner.ts';
@@ -14,9 +16,6 @@ import { type CreateTaskParams, Sandbox, Tasks } from './resources/tasks.ts';
 import { Webhooks } from './resources/webhooks.ts';
 import { TaskNotCompletedError } from './errors.ts';
 import type { Task, TaskCreated, TaskStatus } from './resources/types.ts';
-
-export type DigitalCategory = 'CAPTCHA_SOLVING' | 'FORM_FILLING' | 'BROWSER_INTERACTION' | 'CONTENT_REVIEW' | 'DATA_VALIDATION';
-export type CredentialCategory = 'ACCOUNT_CREATION' | 'API_KEY_PROCUREMENT' | 'PHONE_VERIFICATION' | 'SUBSCRIPTION_SETUP';
 
 type DispatchParams<C> = Omit<CreateTaskParams, 'task_type' | 'deadline' | 'proof_requirements' | 'location' | 'agent_public_key' | 'task_domain'> & {
   category: C;
@@ -173,4 +172,7 @@ export type {
   ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
   SimulateResult, Task, TaskCreated, TaskList, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask, WebhookDelivery, WebhookPayload,
 } from './resources/types.ts';
-export { CATEGORIES, TASK_TYPES, TASK_STATUSES, defaultRequirements } from './contract/categories.ts';
+export {
+  CATEGORIES, CREDENTIAL_CATEGORIES, DIGITAL_CATEGORIES, TASK_TYPES, TASK_STATUSES, defaultRequirements,
+  type CredentialCategory, type DigitalCategory,
+} from './contract/categories.ts';

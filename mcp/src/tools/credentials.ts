@@ -1,18 +1,19 @@
 /** Tier 2 credential tasks: the private key stays in the local key store, never in a tool result. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { CREDENTIAL_CATEGORIES } from '@humanops/sdk';
 import type { Context } from '../server.ts';
 import { fail, guarded, idempotencyKey, ok } from '../results.ts';
-import { awaitingApproval, deadline, idempotency, reward } from './tasks.ts';
+import { awaitingApproval, capsOf, deadline, idempotency, reward } from './tasks.ts';
 
 export function registerCredentialTools(server: McpServer, { client, keys }: Context) {
   server.registerTool('dispatch_credential_task', {
     title: 'Dispatch a credential task',
-    description: 'Create a Tier 2 task whose result (an account, an API key, a verified phone, a subscription) comes back end-to-end encrypted: a key pair is made here and its private key kept in the local key store (never shown). Categories and caps: ACCOUNT_CREATION $100, API_KEY_PROCUREMENT $200, PHONE_VERIFICATION $25, SUBSCRIPTION_SETUP $500. Escrows reward + fee. Retrieve with retrieve_credential once COMPLETED.',
+    description: `Create a Tier 2 task whose result (an account, an API key, a verified phone, a subscription) comes back end-to-end encrypted: a key pair is made here and its private key kept in the local key store (never shown). Categories and caps: ${capsOf(CREDENTIAL_CATEGORIES)}. Escrows reward + fee. Retrieve with retrieve_credential once COMPLETED.`,
     inputSchema: {
       title: z.string().min(1).max(200),
       description: z.string().min(1).max(5000),
-      credential_category: z.enum(['ACCOUNT_CREATION', 'API_KEY_PROCUREMENT', 'PHONE_VERIFICATION', 'SUBSCRIPTION_SETUP']),
+      credential_category: z.enum(CREDENTIAL_CATEGORIES),
       reward_usd: reward,
       deadline: deadline.optional(),
       digital_instructions: z.string().max(10_000).optional(),

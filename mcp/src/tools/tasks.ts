@@ -1,11 +1,13 @@
 /** Posting, following and cancelling tasks; finding operators. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { TASK_STATUSES, TASK_TYPES } from '@humanops/sdk';
+import { CATEGORIES, DIGITAL_CATEGORIES, TASK_STATUSES, TASK_TYPES } from '@humanops/sdk';
 import type { Context } from '../server.ts';
 import { guarded, idempotencyKey, ok } from '../results.ts';
 
-const DIGITAL = ['CAPTCHA_SOLVING', 'FORM_FILLING', 'BROWSER_INTERACTION', 'CONTENT_REVIEW', 'DATA_VALIDATION'] as const;
+/** "CAPTCHA_SOLVING $10, FORM_FILLING $50, …": each category of a list with its reward cap, for a tool's description. */
+export const capsOf = (categories: readonly (keyof typeof CATEGORIES)[]) =>
+  categories.map((category) => `${category} $${CATEGORIES[category].maxRewardCents / 100}`).join(', ');
 
 export const reward = z.number().min(10).max(10_000)
   .describe('Reward for the operator in USD, at most 2 decimals ($10–$10,000; category caps apply). Escrowed with the platform fee (18/15/12 % by volume, min $2) when the task is posted.');
@@ -52,11 +54,11 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
 
   server.registerTool('dispatch_digital_task', {
     title: 'Dispatch a digital task',
-    description: 'Create a remote digital task (no location): CAPTCHA_SOLVING (max $10), FORM_FILLING ($50), BROWSER_INTERACTION ($100), CONTENT_REVIEW ($25), DATA_VALIDATION ($50). Deadline and proof requirements default per category (see list_digital_categories). Escrows reward + fee.',
+    description: `Create a remote digital task (no location). Categories and caps: ${capsOf(DIGITAL_CATEGORIES)}. Deadline and proof requirements default per category (see list_digital_categories). Escrows reward + fee.`,
     inputSchema: {
       title: z.string().min(1).max(200),
       description: z.string().min(1).max(5000),
-      digital_category: z.enum(DIGITAL).describe('The category.'),
+      digital_category: z.enum(DIGITAL_CATEGORIES).describe('The category.'),
       reward_usd: reward,
       deadline: deadline.optional(),
       proof_requirements: z.array(z.string().min(1).max(500)).min(1).max(20).optional(),

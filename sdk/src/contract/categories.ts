@@ -3,11 +3,16 @@
  * the reward cap, the proof it takes by default and which proofs it accepts. One source for the
  * API's validation and, later, the SDK's and MCP server's defaults.
  */
-export const TASK_TYPES = [
-  'VERIFICATION', 'PHOTO', 'DELIVERY', 'INSPECTION',
-  'CAPTCHA_SOLVING', 'FORM_FILLING', 'BROWSER_INTERACTION', 'CONTENT_REVIEW', 'DATA_VALIDATION',
-  'ACCOUNT_CREATION', 'API_KEY_PROCUREMENT', 'PHONE_VERIFICATION', 'SUBSCRIPTION_SETUP',
-] as const;
+export const PHYSICAL_TASK_TYPES = ['VERIFICATION', 'PHOTO', 'DELIVERY', 'INSPECTION'] as const;
+/** Remote digital work (tier 1). */
+export const DIGITAL_CATEGORIES = ['CAPTCHA_SOLVING', 'FORM_FILLING', 'BROWSER_INTERACTION', 'CONTENT_REVIEW', 'DATA_VALIDATION'] as const;
+/** Credential delivery, end-to-end encrypted (tier 2). */
+export const CREDENTIAL_CATEGORIES = ['ACCOUNT_CREATION', 'API_KEY_PROCUREMENT', 'PHONE_VERIFICATION', 'SUBSCRIPTION_SETUP'] as const;
+export type PhysicalTaskType = (typeof PHYSICAL_TASK_TYPES)[number];
+export type DigitalCategory = (typeof DIGITAL_CATEGORIES)[number];
+export type CredentialCategory = (typeof CREDENTIAL_CATEGORIES)[number];
+
+export const TASK_TYPES = [...PHYSICAL_TASK_TYPES, ...DIGITAL_CATEGORIES, ...CREDENTIAL_CATEGORIES] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 export const PROOF_TYPES = ['PHOTO', 'SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'] as const;
@@ -41,7 +46,7 @@ export interface Category {
 export const MIN_REWARD_CENTS = 10_00;
 export const MAX_REWARD_CENTS = 10_000_00;
 
-const physical = (description: string, requirement: string): Category => ({
+const physical = (description: string, requirement: string): Category & { tier: 0 } => ({
   domain: 'PHYSICAL', tier: 0, description, estimatedMinutes: null, maxRewardCents: MAX_REWARD_CENTS,
   defaultProofType: 'PHOTO', proofTypes: ['PHOTO'], defaultProofRequirements: [requirement],
   requirementsByProofType: { PHOTO: [requirement] },
@@ -56,21 +61,24 @@ interface DigitalRequirements {
 
 const digital = (
   description: string, estimatedMinutes: number, maxUsd: number, defaultProofType: ProofType, requirements: DigitalRequirements,
-): Category => ({
+): Category & { tier: 1 } => ({
   domain: 'DIGITAL', tier: 1, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
   defaultProofType, proofTypes: ['SCREENSHOT', 'CONFIRMATION', 'ARTIFACT'],
   defaultProofRequirements: [requirements[defaultProofType as keyof DigitalRequirements]],
   requirementsByProofType: { SCREENSHOT: [requirements.SCREENSHOT], CONFIRMATION: [requirements.CONFIRMATION], ARTIFACT: [requirements.ARTIFACT] },
 });
 
-const credential = (description: string, estimatedMinutes: number, maxUsd: number): Category => ({
+const credential = (description: string, estimatedMinutes: number, maxUsd: number): Category & { tier: 2 } => ({
   domain: 'DIGITAL', tier: 2, description, estimatedMinutes, maxRewardCents: maxUsd * 100,
   defaultProofType: 'ARTIFACT', proofTypes: ['ARTIFACT'],
   defaultProofRequirements: ['Credential delivered via encrypted channel'],
   requirementsByProofType: { ARTIFACT: ['Credential delivered via encrypted channel'] },
 });
 
-export const CATEGORIES: Record<TaskType, Category> = {
+/** Each list above maps to categories of its own tier, so the lists and the table cannot disagree. */
+export const CATEGORIES: Record<PhysicalTaskType, Category & { tier: 0 }>
+  & Record<DigitalCategory, Category & { tier: 1 }>
+  & Record<CredentialCategory, Category & { tier: 2 }> = {
   VERIFICATION: physical('Verify that something exists or is as described at a place', 'Photo of the subject at the location'),
   PHOTO: physical('Take photos at a place', 'Clear photo of the subject'),
   DELIVERY: physical('Pick up or deliver an item', 'Photo of the delivered item at the destination'),
