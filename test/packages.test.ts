@@ -197,6 +197,6 @@ describe('the MCP README', () => {
   it('gives the Claude Code command, and says in which order to publish', () => {
     expect(readme()).toContain(`claude mcp add --transport stdio humanops --env HUMANOPS_API_KEY=ho_live_EXAMPLE_KEY -- npx -y ${manifest('mcp').name}`);
     // The server needs the SDK: releasing both goes SDK first (scripts/release.mjs does).
-    expect(readFileSync(join(root, 'README.md'), 'utf8')).toMatch(/publish(es|ed)? .*@humanops\/sdk.* first/i);
+    expect(readFileSync(join(root, 'CONTRIBUTING.md'), 'utf8')).toMatch(/publish(es|ed)? .*@humanops\/sdk.* first/i);
   });
 });

@@ -1,6 +1,8 @@
-// The README's walk-through, as written: its bash blocks are read from README.md itself and run in
-// one bash session against `npm start` (scripts/stack.mjs on a private data dir and private ports),
-// from a new agent to a COMPLETED, rated task whose operator is paid out.
+// The walk-throughs, as written, against `npm start` (scripts/stack.mjs on a private data dir and
+// private ports): the README's short one (an agent posts, an operator does it in the app, the agent
+// approves), with the operator's taps done through the API as the app does them, and the whole API
+// by hand in docs/agents.md, from a new agent to a COMPLETED, rated task whose operator is paid out.
+// Each runs its bash blocks, read from the file itself, in one bash session.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,17 +15,51 @@ import { freePort } from '../scripts/lib/ports.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const README = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const AGENTS_GUIDE = readFileSync(join(repoRoot, 'docs/agents.md'), 'utf8');
 
 /** The bash blocks of the section titled `title`, in order. */
 export function bashBlocks(markdown: string, title: string): string[] {
   const start = markdown.indexOf(`\n## ${title}`);
-  if (start < 0) throw new Error(`README has no "## ${title}" section`);
+  if (start < 0) throw new Error(`no "## ${title}" section`);
   const end = markdown.indexOf('\n## ', start + 1);
   const section = markdown.slice(start, end < 0 ? undefined : end);
   return [...section.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 }
 
-const WALK_THROUGH = 'A walk-through, from a new agent to an operator\'s payout';
+const README_WALK_THROUGH = 'A walk-through: an agent posts, an operator does it, the agent approves';
+const API_BY_HAND = 'The API by hand';
+
+/**
+ * What the operator does in the app between the README's two blocks, as the app does it: signs in
+ * (a token from the stack's issuer), registers, accepts the task, uploads the sample photo, submits.
+ */
+const OPERATOR_IN_THE_APP = `
+OP="Authorization: Bearer $(npm run -s token -- op_readme)"
+curl -sf -X POST $API/operator/register -H "$OP" -H 'Content-Type: application/json' \\
+  -d '{"name": "Rea Dme", "email": "rea@example.com", "phone": "+1234567890", "location": {"city": "New York", "country": "US", "lat": 40.7128, "lng": -74.006}}'
+curl -sf -X POST $API/operator/tasks/$TASK/accept -H "$OP"
+PHOTO=$(curl -sf -X POST $API/operator/upload -H "$OP" -F task_id=$TASK -F file=@docs/sign.jpg | json .path)
+curl -sf -X POST $API/operator/tasks/$TASK/submit -H "$OP" -H 'Content-Type: application/json' -d '{"photos": ["'$PHOTO'"]}'
+echo
+`;
+
+/** Runs `script` in one bash session from the clone's folder, as a newcomer pastes it. */
+async function runBash(script: string): Promise<{ code: number; out: string; err: string }> {
+  const shell = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
+    cwd: repoRoot,
+    env: cleanEnv({ HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  shell.stdout!.on('data', (chunk) => (out += chunk));
+  shell.stderr!.on('data', (chunk) => (err += chunk));
+  const [code] = await once(shell, 'exit');
+  return { code, out, err };
+}
+
+/** The API's answers in a run's output that were refusals (they carry a "code"). */
+const refusals = (out: string) => out.split('\n').filter((line) => line.startsWith('{') && line.includes('"code":'));
 
 let stack: ChildProcess | undefined;
 let output = '';
@@ -72,18 +108,19 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('the README walk-through', () => {
+describe('the walk-throughs', () => {
   it('the documentation stands alone: every relative link of every Markdown file resolves inside the repository', () => {
     const markdown = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
       entry.name === 'node_modules' || entry.name.startsWith('.') || entry.name === 'dist' ? []
         : entry.isDirectory() ? markdown(join(dir, entry.name))
         : entry.name.endsWith('.md') ? [join(dir, entry.name)] : []);
     const files = markdown(repoRoot);
-    expect(files.map((f) => relative(repoRoot, f))).toEqual(expect.arrayContaining(['README.md', 'docs/api.md', 'docs/design.md']));
+    expect(files.map((f) => relative(repoRoot, f))).toEqual(expect.arrayContaining(['README.md', 'CONTRIBUTING.md', 'docs/api.md', 'docs/design.md', 'docs/agents.md']));
     const broken: string[] = [];
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
-      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g), ...text.matchAll(/<img [^>]*src="([^"]+)"/g)].map((m) => m[1]);
+      for (const target of targets) {
         if (/^(https?:|mailto:|#)/.test(target)) continue;
         const resolved = resolve(dirname(file), target.split('#')[0]);
         if (relative(repoRoot, resolved).startsWith('..') || !existsSync(resolved)) broken.push(`${relative(repoRoot, file)}: ${target}`);
@@ -93,8 +130,16 @@ describe('the README walk-through', () => {
     expect(broken).toEqual([]);
   });
 
-  it('is found in the README: several bash blocks, the agent\'s and the operator\'s', () => {
-    const blocks = bashBlocks(README, WALK_THROUGH);
+  it('the README fits on a page, and its walk-through is the agent\'s two blocks around the operator\'s part', () => {
+    expect(README.split('\n').length).toBeLessThanOrEqual(300);
+    const blocks = bashBlocks(README, README_WALK_THROUGH);
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]).toContain('$API/tasks');
+    expect(blocks[1]).toContain('/verify');
+  });
+
+  it('finds the API by hand in docs/agents.md: several bash blocks, the agent\'s and the operator\'s', () => {
+    const blocks = bashBlocks(AGENTS_GUIDE, API_BY_HAND);
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     expect(blocks.join('\n')).toContain('npm run -s token');
   });
@@ -104,24 +149,25 @@ describe('the README walk-through', () => {
     expect(output).toMatch(/^HumanOps is ready: .*the Guardian's model is off without ANTHROPIC_API_KEY: rule checks only, nothing is approved automatically/m);
   });
 
-  it('runs as written, from a new agent to a COMPLETED, rated task and a payout', async () => {
-    // Run in one session, the way a newcomer pastes the blocks; the last line reports what it made.
-    const script = `set -euo pipefail\n${bashBlocks(README, WALK_THROUGH).join('\n')}\necho "WALKED KEY=$KEY TASK=$TASK"\n`;
-    const shell = spawn('bash', ['-c', script], {
-      cwd: repoRoot,
-      env: cleanEnv({ HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    shell.stdout!.on('data', (chunk) => (out += chunk));
-    shell.stderr!.on('data', (chunk) => (err += chunk));
-    const [code] = await once(shell, 'exit');
+  it('the README\'s walk-through runs as written: the task is COMPLETED and the operator\'s $25 is available', async () => {
+    const [post, approve] = bashBlocks(README, README_WALK_THROUGH);
+    const { code, out, err } = await runBash(`${post}\n${OPERATOR_IN_THE_APP}\n${approve}\necho "WALKED KEY=$KEY TASK=$TASK"\n`);
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
+    expect(refusals(out), out).toEqual([]);
 
-    // No step was refused: the API's errors carry a "code".
-    const answers = out.split('\n').filter((line) => line.startsWith('{'));
-    expect(answers.filter((line) => line.includes('"code":')), out).toEqual([]);
+    const [, key, task] = out.match(/WALKED KEY=(\S+) TASK=(\S+)/)!;
+    const api = `http://127.0.0.1:${apiPort}/api/v1`;
+    const detail = await (await fetch(`${api}/tasks/${task}`, { headers: { 'x-api-key': key } })).json();
+    expect(detail).toMatchObject({ status: 'COMPLETED', operator: { id: 'op_readme' } });
+    expect(out).toContain('{"deposit_balance":70.5,"escrow_balance":0,"currency":"USD"}');
+    const earnings = await (await fetch(`${api}/operator/earnings`, { headers: { 'x-operator-id': 'op_readme' } })).json();
+    expect(earnings).toMatchObject({ available_balance: 25 });
+  }, 120_000);
+
+  it('the API by hand runs as written, from a new agent to a COMPLETED, rated task and a payout', async () => {
+    const { code, out, err } = await runBash(`${bashBlocks(AGENTS_GUIDE, API_BY_HAND).join('\n')}\necho "WALKED KEY=$KEY TASK=$TASK"\n`);
+    expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
+    expect(refusals(out), out).toEqual([]);
 
     const [, key, task] = out.match(/WALKED KEY=(\S+) TASK=(\S+)/)!;
     const api = `http://127.0.0.1:${apiPort}/api/v1`;
