@@ -312,6 +312,8 @@ describe('where webhooks may go', () => {
     ['::ffff:0:7f00:1', true], ['100::1', true], ['2001:db8::1', true], ['192.0.2.1', true], ['198.18.0.1', true],
     // 6to4 is refused whatever it embeds: a relay decides where it lands.
     ['2002:808:808::1', true],
+    // Third review (finding 6): the IPv4-compatible range ::/96, as URL parsing writes it.
+    ['::7f00:1', true], ['::a9fe:a9fe', true], ['::808:808', true],
     ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
   ])('%s is private: %s', (address, expected) => {
     expect(isPrivateAddress(address)).toBe(expected);
@@ -330,7 +332,8 @@ describe('where webhooks may go', () => {
 
     it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h',
       'https://db.internal/h', 'http://example.com/h', 'https://localhost./h', 'https://0x7f.1/h', 'https://[::ffff:10.0.0.1]/h', 'https://[fd00::1]/h',
-      'https://100.64.0.1/h', 'https://[fe80::1]/h', 'https://[::ffff:0:7f00:1]/h', 'https://[100::1]/h'])(
+      'https://100.64.0.1/h', 'https://[fe80::1]/h', 'https://[::ffff:0:7f00:1]/h', 'https://[100::1]/h',
+      'https://[::127.0.0.1]/h', 'https://[::a9fe:a9fe]/h'])(
       'refuses a task calling back to %s', async (url) => {
         const reply = await live.createTask(liveAgent, { callback_url: url });
         expect(reply.status).toBe(400);

@@ -42,10 +42,18 @@ function isIpLiteral(host: string): boolean {
   return ipaddr.isValid(host);
 }
 
+/**
+ * The deprecated IPv4-compatible range (RFC 4291 §2.5.5.1): `::a.b.c.d`, which URL parsing writes
+ * as `::7f00:1`. ipaddr.js calls it unicast, yet some stacks still route it to the IPv4 address.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
 /** Whether an IP address must never receive webhooks from a live server. */
 export function isPrivateAddress(address: string): boolean {
   const plain = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   if (!ipaddr.isValid(plain)) return true; // not an address we understand: refuse
+  const parsed = ipaddr.parse(plain);
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE)) return true;
   // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as the IPv4 address it reaches.
   return ipaddr.process(plain).range() !== 'unicast';
 }
