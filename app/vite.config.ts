@@ -11,20 +11,39 @@ import { defineConfig, loadEnv, type Plugin } from 'vite';
 /** First-load JavaScript, gzipped, that the build accepts: a phone on a slow network still starts fast. */
 const BUDGET_KB = 150;
 
-/** The meta CSP for static hosts: the API's origin and Clerk's are the only outside hosts the page may reach. */
+/**
+ * The CSP for static hosts: the API's origin and the Clerk Frontend API host that the publishable
+ * key names are the only outside hosts the page may reach. It goes into the page as a meta tag and,
+ * with what a meta tag cannot carry (`frame-ancestors`, anti-framing, no sniffing), into `_headers`,
+ * the file Netlify and Cloudflare Pages read; docs/deploying.md shows the same for other hosts.
+ */
 function contentSecurityPolicy(env: Record<string, string>): Plugin {
   const api = env.VITE_HUMANOPS_API_URL ? new URL(env.VITE_HUMANOPS_API_URL).origin : '';
   const key = env.VITE_CLERK_PUBLISHABLE_KEY;
   const clerk = key ? `https://${Buffer.from(key.split('_')[2] ?? '', 'base64').toString().replace(/\$$/, '')}` : '';
-  const connect = ["'self'", api, clerk, clerk && 'https://*.clerk.accounts.dev'].filter(Boolean).join(' ');
+  const connect = ["'self'", api, clerk].filter(Boolean).join(' ');
   const policy = [
     "default-src 'self'", `script-src 'self' ${clerk}`.trim(), `style-src 'self'${clerk ? " 'unsafe-inline'" : ''}`,
     `img-src 'self' blob: data:${clerk ? ' https://img.clerk.com' : ''}`, `connect-src ${connect}`, `frame-src 'self' ${clerk}`.trim(),
     "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
   ].join('; ');
+  const headers = [
+    `Content-Security-Policy: ${policy}; frame-ancestors 'none'`,
+    'X-Frame-Options: DENY',
+    'X-Content-Type-Options: nosniff',
+    'Referrer-Policy: no-referrer',
+  ];
+  const headersFile = [
+    '/*', ...headers.map((h) => `  ${h}`),
+    '/', '  Cache-Control: no-cache', '/index.html', '  Cache-Control: no-cache', '/sw.js', '  Cache-Control: no-cache',
+    '/assets/*', '  Cache-Control: public, max-age=31536000, immutable', '',
+  ].join('\n');
   return {
     name: 'humanops-csp',
     transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: policy }, injectTo: 'head-prepend' }],
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: headersFile });
+    },
   };
 }
 
@@ -35,7 +54,8 @@ function serviceWorker(): Plugin {
     apply: 'build',
     enforce: 'post',
     generateBundle(_options, bundle) {
-      const files = Object.keys(bundle).filter((name) => !name.endsWith('.map') && name !== 'index.html').sort();
+      // `_headers` is the host's configuration, not part of the page.
+      const files = Object.keys(bundle).filter((name) => !name.endsWith('.map') && name !== 'index.html' && name !== '_headers').sort();
       const copied = readdirSync(new URL('./public/', import.meta.url));
       const shell = ['./', ...[...files, ...copied].map((name) => `./${name}`)];
       const hash = createHash('sha256');

@@ -34,9 +34,25 @@ describe('the operator app built for production', () => {
     const csp = (html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '').replaceAll('&#39;', "'");
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self' https://clerk.example.com");
-    expect(csp).toMatch(/connect-src 'self' https:\/\/api\.example\.com https:\/\/clerk\.example\.com/);
+    // Third review (finding 6): the exact Frontend API host, no wildcard over every Clerk instance.
+    expect(csp).toContain("connect-src 'self' https://api.example.com https://clerk.example.com;");
+    expect(csp).not.toContain('*');
     expect(csp).toContain("object-src 'none'");
     expect(csp).not.toContain('unsafe-eval');
+  });
+
+  // Third review (finding 6): browsers ignore frame-ancestors in a meta tag, so the build ships the
+  // headers a static host must send, in the `_headers` format Netlify and Cloudflare Pages read.
+  it('ships the headers a static host must send, anti-framing included, and keeps them out of the shell', async () => {
+    const headers = await readFile(join(out, '_headers'), 'utf8');
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    const meta = (html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '').replaceAll('&#39;', "'");
+    expect(headers).toContain(`Content-Security-Policy: ${meta}; frame-ancestors 'none'`);
+    expect(headers).toContain('X-Frame-Options: DENY');
+    expect(headers).toContain('X-Content-Type-Options: nosniff');
+    expect(headers).toMatch(/\/sw\.js\n {2}Cache-Control: no-cache/);
+    expect(meta).not.toContain('frame-ancestors');
+    expect(await readFile(join(out, 'sw.js'), 'utf8')).not.toContain('_headers');
   });
 
   it('calls the configured API and lists the whole shell for the service worker', async () => {
