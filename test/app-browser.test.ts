@@ -293,6 +293,36 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  // Third review (finding 6): on a shared phone, the next person must not find the last one's
+  // profile (email, phone, home coordinates) in sessionStorage nor their queued photos in IndexedDB.
+  it('signing out forgets the profile, drafts and queued photos this tab kept', async () => {
+    const taskId = await postTask();
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.route('**/api/v1/operator/upload', (route) => route.abort('internetdisconnected'));
+    await page.getByLabel('Take a photo').setInputFiles(photoFile('sign.jpg', makeJpeg({ lat: 40.713, lng: -74.0059, takenAt: new Date() })));
+    await page.getByText(/Photo 1 did not upload/).waitFor({ timeout: 20_000 });
+    const kept = () => page.evaluate(() => new Promise<{ storage: string[]; photos: number }>((resolve, reject) => {
+      const open = indexedDB.open('humanops');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const count = open.result.transaction('photos').objectStore('photos').count();
+        count.onsuccess = () => resolve({ storage: Object.keys(sessionStorage).sort(), photos: count.result });
+        open.result.close();
+      };
+    }));
+    expect(await kept()).toMatchObject({ storage: expect.arrayContaining(['humanops.profile', 'humanops.session']), photos: 1 });
+    await nav(page).getByRole('link', { name: 'Profile' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').waitFor();
+    expect(await kept()).toEqual({ storage: [], photos: 0 });
+    await context.close();
+  });
+
   it('offline, a reload still shows the app shell (service worker)', async () => {
     const context = await phone();
     const page = await context.newPage();

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { explain } from './messages.ts';
 import { href, type Route, useRoute } from './router.ts';
-import { currentIdentity, onSessionChange, restoreSession, signOut } from './session.ts';
+import { currentIdentity, endSession, onSessionChange, restoreSession } from './session.ts';
 import { useOnline } from './hooks.ts';
 import { Earnings } from './screens/earnings.tsx';
 import { Feed } from './screens/feed.tsx';
@@ -50,7 +50,7 @@ export function App() {
       if (error instanceof HumanOpsError && error.code === 'operator_not_registered') return setState({ kind: 'missing' });
       if (error instanceof HumanOpsError && error.status === 401) {
         setNotice(explain(error));
-        return signOut();
+        return endSession();
       }
       // Offline: carry on with the profile this tab last saw, so the shell and its screens still work.
       const saved = sessionStorage.getItem(PROFILE_KEY);

@@ -46,3 +46,6 @@ export const removePhoto = (id: string) => run('readwrite', (store) => store.del
 export async function clearPhotos(taskId: string): Promise<void> {
   await Promise.all((await photosOf(taskId)).map((photo) => removePhoto(photo.id)));
 }
+
+/** Forgets every photo kept on this device (at sign-out). */
+export const forgetAllPhotos = () => run('readwrite', (store) => store.clear());

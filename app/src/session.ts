@@ -4,6 +4,7 @@
  * its own session and is asked for a fresh token before each request.
  */
 import { CLERK_PUBLISHABLE_KEY } from './config.ts';
+import { forgetAllPhotos } from './photos.ts';
 
 export interface Identity {
   email: string;
@@ -66,12 +67,27 @@ export async function localSignIn(email: string): Promise<void> {
 /** Shows Clerk's sign-in in `element` (production). */
 export const mountClerkSignIn = (element: HTMLDivElement) => clerk?.mountSignIn(element);
 
-export async function signOut(): Promise<void> {
+/**
+ * The session is over (the API refused its token): the token goes, what the operator was doing
+ * stays (photos waiting to upload, drafts), for the same person signing in again.
+ */
+export async function endSession(): Promise<void> {
   sessionStorage.removeItem(STORAGE_KEY);
   localToken = null;
   identity = null;
   await clerk?.signOut();
   notify();
+}
+
+/**
+ * The operator signs out: nothing of theirs stays on the device for the next person to read —
+ * not the profile (email, phone, home coordinates), drafts or places in sessionStorage, nor the
+ * photos waiting in IndexedDB.
+ */
+export async function signOut(): Promise<void> {
+  sessionStorage.clear();
+  await forgetAllPhotos().catch(() => {});
+  await endSession();
 }
 
 export const usesClerk = () => Boolean(CLERK_PUBLISHABLE_KEY);
