@@ -210,6 +210,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ SUPABASE_DB_URL: DB, ALLOW_DEV_OPERATOR_ID_HEADER: 'false' }).allowDevOperatorIdHeader).toBe(false);
   });
 
+  // Third review (finding 6): a hosted test-mode deployment let anyone be sandbox_operator, who
+  // holds every agent's sandbox tasks. The header is for a stack only this machine can reach.
+  it('honours the dev operator header only on a test stack that only this machine can reach', () => {
+    const allow = (env: Record<string, string>) => loadConfig({ SUPABASE_DB_URL: DB, ...env }).allowDevOperatorIdHeader;
+    expect(allow({ HUMANOPS_HOST: 'localhost' })).toBe(true);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local' })).toBe(false);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', ALLOW_DEV_OPERATOR_ID_HEADER: 'true' })).toBe(false);
+    expect(allow({ HUMANOPS_HOST: '0.0.0.0' })).toBe(false);
+    expect(allow({ HUMANOPS_HOST: '192.168.1.20', ALLOW_DEV_OPERATOR_ID_HEADER: 'true' })).toBe(false);
+  });
+
   it('refuses live mode without HUMANOPS_ADMIN_KEY', () => {
     expect(() => loadConfig(LIVE)).toThrow(ConfigError);
     expect(() => loadConfig(LIVE)).toThrow(/HUMANOPS_ADMIN_KEY/);

@@ -71,7 +71,7 @@ export interface Config {
   adminKey: string | undefined;
   host: string;
   port: number;
-  /** `X-Operator-Id` is a local-development shortcut; never honoured in live mode. */
+  /** `X-Operator-Id` is a local-development shortcut: test mode on loopback only, never when reachable from outside. */
   allowDevOperatorIdHeader: boolean;
   rateLimit: { enabled: boolean; perMinute: number; uploadsPerMinute: number };
   /** Take the client IP from X-Forwarded-For (behind Supabase's gateway) rather than the socket. */
@@ -242,7 +242,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminKey: e.HUMANOPS_ADMIN_KEY,
     host: e.HUMANOPS_HOST,
     port: e.HUMANOPS_PORT,
-    allowDevOperatorIdHeader: mode === 'test' && (e.ALLOW_DEV_OPERATOR_ID_HEADER ?? true),
+    // Anyone who can reach the server could be any operator with it (sandbox_operator, who holds
+    // every agent's sandbox tasks, included): only on a test stack only this machine can reach.
+    allowDevOperatorIdHeader: mode === 'test' && !reachableFromOutside && (e.ALLOW_DEV_OPERATOR_ID_HEADER ?? true),
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: e.RATE_LIMIT_PER_MINUTE,

@@ -151,7 +151,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       securitySchemes: {
         ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An agent API key: `ho_test_…` in test mode, `ho_live_…` in live mode.' },
         OperatorBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "An operator's session token from the identity provider (Clerk), verified against its JWKS." },
-        DevOperatorId: { type: 'apiKey', in: 'header', name: 'X-Operator-Id', description: 'Local development only: act as this operator id. Never honoured in live mode.' },
+        DevOperatorId: { type: 'apiKey', in: 'header', name: 'X-Operator-Id', description: 'Local development only: act as this operator id. Honoured only by a test-mode server listening on loopback; never in live mode or on a hosted deployment.' },
         AdminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'The platform admin key (HUMANOPS_ADMIN_KEY).' },
         WorkerSecret: { type: 'apiKey', in: 'header', name: 'X-Worker-Secret', description: 'The scheduler\'s secret (WORKER_SECRET).' },
       },
