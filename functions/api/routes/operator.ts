@@ -173,6 +173,7 @@ export function operatorRoutes(deps: Deps) {
    */
   app.get('/operator/my-tasks', async (c) => {
     const query = await validate(MyTasksQuery, c.req.query());
+    await registeredOperator(c);
     const after = query.cursor === undefined ? null : decodeCursor('my-tasks', HeldTasksKey, query.cursor);
     const id = operatorId(c);
     const { rows, counted } = await db.asOperator(id, async (tx) => {
@@ -443,7 +444,10 @@ export function operatorRoutes(deps: Deps) {
       ? await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
           select id, status, amount_cents from public.payouts where id = ${id}`)
       : [];
-    if (!payout) throw notFound('payout_not_found', 'No payout with this id');
+    if (!payout) {
+      await registeredOperator(c);
+      throw notFound('payout_not_found', 'No payout with this id');
+    }
     return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents) });
   });
 
