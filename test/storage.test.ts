@@ -200,10 +200,10 @@ describe('local storage', () => {
     }
   });
 
-  it('signs URLs as <origin>/api/v1/storage/proofs/<path>?expires&signature=HMAC-SHA256(secret, path\\nexpires)', async () => {
+  it('signs URLs as <origin>/api/v1/storage/proofs/<path, / as ~>?expires&signature=HMAC-SHA256(secret, path\\nexpires)', async () => {
     const path = proofPath('op_1', randomUUID(), 'png');
     const url = new URL(await storage.signedUrl(path, { origin: 'https://api.example.test/', expiresInSeconds: 600 }));
-    expect(`${url.origin}${url.pathname}`).toBe(`https://api.example.test/api/v1/storage/proofs/${path}`);
+    expect(`${url.origin}${url.pathname}`).toBe(`https://api.example.test/api/v1/storage/proofs/${path.replaceAll('/', '~')}`);
     expect([...url.searchParams.keys()]).toEqual(['expires', 'signature']);
     const expires = Number(url.searchParams.get('expires'));
     expect(expires - now()).toBeGreaterThanOrEqual(599);
@@ -249,6 +249,8 @@ describe('local storage', () => {
     const good = await storage.signedUrl(path, { origin: 'http://127.0.0.1:54321', expiresInSeconds: 60 });
     expect(storage.pathFromUrl(good)).toBe(path);
     expect(storage.pathFromUrl(good.replace('http://127.0.0.1:54321', 'https://elsewhere.test'))).toBe(path); // any origin
+    // The older shape, the path with its slashes, names the same object.
+    expect(storage.pathFromUrl(good.replace(/proofs\/[^?]+/, `proofs/${path}`))).toBe(path);
     const sig = 'a'.repeat(64);
     for (const bad of [
       'not a url',
@@ -263,6 +265,8 @@ describe('local storage', () => {
       `http://x/api/v1/storage/proofs/%2e%2e/b.png?expires=1&signature=${sig}`, // normalises to /api/v1/storage/b.png
       `http://x/api/v1/storage/proofs/a/%41.png?expires=1&signature=${sig}`,
       `http://x/api/v1/storage/proofs/a//b.png?expires=1&signature=${sig}`,
+      `http://x/api/v1/storage/proofs/a~/b.png?expires=1&signature=${sig}`,
+      `http://x/api/v1/storage/proofs/a~~b.png?expires=1&signature=${sig}`,
       `http://x/api/v1/storage/proofs/?expires=1&signature=${sig}`,
       `http://x/storage/v1/object/sign/proofs/${path}?token=abc`,
     ]) {
@@ -299,10 +303,21 @@ describe('GET /storage/proofs/* (local backend)', () => {
     expect(maxAge).toBeLessThanOrEqual(300);
   });
 
+  it('serves URLs of the older shape, the path with its slashes, with the same signature until they expire', async () => {
+    const url = new URL(await storage.signedUrl(path, { origin: 'http://localhost', expiresInSeconds: 300 }));
+    expect(url.pathname).toBe('/api/v1/storage/proofs/op_1~task_1~photo.png');
+    const old = await app.request(`http://localhost/api/v1/storage/proofs/${path}${url.search}`);
+    expect(old.status).toBe(200);
+    expect(new Uint8Array(await old.arrayBuffer())).toEqual(PNG);
+    const expires = now() - 5;
+    const expired = await app.request(`http://localhost/api/v1/storage/proofs/${path}?expires=${expires}&signature=${hmac(path, expires)}`);
+    expect(await expired.json()).toEqual({ error: expect.any(String), code: 'url_expired' });
+  });
+
   it('also works mounted at the root (the path is what follows /storage/proofs/)', async () => {
     const bare = storageRoutes(storage);
     const url = new URL(await storage.signedUrl(path, { origin: 'http://localhost', expiresInSeconds: 60 }));
-    const res = await bare.request(`/storage/proofs/${path}${url.search}`);
+    const res = await bare.request(`/storage/proofs/${path.replaceAll('/', '~')}${url.search}`);
     expect(res.status).toBe(200);
   });
 

@@ -205,15 +205,26 @@ const toHex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b
 export const LOCAL_PROOFS_ROUTE = '/api/v1/storage/proofs/';
 
 /**
+ * An object path as one URL segment: `/` becomes `~`, which no object path holds (see
+ * isSafeObjectPath), so the two read back one to one.
+ */
+export const proofFileOf = (path: string) => path.replaceAll('/', '~');
+
+/** The object path a signed URL names after the route: one `~` segment, or the older slashed form. */
+export const proofPathOf = (file: string) => (file.includes('/') ? file : file.replaceAll('~', '/'));
+
+/**
  * Proofs as files in a folder:
  * - the object at `path` is `<dir>/proofs/<path>`; its content type is kept in a JSON sidecar,
  *   `<dir>/proofs-meta/<path>.json` (`{ "contentType": … }`), in a separate tree so that no object
  *   path can collide with or read a sidecar. Without a sidecar (a `put` still under way, or files
  *   copied in by hand) the type is derived from the extension.
  * - `put` creates the file exclusively (no overwrite) before writing the sidecar.
- * - signed URLs are `<origin>/api/v1/storage/proofs/<path>?expires=<unix seconds>&signature=<hex
- *   HMAC-SHA256(secret, "<path>\n<expires>")>`, checked by `verify` and served by
- *   `storageRoutes` (functions/api/routes/storage.ts).
+ * - signed URLs are `<origin>/api/v1/storage/proofs/<file>?expires=<unix seconds>&signature=<hex
+ *   HMAC-SHA256(secret, "<path>\n<expires>")>`, where `<file>` is the path in one segment (see
+ *   proofFileOf), so an OpenAPI path parameter can describe it; checked by `verify` and served by
+ *   `storageRoutes` (functions/api/routes/storage.ts). URLs handed out before, with the path's
+ *   slashes as they are, carry the same signature and keep working until they expire.
  * Unexpected file-system errors (permissions, a full disk) are not mapped: they surface as 500s
  * and are logged with their cause.
  */
@@ -275,7 +286,7 @@ export function createLocalStorage(options: { dir: string; signingSecret: string
       }
       const expires = String(Math.floor(Date.now() / 1000) + expiresInSeconds);
       const signature = await sign(path, expires);
-      return `${origin.replace(/\/+$/, '')}${LOCAL_PROOFS_ROUTE}${path}?expires=${expires}&signature=${signature}`;
+      return `${origin.replace(/\/+$/, '')}${LOCAL_PROOFS_ROUTE}${proofFileOf(path)}?expires=${expires}&signature=${signature}`;
     },
 
     pathFromUrl(url) {
@@ -291,7 +302,7 @@ export function createLocalStorage(options: { dir: string; signingSecret: string
       if (params.length !== 2 || params[0] !== 'expires' || params[1] !== 'signature') return null;
       if (!/^\d{1,12}$/.test(parsed.searchParams.get('expires')!)) return null;
       if (!/^[0-9a-f]{64}$/.test(parsed.searchParams.get('signature')!)) return null;
-      const path = parsed.pathname.slice(LOCAL_PROOFS_ROUTE.length);
+      const path = proofPathOf(parsed.pathname.slice(LOCAL_PROOFS_ROUTE.length));
       return isSafeObjectPath(path) ? path : null;
     },
 

@@ -16,10 +16,14 @@ export function limitBody(maxBytes: number, code: string, message: string): Midd
   return bodyLimit({ maxSize: maxBytes, onError: () => { throw new ApiError(413, code, message); } });
 }
 
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
 /**
- * The JSON body, or `{}` when there is none. Malformed JSON is a 400; the size limit is enforced
- * before any route runs (see limitBody). The Content-Type is not insisted on: `curl -d` sends form
- * encoding by default.
+ * The JSON body, or `{}` when there is none. A body sent as anything but `application/json` is a
+ * 415 (a `text/plain` or form-encoded POST is a "simple" cross-origin request that skips the CORS
+ * preflight, and a form is not what the route reads); malformed JSON is a 400. The size limit is
+ * enforced before any route runs (see limitBody).
  */
 export async function readJson(c: Context): Promise<unknown> {
   let text: string;
@@ -29,6 +33,10 @@ export async function readJson(c: Context): Promise<unknown> {
     throw badRequest('unreadable_body', 'The request body could not be read to its end');
   }
   if (text.trim() === '') return {};
+  const type = c.req.header('content-type');
+  if (!type || !JSON_MEDIA_TYPE.test(type)) {
+    throw new ApiError(415, 'unsupported_media_type', `The request body must be JSON sent as Content-Type: application/json${type ? `, not ${type.split(';')[0].trim().slice(0, 100)}` : ''}`);
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -38,6 +46,12 @@ export async function readJson(c: Context): Promise<unknown> {
 
 /** Validates `input`, or throws a 400 naming the offending field. */
 export async function validate<S extends z.ZodType>(schema: S, input: unknown): Promise<z.output<S>> {
+  const withNul = nulField(input, []);
+  if (withNul) {
+    const field = withNul.join('.') || null;
+    const message = 'must not contain NUL characters (\\u0000)';
+    throw badRequest('validation_error', field ? `${field}: ${message}` : `Request body: ${message}`, { issues: [{ field, message }] });
+  }
   const result = await schema.safeParseAsync(input);
   if (result.success) return result.data;
   const issues = result.error.issues.flatMap((issue) =>
@@ -47,6 +61,26 @@ export async function validate<S extends z.ZodType>(schema: S, input: unknown): 
   const first = issues[0];
   const message = first.field ? `${first.field}: ${first.message}` : `Request body: ${first.message}`;
   throw badRequest('validation_error', message, { issues });
+}
+
+/**
+ * The path of the first string in `value` holding a NUL character, or null. Postgres text cannot
+ * store one, so it is refused here by name rather than by the database without one.
+ */
+function nulField(value: unknown, path: (string | number)[]): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulField(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = nulField(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 /** ISO 8601 with milliseconds, or null. */

@@ -1,20 +1,22 @@
-import { Hono } from 'hono';
-import type { createLocalStorage } from '../../_shared/storage.ts';
+import { type Context, Hono } from 'hono';
+import { type createLocalStorage, proofPathOf } from '../../_shared/storage.ts';
 import type { AppEnv } from '../context.ts';
 
 const MARKER = '/storage/proofs/';
 
 /**
- * GET /storage/proofs/<path>?expires=…&signature=…: serves a proof file of the local storage
- * backend when the URL's signature verifies and it has not expired. Mount it only when
- * STORAGE_BACKEND=local (Supabase serves its own signed URLs).
+ * GET /storage/proofs/<file>?expires=…&signature=…: serves a proof file of the local storage
+ * backend when the URL's signature verifies and it has not expired. `<file>` is the object path in
+ * one segment (`/` as `~`); URLs of the older shape, the path with its slashes, are served by the
+ * same handler until they expire. Mount it only when STORAGE_BACKEND=local (Supabase serves its own
+ * signed URLs).
  */
 export function storageRoutes(storage: ReturnType<typeof createLocalStorage>) {
-  return new Hono<AppEnv>().get('/storage/proofs/*', async (c) => {
+  const serve = async (c: Context<AppEnv>) => {
     // The raw (undecoded) path after the route's prefix: object paths never need percent-encoding,
     // so an encoded one simply fails verification.
     const pathname = new URL(c.req.url).pathname;
-    const path = pathname.slice(pathname.indexOf(MARKER) + MARKER.length);
+    const path = proofPathOf(pathname.slice(pathname.indexOf(MARKER) + MARKER.length));
     const expires = c.req.query('expires') ?? '';
     const signature = c.req.query('signature') ?? '';
 
@@ -34,5 +36,6 @@ export function storageRoutes(storage: ReturnType<typeof createLocalStorage>) {
       // Whatever a file holds, it cannot run script on the API's origin.
       'Content-Security-Policy': "default-src 'none'; sandbox",
     });
-  });
+  };
+  return new Hono<AppEnv>().get('/storage/proofs/:file', serve).get('/storage/proofs/*', serve);
 }
