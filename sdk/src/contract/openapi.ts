@@ -5,11 +5,10 @@
  * accepts them (zod's input side: "25" or 25 for a USD amount), responses as it answers.
  */
 import { z } from 'zod';
+import { applyDocumented, type JsonSchema } from './documented.ts';
 import * as requests from './schemas.ts';
 import * as responses from './responses.ts';
 import { type Route, ROUTES, TAGS } from './routes.ts';
-
-type JsonSchema = Record<string, unknown>;
 
 const ref = (name: string) => `#/components/schemas/${name}`;
 
@@ -35,9 +34,13 @@ function components(entries: [string, z.ZodType][], io: 'input' | 'output') {
   return { schemas, names };
 }
 
-/** A `format` says it: zod's long regular expression for the same format only bloats the document. */
-const formatsWithoutPatterns = ({ jsonSchema }: { jsonSchema: JsonSchema }) => {
-  if (jsonSchema.format === 'date-time' || jsonSchema.format === 'email') delete jsonSchema.pattern;
+/**
+ * A `format` says it: zod's long regular expression for the same format only bloats the document.
+ * Then what schemas.ts registered with `documented` (bounds behind transforms, refinements' rules).
+ */
+const formatsWithoutPatterns = (context: { zodSchema: unknown; jsonSchema: JsonSchema }) => {
+  if (context.jsonSchema.format === 'date-time' || context.jsonSchema.format === 'email') delete context.jsonSchema.pattern;
+  applyDocumented(context);
 };
 
 const SECURITY: Record<Route['auth'], Record<string, string[]>[]> = {
@@ -57,7 +60,8 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not found (or not yours)',
   409: 'Conflicts with the current state (the details name it)',
   410: 'Gone: the task expired',
-  413: 'Too large',
+  413: 'Too large (`payload_too_large` past 64 KB of JSON)',
+  415: 'The body is not sent as `application/json` (`unsupported_media_type`); nothing was done',
   429: 'Rate limited: retry after the Retry-After header',
   503: 'Temporarily unavailable or not configured here: retry later',
 };
@@ -65,7 +69,19 @@ const STATUS_TEXT: Record<number, string> = {
 export interface OpenApiOptions {
   /** The API's version, shown as the document's `info.version`. */
   version: string;
+  /** The API's base URL as the caller reached it; without one, the relative `/api/v1`. */
+  serverUrl?: string;
 }
+
+/** Whether a route's JSON body may be left out: the server reads no body as `{}`. */
+const bodyOptional = (schema: z.ZodType) => schema.safeParse({}).success;
+
+/** The headers of every rate-limited answer (all but /health), and of a replayed one. */
+const RATE_LIMIT_HEADERS = {
+  'RateLimit-Limit': { $ref: '#/components/headers/RateLimitLimit' },
+  'RateLimit-Remaining': { $ref: '#/components/headers/RateLimitRemaining' },
+  'RateLimit-Reset': { $ref: '#/components/headers/RateLimitReset' },
+};
 
 /** The OpenAPI 3.1 document of the HumanOps API. */
 export function openApiDocument(options: OpenApiOptions): Record<string, unknown> {
@@ -82,8 +98,14 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       operationId: route.operationId,
       tags: [route.tag],
       summary: route.summary,
-      ...(route.description || route.testModeOnly
-        ? { description: [route.description, route.testModeOnly ? 'Test mode only: in live mode the route does not exist (404).' : undefined].filter(Boolean).join('\n\n') }
+      ...(route.description || route.testModeOnly || strictQuery(route)
+        ? {
+          description: [
+            route.description,
+            strictQuery(route) ? 'Unknown query parameters are refused (400 `validation_error`).' : undefined,
+            route.testModeOnly ? 'Test mode only: in live mode the route does not exist (404).' : undefined,
+          ].filter(Boolean).join('\n\n'),
+        }
         : {}),
       security: SECURITY[route.auth],
       parameters: [...pathParameters(route), ...queryParameters(route), ...(route.idempotent ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : [])],
@@ -91,7 +113,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     if (route.body) {
       const name = inputs.names.get(route.body);
       if (!name) throw new Error(`${route.operationId}: its body schema is not an exported request schema`);
-      operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: ref(name) } } } };
+      operation.requestBody = { required: !bodyOptional(route.body), content: { 'application/json': { schema: { $ref: ref(name) } } } };
     }
     if (route.form) {
       operation.requestBody = {
@@ -115,17 +137,21 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       const schema = name ? { $ref: ref(name) } : answer.contentType ? { type: 'string', contentMediaType: answer.contentType } : { type: 'object' };
       answers[status] = {
         description: answer.description,
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+        headers: {
+          'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+          ...(route.path === '/health' ? {} : RATE_LIMIT_HEADERS),
+          ...(route.idempotent && Number(status) < 300 ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
+        },
         content: { [answer.contentType ?? 'application/json']: { schema } },
       };
     }
-    const errorStatuses = [...route.errors, ...(route.path === '/health' ? [] : [429])].sort();
+    const errorStatuses = [...new Set([...route.errors, ...bodyErrors(route), ...(route.path === '/health' ? [] : [429])])].sort();
     for (const status of errorStatuses) answers[status] = { $ref: `#/components/responses/Error${status}` };
     operation.responses = answers;
     (paths[route.path] ??= {})[route.method] = operation;
   }
 
-  const usedErrors = [...new Set(ROUTES.flatMap((r) => [...r.errors, 429]))].sort();
+  const usedErrors = [...new Set(ROUTES.flatMap((r) => [...r.errors, ...bodyErrors(r), 429]))].sort();
   return {
     openapi: '3.1.1',
     info: {
@@ -139,10 +165,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       ].join('\n\n'),
       license: { name: 'MIT', identifier: 'MIT' },
     },
-    servers: [
-      { url: '/api/v1', description: 'This server' },
-      { url: 'http://127.0.0.1:54321/api/v1', description: 'Local (npm start)' },
-    ],
+    servers: [{ url: options.serverUrl ?? '/api/v1', description: 'This server' }],
     tags: TAGS.map((t) => ({ ...t })),
     paths,
     webhooks: webhooks(),
@@ -165,11 +188,16 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       headers: {
         RequestId: { description: 'This request\'s id: quote it when asking for help.', schema: { type: 'string' } },
         RetryAfter: { description: 'Seconds to wait before retrying.', schema: { type: 'string' } },
+        RateLimitLimit: { description: 'Requests allowed per minute on this route from this client (absent when rate limits are off).', schema: { type: 'string', pattern: '^\\d+$' } },
+        RateLimitRemaining: { description: 'Requests left in the current minute.', schema: { type: 'string', pattern: '^\\d+$' } },
+        RateLimitReset: { description: 'Seconds until the current minute\'s count starts again.', schema: { type: 'string', pattern: '^\\d+$' } },
+        IdempotentReplayed: { description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.', schema: { type: 'string', const: 'true' } },
       },
       responses: Object.fromEntries(usedErrors.map((status) => [`Error${status}`, {
         description: STATUS_TEXT[status] ?? `HTTP ${status}`,
         headers: {
           'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+          ...RATE_LIMIT_HEADERS,
           ...(status === 429 || status === 503 ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {}),
         },
         content: { 'application/json': { schema: { $ref: ref('ErrorResponse') } } },
@@ -178,12 +206,25 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
   };
 }
 
+/**
+ * Statuses every route taking a body can answer besides its own: 413 past the JSON size limit
+ * (any request but a GET; the upload has its own), 415 for a body that is not JSON.
+ */
+function bodyErrors(route: Route): number[] {
+  return [...(route.method === 'get' ? [] : [413]), ...(route.body ? [415] : [])];
+}
+
+/** A query schema that refuses parameters it does not name. */
+function strictQuery(route: Route): boolean {
+  return !!route.query && (z.toJSONSchema(route.query, { io: 'input', unrepresentable: 'any' }) as JsonSchema).additionalProperties === false;
+}
+
 function pathParameters(route: Route) {
   return [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
-    schema: route.path.startsWith('/admin/operators/') || name === 'path' ? { type: 'string' } : { type: 'string', pattern: requests.ID_PATTERN.source },
+    schema: route.pathParameters?.[name] ?? (route.path.startsWith('/admin/operators/') ? { type: 'string' } : { type: 'string', pattern: requests.ID_PATTERN.source }),
   }));
 }
 

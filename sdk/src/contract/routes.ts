@@ -28,6 +28,8 @@ export interface Route {
   /** multipart/form-data fields, for uploads. */
   form?: Record<string, { type: 'string' | 'binary'; description: string; optional?: boolean }>;
   query?: z.ZodType;
+  /** Path parameters that are not ids (the JSON Schema of each, by name). */
+  pathParameters?: Record<string, Record<string, unknown>>;
   /** Retried safely with an `Idempotency-Key` header. */
   idempotent?: boolean;
   /** Successful (and other non-error) answers, by status. */
@@ -235,7 +237,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/operator/tasks/{id}', operationId: 'getOperatorTask', tag: 'Operator', auth: 'operator',
-    summary: 'An open task, or one you hold', responses: ok(rs.OperatorTaskResponse), errors: [401, 404],
+    summary: 'An open task, or one you hold', responses: ok(rs.OperatorTaskResponse), errors: [401, 403, 404],
   },
   {
     method: 'post', path: '/operator/tasks/{id}/accept', operationId: 'acceptTask', tag: 'Operator', auth: 'operator',
@@ -243,7 +245,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/operator/tasks/{id}/start', operationId: 'startTask', tag: 'Operator', auth: 'operator',
-    summary: 'Mark a task you hold IN_PROGRESS (optional)', body: rq.NoInputSchema, responses: ok(rs.StartedTaskResponse), errors: [400, 401, 404, 409, 410],
+    summary: 'Mark a task you hold IN_PROGRESS (optional)', body: rq.NoInputSchema, responses: ok(rs.StartedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
   },
   {
     method: 'post', path: '/operator/upload', operationId: 'uploadProof', tag: 'Operator', auth: 'operator',
@@ -253,7 +255,7 @@ export const ROUTES: Route[] = [
       file: { type: 'binary', description: 'The image' },
       task_id: { type: 'string', description: 'The task it proves (optional: an unbound upload is bound when submitted)', optional: true },
     },
-    responses: created(rs.UploadResponse), errors: [400, 401, 404, 409, 413, 503],
+    responses: created(rs.UploadResponse), errors: [400, 401, 403, 404, 409, 413, 503],
   },
   {
     method: 'post', path: '/operator/tasks/{id}/submit', operationId: 'submitProof', tag: 'Operator', auth: 'operator',
@@ -290,10 +292,11 @@ export const ROUTES: Route[] = [
     responses: ok(rs.TickResponse), errors: [403],
   },
   {
-    method: 'get', path: '/storage/proofs/{path}', operationId: 'getProofFile', tag: 'Internal', auth: 'none',
+    method: 'get', path: '/storage/proofs/{file}', operationId: 'getProofFile', tag: 'Internal', auth: 'none',
     summary: 'A proof file behind a signed URL (the local storage backend)',
-    description: 'Use the URLs the API hands out as they are: `path` spans several segments and the query carries the signature.',
+    description: 'Use the URLs the API hands out as they are: `file` is the object\'s path with `~` for `/`, and the query carries the signature (403 `signature_invalid`, or `url_expired` once it has expired). URLs handed out before, with the path\'s slashes as they are, keep working until they expire.',
     query: rq.SignedUrlQuery,
+    pathParameters: { file: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(~[A-Za-z0-9_.-]+)*$', maxLength: 1024 } },
     responses: { 200: { description: 'The file', contentType: 'image/*' } }, errors: [403, 404],
   },
 ];

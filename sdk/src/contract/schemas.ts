@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import {
-  CATEGORIES, MAX_REWARD_CENTS, MIN_REWARD_CENTS, PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES,
+  CATEGORIES, MAX_REWARD_CENTS, MIN_REWARD_CENTS, PROOF_TYPES, TASK_DOMAINS, TASK_STATUSES, TASK_TYPES, type TaskType,
 } from './categories.ts';
+import { documented } from './documented.ts';
 import { formatUsd, usdToCents } from './money.ts';
 
 
@@ -15,8 +16,16 @@ const unlessMissing = (message: string) => (issue: { input?: unknown }) => (issu
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
-/** A USD amount (JSON number or decimal string) with at most two decimals, as integer cents. */
-export const usdAmount = (minCents: number, maxCents: number) =>
+/** What a USD amount given as a string looks like (usdToCents reads it, trimmed). */
+const USD_DECIMAL = '^\\d{1,12}(\\.\\d{1,2})?$';
+
+/**
+ * A USD amount (JSON number or decimal string) with at most two decimals, as integer cents. The
+ * document gives the bounds for numbers and the decimal pattern for strings; `multipleOf: 0.01`
+ * is left out on purpose, because JSON Schema validators divide in floating point and would refuse
+ * amounts such as 0.29.
+ */
+export const usdAmount = (minCents: number, maxCents: number) => documented(
   z
     .union([z.number(), z.string()], { error: unlessMissing('must be a USD amount, e.g. 25 or "25.50"') })
     .transform((value, ctx) => {
@@ -28,7 +37,13 @@ export const usdAmount = (minCents: number, maxCents: number) =>
       if (cents < minCents) ctx.addIssue({ code: 'custom', message: `must be at least ${formatUsd(minCents)}` });
       if (cents > maxCents) ctx.addIssue({ code: 'custom', message: `must be at most ${formatUsd(maxCents)}` });
       return cents;
-    });
+    }),
+  {
+    type: undefined,
+    anyOf: [{ type: 'number', minimum: minCents / 100, maximum: maxCents / 100 }, { type: 'string', pattern: USD_DECIMAL }],
+    description: `US dollars from ${formatUsd(minCents)} to ${formatUsd(maxCents)} with at most two decimals, as a JSON number or a decimal string ("25.50")`,
+  },
+);
 
 export const RegisterAgentSchema = z.strictObject({
   name: text(100),
@@ -49,10 +64,12 @@ export const CreateKeySchema = z.strictObject({
     .max(3)
     .transform((scopes) => [...new Set(scopes)])
     .optional(),
-  expires_at: z.iso
-    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z' })
-    .refine((at) => Date.parse(at) > Date.now(), 'must be in the future')
-    .optional(),
+  expires_at: documented(
+    z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z' })
+      .refine((at) => Date.parse(at) > Date.now(), 'must be in the future'),
+    { description: 'When the key stops working; must be in the future (400 otherwise)' },
+  ).optional(),
 });
 
 export const UsdcDepositSchema = z.strictObject({
@@ -88,13 +105,48 @@ export const REMOTE_ADDRESS = 'Remote/Digital';
 const MAX_DEADLINE_DAYS = 365;
 const oneOf = (values: readonly string[]) => values.join(', ').replace(/, ([^,]*)$/, ' or $1');
 
-export const CreateTaskSchema = z
+/**
+ * The rules of CreateTaskSchema's refinement that JSON Schema can state, one `if task_type … then`
+ * per set of task types that share them: the category's reward cap, domain and proof types; a
+ * location with an address for physical tasks, and no digital instructions; an agent public key
+ * for credential tasks, and only for them.
+ */
+function categoryRules() {
+  const byRule = new Map<string, TaskType[]>();
+  for (const type of TASK_TYPES) {
+    const category = CATEGORIES[type];
+    const physical = category.domain === 'PHYSICAL';
+    const rule = {
+      properties: {
+        reward_usd: { maximum: category.maxRewardCents / 100 },
+        task_domain: { const: category.domain },
+        proof_type: { enum: [...category.proofTypes] },
+        // `true` (anything) beside a name the `then` requires: linters look for it among the properties there.
+        ...(physical ? { location: { properties: { address: true }, required: ['address'] }, digital_instructions: false } : {}),
+        ...(category.tier === 2 ? { agent_public_key: true } : { agent_public_key: false }),
+      },
+    };
+    const required = [...(physical ? ['location'] : []), ...(category.tier === 2 ? ['agent_public_key'] : [])];
+    if (required.length) Object.assign(rule, { required });
+    const key = JSON.stringify(rule);
+    byRule.set(key, [...(byRule.get(key) ?? []), type]);
+  }
+  return [...byRule].map(([rule, types]) => ({
+    if: { properties: { task_type: types.length === 1 ? { const: types[0] } : { enum: types } }, required: ['task_type'] },
+    then: JSON.parse(rule),
+  }));
+}
+
+export const CreateTaskSchema = documented(z
   .strictObject({
     title: text(200),
     description: text(5000),
     location: LocationSchema.optional(),
     reward_usd: usdAmount(MIN_REWARD_CENTS, MAX_REWARD_CENTS),
-    deadline: z.iso.datetime({ offset: true, error: unlessMissing('must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z') }),
+    deadline: documented(
+      z.iso.datetime({ offset: true, error: unlessMissing('must be an ISO 8601 date-time with a time zone, e.g. 2026-02-10T00:00:00Z') }),
+      { description: `In the future, and within ${MAX_DEADLINE_DAYS} days (400 otherwise)` },
+    ),
     proof_requirements: z
       .array(text(500))
       .min(1, 'must list at least one requirement')
@@ -137,7 +189,7 @@ export const CreateTaskSchema = z
     if (task.callback_secret !== undefined && task.callback_url === undefined) {
       issue('callback_secret', 'needs a callback_url');
     }
-  });
+  }), { allOf: categoryRules(), dependentRequired: { callback_secret: ['callback_url'] } });
 
 export type CreateTaskInput = z.input<typeof CreateTaskSchema>;
 export type CreateTask = z.output<typeof CreateTaskSchema>;
@@ -147,10 +199,14 @@ export type CreateTask = z.output<typeof CreateTaskSchema>;
  * `Infinity` and padding are refused rather than coerced the way `Number()` would read them.
  */
 const DECIMAL = /^-?\d{1,15}(\.\d{1,15})?$/;
-const queryNumber = (schema: z.ZodNumber) => z.string().regex(DECIMAL, 'must be a number').transform(Number).pipe(schema);
+const queryNumber = (schema: z.ZodNumber) => {
+  // Described as the number it becomes, with its bounds, not as the string it is read from.
+  const { $schema: _dialect, ...number } = z.toJSONSchema(schema) as Record<string, unknown>;
+  return documented(z.string().regex(DECIMAL, 'must be a number').transform(Number).pipe(schema), { ...number, pattern: undefined });
+};
 const queryInteger = (schema: z.ZodNumber) => queryNumber(schema.int('must be an integer'));
-const queryLimit = queryInteger(z.number().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100')).default(20);
-const queryOffset = queryInteger(z.number().min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000')).default(0);
+const queryLimit = documented(queryInteger(z.number().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100')).default(20), { default: 20 });
+const queryOffset = documented(queryInteger(z.number().min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000')).default(0), { default: 0 });
 
 /** An opaque keyset cursor: `pagination.next_cursor` of the previous page. */
 const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'must be the next_cursor of a previous page').optional();
@@ -180,7 +236,7 @@ export const RegisterOperatorSchema = z.strictObject({
   name: text(100),
   email: z.email({ error: unlessMissing('must be an email address') }).max(320, 'must be at most 320 characters'),
   phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'must be a phone number, e.g. +1234567890').optional(),
-  location: z
+  location: documented(z
     .strictObject({
       city: text(100),
       country: z.string().regex(/^[A-Za-z]{2}$/, { error: unlessMissing('must be a two-letter country code, e.g. US') }).transform((c) => c.toUpperCase()),
@@ -188,6 +244,7 @@ export const RegisterOperatorSchema = z.strictObject({
       lng: longitude.optional(),
     })
     .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
+  { dependentRequired: { lat: ['lng'], lng: ['lat'] } }),
   skills: z
     .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
     .max(TASK_TYPES.length)
@@ -255,7 +312,7 @@ export const RateTaskSchema = z.strictObject({
 export const OperatorSearchQuery = z.strictObject({
   lat: queryNumber(latitude),
   lng: queryNumber(longitude),
-  radius_km: queryNumber(z.number().gt(0, 'must be more than 0').max(500, 'must be at most 500')).default(25),
+  radius_km: documented(queryNumber(z.number().gt(0, 'must be more than 0').max(500, 'must be at most 500')).default(25), { default: 25 }),
   task_type: z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`).optional(),
   min_rating: queryNumber(z.number().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5')).optional(),
   limit: queryLimit,
@@ -268,7 +325,7 @@ export const VerifyTaskSchema = z.strictObject({
   decision: z.enum(['APPROVE', 'REJECT'], { error: unlessMissing('must be APPROVE or REJECT') }),
 });
 
-export const ResolveDisputeSchema = z
+export const ResolveDisputeSchema = documented(z
   .strictObject({
     resolution: z.enum(['refund', 'pay', 'split'], { error: unlessMissing('must be refund, pay or split') }),
     operator_usd: usdAmount(1, MAX_REWARD_CENTS).optional(),
@@ -277,7 +334,11 @@ export const ResolveDisputeSchema = z
   .refine((r) => (r.resolution === 'split') === (r.operator_usd !== undefined), {
     message: 'is required for a split, and only for a split',
     path: ['operator_usd'],
-  });
+  }), {
+  if: { properties: { resolution: { const: 'split' } }, required: ['resolution'] },
+  then: { properties: { operator_usd: true }, required: ['operator_usd'] },
+  else: { properties: { operator_usd: false } },
+});
 
 export const SimulateSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('accept') }),
