@@ -12,36 +12,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/ports.mjs';
+import { AGENTS_GUIDE, API_BY_HAND, apiByHand, bashBlocks, README, README_WALK_THROUGH, readmeWalkThrough } from './helpers/walk-throughs.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const README = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-const AGENTS_GUIDE = readFileSync(join(repoRoot, 'docs/agents.md'), 'utf8');
-
-/** The bash blocks of the section titled `title`, in order. */
-export function bashBlocks(markdown: string, title: string): string[] {
-  const start = markdown.indexOf(`\n## ${title}`);
-  if (start < 0) throw new Error(`no "## ${title}" section`);
-  const end = markdown.indexOf('\n## ', start + 1);
-  const section = markdown.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
-}
-
-const README_WALK_THROUGH = 'A walk-through: an agent posts, an operator does it, the agent approves';
-const API_BY_HAND = 'The API by hand';
-
-/**
- * What the operator does in the app between the README's two blocks, as the app does it: signs in
- * (a token from the stack's issuer), registers, accepts the task, uploads the sample photo, submits.
- */
-const OPERATOR_IN_THE_APP = `
-OP="Authorization: Bearer $(npm run -s token -- op_readme)"
-curl -sf -X POST $API/operator/register -H "$OP" -H 'Content-Type: application/json' \\
-  -d '{"name": "Rea Dme", "email": "rea@example.com", "phone": "+1234567890", "location": {"city": "New York", "country": "US", "lat": 40.7128, "lng": -74.006}}'
-curl -sf -X POST $API/operator/tasks/$TASK/accept -H "$OP"
-PHOTO=$(curl -sf -X POST $API/operator/upload -H "$OP" -F task_id=$TASK -F file=@docs/sign.jpg | json .path)
-curl -sf -X POST $API/operator/tasks/$TASK/submit -H "$OP" -H 'Content-Type: application/json' -d '{"photos": ["'$PHOTO'"]}'
-echo
-`;
 
 /** Runs `script` in one bash session from the clone's folder, as a newcomer pastes it. */
 async function runBash(script: string): Promise<{ code: number; out: string; err: string }> {
@@ -150,8 +123,7 @@ describe('the walk-throughs', () => {
   });
 
   it('the README\'s walk-through runs as written: the task is COMPLETED and the operator\'s $25 is available', async () => {
-    const [post, approve] = bashBlocks(README, README_WALK_THROUGH);
-    const { code, out, err } = await runBash(`${post}\n${OPERATOR_IN_THE_APP}\n${approve}\necho "WALKED KEY=$KEY TASK=$TASK"\n`);
+    const { code, out, err } = await runBash(`${readmeWalkThrough()}echo "WALKED KEY=$KEY TASK=$TASK"\n`);
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
     expect(refusals(out), out).toEqual([]);
 
@@ -165,7 +137,7 @@ describe('the walk-throughs', () => {
   }, 120_000);
 
   it('the API by hand runs as written, from a new agent to a COMPLETED, rated task and a payout', async () => {
-    const { code, out, err } = await runBash(`${bashBlocks(AGENTS_GUIDE, API_BY_HAND).join('\n')}\necho "WALKED KEY=$KEY TASK=$TASK"\n`);
+    const { code, out, err } = await runBash(`${apiByHand()}echo "WALKED KEY=$KEY TASK=$TASK"\n`);
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
     expect(refusals(out), out).toEqual([]);
 

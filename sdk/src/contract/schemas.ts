@@ -106,6 +106,15 @@ const MAX_DEADLINE_DAYS = 365;
 const oneOf = (values: readonly string[]) => values.join(', ').replace(/, ([^,]*)$/, ' or $1');
 
 /**
+ * `field` needs `other`, as `if … then` (draft 7 validators such as Prism's ignore 2019's
+ * `dependentRequired`). The `true` properties are for linters that look for required names there.
+ */
+const needs = (field: string, other: string) => ({
+  if: { properties: { [field]: true }, required: [field] },
+  then: { properties: { [other]: true }, required: [other] },
+});
+
+/**
  * The rules of CreateTaskSchema's refinement that JSON Schema can state, one `if task_type … then`
  * per set of task types that share them: the category's reward cap, domain and proof types; a
  * location with an address for physical tasks, and no digital instructions; an agent public key
@@ -189,7 +198,7 @@ export const CreateTaskSchema = documented(z
     if (task.callback_secret !== undefined && task.callback_url === undefined) {
       issue('callback_secret', 'needs a callback_url');
     }
-  }), { allOf: categoryRules(), dependentRequired: { callback_secret: ['callback_url'] } });
+  }), { allOf: [...categoryRules(), needs('callback_secret', 'callback_url')] });
 
 export type CreateTaskInput = z.input<typeof CreateTaskSchema>;
 export type CreateTask = z.output<typeof CreateTaskSchema>;
@@ -244,7 +253,7 @@ export const RegisterOperatorSchema = z.strictObject({
       lng: longitude.optional(),
     })
     .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
-  { dependentRequired: { lat: ['lng'], lng: ['lat'] } }),
+  { allOf: [needs('lat', 'lng'), needs('lng', 'lat')] }),
   skills: z
     .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
     .max(TASK_TYPES.length)

@@ -1,0 +1,47 @@
+/**
+ * The documentation's walk-throughs as bash: the README's short one (the agent's two blocks around
+ * the operator's part in the app) and the whole API by hand in docs/agents.md. readme.test.ts runs
+ * them against `npm start`; contract-prism.test.ts runs them through a validating proxy.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const README = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+export const AGENTS_GUIDE = readFileSync(join(repoRoot, 'docs/agents.md'), 'utf8');
+
+export const README_WALK_THROUGH = 'A walk-through: an agent posts, an operator does it, the agent approves';
+export const API_BY_HAND = 'The API by hand';
+
+/** The bash blocks of the section titled `title`, in order. */
+export function bashBlocks(markdown: string, title: string): string[] {
+  const start = markdown.indexOf(`\n## ${title}`);
+  if (start < 0) throw new Error(`no "## ${title}" section`);
+  const end = markdown.indexOf('\n## ', start + 1);
+  const section = markdown.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+}
+
+/**
+ * What the operator does in the app between the README's two blocks, as the app does it: signs in
+ * (a token from the stack's issuer), registers, accepts the task, uploads the sample photo, submits.
+ */
+export const OPERATOR_IN_THE_APP = `
+OP="Authorization: Bearer $(npm run -s token -- op_readme)"
+curl -sf -X POST $API/operator/register -H "$OP" -H 'Content-Type: application/json' \\
+  -d '{"name": "Rea Dme", "email": "rea@example.com", "phone": "+1234567890", "location": {"city": "New York", "country": "US", "lat": 40.7128, "lng": -74.006}}'
+curl -sf -X POST $API/operator/tasks/$TASK/accept -H "$OP"
+PHOTO=$(curl -sf -X POST $API/operator/upload -H "$OP" -F task_id=$TASK -F file=@docs/sign.jpg | json .path)
+curl -sf -X POST $API/operator/tasks/$TASK/submit -H "$OP" -H 'Content-Type: application/json' -d '{"photos": ["'$PHOTO'"]}'
+echo
+`;
+
+/** The README's walk-through with the operator's part in the middle, as one script. */
+export function readmeWalkThrough(): string {
+  const [post, approve] = bashBlocks(README, README_WALK_THROUGH);
+  return `${post}\n${OPERATOR_IN_THE_APP}\n${approve}\n`;
+}
+
+/** The API by hand, every block in order, as one script. */
+export const apiByHand = () => `${bashBlocks(AGENTS_GUIDE, API_BY_HAND).join('\n')}\n`;
