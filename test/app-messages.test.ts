@@ -11,7 +11,7 @@ const OPERATOR_CODES: [number, string][] = [
   [401, 'invalid_token'], [402, 'insufficient_balance'], [402, 'insufficient_available_balance'], [403, 'kyc_required'],
   [403, 'operator_not_registered'], [404, 'task_not_found'], [404, 'payout_not_found'], [404, 'route_not_found'], [409, 'task_unavailable'],
   [409, 'task_not_in_progress'], [409, 'invalid_transition'], [409, 'too_many_files'], [409, 'proof_exists'], [409, 'operator_exists'],
-  [409, 'idempotency_key_reused'], [410, 'task_expired'], [413, 'file_too_large'], [413, 'payload_too_large'], [429, 'rate_limited'],
+  [409, 'idempotency_key_reused'], [410, 'task_expired'], [413, 'file_too_large'], [413, 'payload_too_large'], [415, 'unsupported_media_type'], [429, 'rate_limited'],
   [500, 'internal_error'], [503, 'database_unavailable'], [503, 'identity_provider_unavailable'], [503, 'storage_unavailable'],
   [503, 'payouts_unavailable'], [503, 'try_again'],
 ];

@@ -36,6 +36,7 @@ const BY_CODE: Record<string, string> = {
   api_unreachable: 'The service is not reachable. Check your connection and try again.',
   route_not_found: 'This app needs an update. Reload the page.',
   invalid_json: 'The app sent something the service could not read. Reload the page and try again.',
+  unsupported_media_type: 'The app sent something the service could not read. Reload the page and try again.',
   invalid_input: 'The app sent something the service could not read. Reload the page and try again.',
   invalid_content_type: 'The app sent something the service could not read. Reload the page and try again.',
   unreadable_body: 'What was sent arrived incomplete. Check your connection and try again.',
