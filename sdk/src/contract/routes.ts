@@ -259,7 +259,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/operator/tasks/{id}/submit', operationId: 'submitProof', tag: 'Operator', auth: 'operator',
-    summary: 'Submit proof; the AI Guardian verifies it', body: rq.SubmitProofSchema, responses: ok(rs.SubmittedTaskResponse), errors: [400, 401, 404, 409, 410],
+    summary: 'Submit proof; the AI Guardian verifies it', body: rq.SubmitProofSchema, responses: ok(rs.SubmittedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
   },
   {
     method: 'get', path: '/operator/earnings', operationId: 'getEarnings', tag: 'Operator', auth: 'operator',
