@@ -228,7 +228,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/operator/my-tasks', operationId: 'listMyTasks', tag: 'Operator', auth: 'operator',
-    summary: 'The tasks you hold or held, most recently changed first', query: rq.MyTasksQuery, responses: ok(rs.MyTasksResponse), errors: [400, 401],
+    summary: 'The tasks you hold or held, most recently changed first', query: rq.MyTasksQuery, responses: ok(rs.MyTasksResponse), errors: [400, 401, 403],
   },
   {
     method: 'get', path: '/operator/tasks', operationId: 'listOpenTasks', tag: 'Operator', auth: 'operator',
@@ -272,7 +272,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/operator/payout/status/{id}', operationId: 'getPayoutStatus', tag: 'Operator', auth: 'operator',
-    summary: 'The status of one of your payouts', responses: ok(rs.PayoutStatusResponse), errors: [401, 404],
+    summary: 'The status of one of your payouts', responses: ok(rs.PayoutStatusResponse), errors: [401, 403, 404],
   },
 
   // Admin and upkeep
