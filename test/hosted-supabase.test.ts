@@ -247,6 +247,7 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
   const hostedEnv = () => ({
     SB_REGION: 'local-ci',
     SUPABASE_DB_URL: hosted.ownerUrl,
+    DB_POOLER_URL: hosted.ownerUrl,
     SUPABASE_URL: storageUrl,
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
     CLERK_JWKS_URL: inject('issuerJwksUrl'),
@@ -278,9 +279,9 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
 
     expect(await call('GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok', database: 'ok' } });
 
-    // The hosted pool: no prepared statements (a transaction pooler cannot keep them), ≤ 3 connections.
+    // The hosted pool: no prepared statements (a transaction pooler cannot keep them), ≤ 2 connections.
     const sessions = await hosted.sql`select count(*)::int as n from pg_stat_activity where datname = ${hosted.name} and application_name = 'humanops-api'`;
-    expect(sessions[0].n).toBeLessThanOrEqual(3);
+    expect(sessions[0].n).toBeLessThanOrEqual(2);
 
     const registered = await call('POST', '/agents/register', { body: { name: 'hosted', email: 'hosted@example.com' } });
     expect(registered.status).toBe(201);

@@ -215,8 +215,8 @@ describe('loadConfig', () => {
   it('honours the dev operator header only on a test stack that only this machine can reach', () => {
     const allow = (env: Record<string, string>) => loadConfig({ SUPABASE_DB_URL: DB, ...env }).allowDevOperatorIdHeader;
     expect(allow({ HUMANOPS_HOST: 'localhost' })).toBe(true);
-    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local' })).toBe(false);
-    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', ALLOW_DEV_OPERATOR_ID_HEADER: 'true' })).toBe(false);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', DB_POOLER_URL: DB })).toBe(false);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', DB_POOLER_URL: DB, ALLOW_DEV_OPERATOR_ID_HEADER: 'true' })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '0.0.0.0' })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '192.168.1.20', ALLOW_DEV_OPERATOR_ID_HEADER: 'true' })).toBe(false);
   });

@@ -319,6 +319,12 @@ describe('where webhooks may go', () => {
     expect(isPrivateAddress(address)).toBe(expected);
   });
 
+  it('refuses the mail ports 25 and 587, which Supabase blocks, even where private receivers are allowed', () => {
+    expect(callbackUrlProblem('http://127.0.0.1:25/hook', true)).toMatch(/^must not use port 25/);
+    expect(callbackUrlProblem('https://hooks.example.com:587/hook', false)).toMatch(/^must not use port 587/);
+    expect(callbackUrlProblem('https://hooks.example.com:2525/hook', false)).toBeNull();
+  });
+
   describe('in live mode', () => {
     let live: Stack;
     let liveAgent: Agent;
@@ -333,7 +339,8 @@ describe('where webhooks may go', () => {
     it.each(['https://127.0.0.1/h', 'https://10.0.0.1/h', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/h', 'https://localhost/h',
       'https://db.internal/h', 'http://example.com/h', 'https://localhost./h', 'https://0x7f.1/h', 'https://[::ffff:10.0.0.1]/h', 'https://[fd00::1]/h',
       'https://100.64.0.1/h', 'https://[fe80::1]/h', 'https://[::ffff:0:7f00:1]/h', 'https://[100::1]/h',
-      'https://[::127.0.0.1]/h', 'https://[::a9fe:a9fe]/h'])(
+      'https://[::127.0.0.1]/h', 'https://[::a9fe:a9fe]/h',
+      'https://hooks.example.com:25/h', 'https://hooks.example.com:587/h'])(
       'refuses a task calling back to %s', async (url) => {
         const reply = await live.createTask(liveAgent, { callback_url: url });
         expect(reply.status).toBe(400);

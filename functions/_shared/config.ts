@@ -11,6 +11,7 @@ const EnvSchema = z.object({
   // No default here: on Supabase the mode must be stated (see loadConfig).
   HUMANOPS_MODE: z.enum(['test', 'live']).optional(),
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DB_POOLER_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   HUMANOPS_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   HUMANOPS_HOST: z.string().default('127.0.0.1'),
   HUMANOPS_PORT: z.coerce.number().int().min(0).max(65535).default(54321),
@@ -18,10 +19,16 @@ const EnvSchema = z.object({
   RATE_LIMIT_ENABLED: flag.default(true),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(10),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt.default(1000),
   TRUST_PROXY_HEADERS: flag.optional(),
   TRUSTED_PROXY_HOPS: positiveInt.default(1),
   DB_POOL_SIZE: positiveInt.optional(),
   DB_PREPARED_STATEMENTS: flag.optional(),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(8_000),
+  TICK_BUDGET_MS: z.coerce.number().int().min(5_000).default(45_000),
+  GUARDIAN_JOB_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
+  GUARDIAN_IMAGE_SOURCE: z.enum(['url', 'base64']).optional(),
+  LOG_REQUESTS_PER_10S: z.coerce.number().int().min(0).default(50),
   SB_REGION: z.string().optional(),
   CORS_ALLOWED_ORIGINS: z.string().optional(),
   CLERK_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -73,7 +80,11 @@ export interface Config {
   port: number;
   /** `X-Operator-Id` is a local-development shortcut: test mode on loopback only, never when reachable from outside. */
   allowDevOperatorIdHeader: boolean;
-  rateLimit: { enabled: boolean; perMinute: number; uploadsPerMinute: number };
+  /**
+   * Per minute and route: `perMinute` per API key, operator, or anonymous address;
+   * `anonymousPerMinute` for all anonymous callers together where no address can be trusted.
+   */
+  rateLimit: { enabled: boolean; perMinute: number; uploadsPerMinute: number; anonymousPerMinute: number };
   /** Take the client IP from X-Forwarded-For (behind Supabase's gateway) rather than the socket. */
   trustProxyHeaders: boolean;
   /**
@@ -83,7 +94,16 @@ export interface Config {
   trustedProxyHops: number;
   /** Supabase's edge runtime (it sets SB_REGION): stricter defaults apply there. */
   onSupabase: boolean;
-  db: { poolSize: number; prepare: boolean };
+  /**
+   * The database: on Supabase the Supavisor transaction pooler (DB_POOLER_URL), a pool of 2 per
+   * isolate that lets go of idle connections quickly, no prepared statements, and a statement
+   * timeout on every transaction.
+   */
+  db: { poolSize: number; prepare: boolean; idleTimeoutSeconds: number; statementTimeoutMs: number };
+  /** How long one worker tick may work, so it ends well inside the platform's wall clock. */
+  tickBudgetMs: number;
+  /** Request log lines per 10 s before the rest are only counted (Supabase keeps 100 per 10 s). */
+  requestLogsPer10s: number;
   /** Browser origins allowed to call the API (`*`: any); preflights from others get no CORS headers. */
   cors: { allowedOrigins: string[] };
   /** Verifying operators' Clerk session tokens (locally: the stack's own issuer). */
@@ -105,6 +125,14 @@ export interface Config {
     reviewThreshold: number;
     gpsRadiusKm: number;
     maxAttempts: number;
+    /** Bytes of proof images one job may read from storage; images past it are not attached. */
+    jobMaxBytes: number;
+    /**
+     * How images reach the model: `url`, short-lived signed URLs the model fetches (the default
+     * with Supabase Storage), or `base64` inline (the default with the local folder, whose URLs
+     * point at this machine and are out of the model's reach).
+     */
+    imageSource: 'url' | 'base64';
   };
   /** How long completed tasks' rewards stay pending before they can be withdrawn. */
   earningsHoldSeconds: number;
@@ -126,8 +154,13 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-/** Connections per isolate on Supabase (each isolate has its own pool; the pooler multiplexes). */
-export const SUPABASE_POOL_SIZE = 3;
+/**
+ * Connections per isolate behind the pooler: each isolate has its own pool, many run at once
+ * (API requests and overlapping ticks), and the pooler multiplexes them onto few server connections.
+ */
+export const POOLED_POOL_SIZE = 2;
+/** Seconds an idle connection is kept behind the pooler: isolates come and go, sockets should not linger. */
+export const POOLED_IDLE_SECONDS = 5;
 
 /**
  * Browser origins allowed by default where none are configured: locally the operator app, served
@@ -235,10 +268,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'Invalid configuration: STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY',
     );
   }
-  const behindPooler = onSupabase || usesTransactionPooler(e.SUPABASE_DB_URL);
+  // SUPABASE_DB_URL is the direct address there: a few dozen connections for the whole project.
+  if (onSupabase && !e.DB_POOLER_URL) {
+    throw new ConfigError(
+      'Invalid configuration: DB_POOLER_URL must be set on Supabase: the transaction pooler\'s URL (Supavisor, port 6543) ' +
+        'from Connect → Transaction pooler, with `supabase secrets set DB_POOLER_URL=postgresql://…:6543/postgres`',
+    );
+  }
+  const databaseUrl = e.DB_POOLER_URL ?? e.SUPABASE_DB_URL;
+  const behindPooler = onSupabase || e.DB_POOLER_URL !== undefined || usesTransactionPooler(databaseUrl);
   return {
     mode,
-    databaseUrl: e.SUPABASE_DB_URL,
+    databaseUrl,
     adminKey: e.HUMANOPS_ADMIN_KEY,
     host: e.HUMANOPS_HOST,
     port: e.HUMANOPS_PORT,
@@ -249,17 +290,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       enabled: e.RATE_LIMIT_ENABLED,
       perMinute: e.RATE_LIMIT_PER_MINUTE,
       uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
+      anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     },
     // On Supabase (SB_REGION is set there) every request arrives through the gateway.
     trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? onSupabase,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     onSupabase,
     // Supabase runs many short-lived isolates, each with its own pool, in front of a transaction
-    // pooler that cannot keep prepared statements: a few connections each, no prepared statements.
+    // pooler that cannot keep prepared statements: two connections each, no prepared statements.
     db: {
-      poolSize: e.DB_POOL_SIZE ?? (behindPooler ? SUPABASE_POOL_SIZE : 10),
+      poolSize: e.DB_POOL_SIZE ?? (behindPooler ? POOLED_POOL_SIZE : 10),
       prepare: e.DB_PREPARED_STATEMENTS ?? !behindPooler,
+      idleTimeoutSeconds: behindPooler ? POOLED_IDLE_SECONDS : 30,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
+    tickBudgetMs: e.TICK_BUDGET_MS,
+    requestLogsPer10s: e.LOG_REQUESTS_PER_10S,
     cors: { allowedOrigins: allowedOrigins(e.CORS_ALLOWED_ORIGINS, onSupabase) },
     operatorAuth: {
       jwksUrl: e.CLERK_JWKS_URL,
@@ -281,6 +327,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reviewThreshold: e.GUARDIAN_REVIEW_THRESHOLD,
       gpsRadiusKm: e.GUARDIAN_GPS_RADIUS_KM,
       maxAttempts: e.GUARDIAN_MAX_ATTEMPTS,
+      jobMaxBytes: e.GUARDIAN_JOB_MAX_BYTES,
+      imageSource: e.GUARDIAN_IMAGE_SOURCE ?? (storageBackend === 'supabase' ? 'url' : 'base64'),
     },
     // "Payouts are instant in test mode": no hold there unless asked for.
     earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS ?? (e.HUMANOPS_MODE === 'test' ? 0 : 7 * 86_400),

@@ -37,11 +37,22 @@ export interface Db {
   end(): Promise<void>;
 }
 
-export function createDb(url: string, options: { poolSize: number; prepare: boolean }): Db {
+export interface DbOptions {
+  poolSize: number;
+  prepare: boolean;
+  idleTimeoutSeconds: number;
+  /**
+   * Set on every transaction: Supabase's 8 s for `authenticated` is a role setting, which a role
+   * taken with set_config('role') inside a transaction does not pick up.
+   */
+  statementTimeoutMs: number;
+}
+
+export function createDb(url: string, options: DbOptions): Db {
   const sql = postgres(url, {
     max: options.poolSize,
     prepare: options.prepare,
-    idle_timeout: 30,
+    idle_timeout: options.idleTimeoutSeconds,
     connect_timeout: 10,
     onnotice: () => {},
     connection: { application_name: 'humanops-api' },
@@ -49,7 +60,8 @@ export function createDb(url: string, options: { poolSize: number; prepare: bool
 
   const run = <T>(role: string, claims: Record<string, unknown>, work: (tx: Tx) => Promise<T>) =>
     sql.begin(async (tx) => {
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', ${role}, true)`;
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', ${role}, true),
+                      set_config('statement_timeout', ${String(options.statementTimeoutMs)}, true)`;
       return work(tx);
     }) as Promise<T>;
 

@@ -60,6 +60,9 @@ export function isPrivateAddress(address: string): boolean {
 
 const LOCAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
 
+/** Mail submission ports: Supabase's edge blocks outbound connections to them, and no webhook receiver listens there. */
+const MAIL_PORTS = new Set(['25', '587']);
+
 /** Why a callback URL may not be used (from its text alone), or null when it may. */
 export function callbackUrlProblem(url: string, allowPrivate: boolean): string | null {
   let parsed: URL;
@@ -69,6 +72,7 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
     return 'must be an http(s) URL';
   }
   if (parsed.username || parsed.password) return 'must not carry credentials';
+  if (MAIL_PORTS.has(parsed.port)) return `must not use port ${parsed.port} (a mail port, which the hosting platform blocks)`;
   if (allowPrivate) return null;
   const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, ''); // `localhost.` is `localhost`
   if (LOCAL_NAMES.test(host)) return 'must not point to a local host';

@@ -35,7 +35,7 @@ const COMING_SOON: Record<string, string> = {
 
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>().basePath('/api/v1');
-  app.use('*', requestLog());
+  app.use('*', requestLog(deps));
   app.use('*', corsPolicy(deps));
   app.use('*', rateLimit(deps));
   // Every body is capped while it streams, before any route reads it. Uploads are capped by their

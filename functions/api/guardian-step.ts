@@ -2,18 +2,26 @@
  * The Guardian worker step: claims queued verification jobs, gathers the proof, runs the rule
  * checks and the model, and applies the verdict through one idempotent SQL function. A failure
  * leaves the job for a retry with backoff; after the last attempt the task goes to manual review.
+ * Everything fits in the tick's budget: the model gets what time is left (model-call.ts).
  */
 import { judgeWithModel } from '../_shared/guardian/model.ts';
+import { MIN_CALL_MS, ModelRetryLater } from '../_shared/guardian/model-call.ts';
 import { runRuleChecks } from '../_shared/guardian/rules.ts';
-import type { GuardianTask, ProofImage } from '../_shared/guardian/types.ts';
+import type { GuardianTask } from '../_shared/guardian/types.ts';
 import { combineVerdict, OUTCOME } from '../_shared/guardian/verdict.ts';
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
-import type { WorkStep } from './worker.ts';
+import { byReference, loadPhotos, oneJobAtATime, ProofTooLarge } from './guardian-photos.ts';
+import type { Tick, WorkStep } from './worker.ts';
 
 const BATCH = 4;
-/** A claimed job is another worker's again after this long (a model call takes well under it). */
+/**
+ * A claimed job is another worker's again after this long: the safety net for a worker that dies
+ * mid-job. A tick's budget ends every job well before it.
+ */
 const LEASE_SECONDS = 300;
+/** Time kept after the model's deadline for applying the verdict and the tick's later steps. */
+const VERDICT_MARGIN_MS = 2_000;
 
 interface TaskRow {
   id: string;
@@ -62,22 +70,20 @@ async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
   };
 }
 
-async function loadImages(deps: Deps, paths: string[]): Promise<ProofImage[]> {
-  if (paths.length > 0 && !deps.storage) throw new Error('Proof storage is not configured; cannot read the images');
-  return Promise.all(paths.map(async (path) => {
-    const file = await deps.storage!.read(path);
-    return { path, bytes: file?.bytes ?? null, contentType: file?.contentType ?? null };
-  }));
-}
-
-/** Verifies one task's proof and applies the verdict. */
-export async function verifyTask(deps: Deps, jobId: number, taskId: string): Promise<string> {
+/** Verifies one task's proof within the tick's deadline and applies the verdict. */
+export async function verifyTask(deps: Deps, tick: Tick, jobId: number, taskId: string): Promise<string> {
   const { guardian } = deps.config;
   const task = await loadTask(deps, taskId);
-  const images = await loadImages(deps, task.proof.photos);
-  const checks = await runRuleChecks(task, images, { gpsRadiusKm: guardian.gpsRadiusKm });
+  const { checks, images } = await oneJobAtATime(async () => {
+    const loaded = await loadPhotos(deps.storage, task.proof.photos, guardian.jobMaxBytes);
+    const checks = await runRuleChecks(task, loaded, { gpsRadiusKm: guardian.gpsRadiusKm });
+    const byUrl = guardian.apiKey && guardian.imageSource === 'url' && deps.storage;
+    return { checks, images: byUrl ? await byReference(deps.storage!, loaded, tick.origin) : loaded };
+  });
   const judgement = guardian.apiKey
-    ? await judgeWithModel(task, images, { apiKey: guardian.apiKey, model: guardian.model, baseUrl: guardian.baseUrl, timeoutMs: guardian.timeoutMs })
+    ? await judgeWithModel(task, images, {
+      apiKey: guardian.apiKey, model: guardian.model, baseUrl: guardian.baseUrl, timeoutMs: guardian.timeoutMs, deadline: tick.deadline - VERDICT_MARGIN_MS,
+    })
     : null;
   const verdict = combineVerdict(checks, judgement, task.proofRequirements,
     { approve: guardian.approveThreshold, review: guardian.reviewThreshold }, guardian.apiKey ? guardian.model : null);
@@ -86,24 +92,44 @@ export async function verifyTask(deps: Deps, jobId: number, taskId: string): Pro
   return status;
 }
 
+type Job = { job_id: number; task_id: string; attempts: number };
+
+/** Records a failed attempt: retried after a backoff (or the wait the model asked for), or sent to review. */
+async function failJob(deps: Deps, job: Job, error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  // 15 s, 30 s, 1 min, 2 min… (capped at an hour), with jitter so retries spread out.
+  const backoff = Math.min(3600, 15 * 2 ** (job.attempts - 1)) + Math.floor(Math.random() * 10);
+  const wait = error instanceof ModelRetryLater ? Math.max(backoff, error.retryAfterSeconds) : backoff;
+  // Too large to check is not going to change: a person looks now.
+  const maxAttempts = error instanceof ProofTooLarge ? 1 : deps.config.guardian.maxAttempts;
+  const [{ state }] = await deps.db.asService((tx) => tx<{ state: string }[]>`
+    select api.fail_guardian_job(${job.job_id}, ${message}, ${wait}, ${maxAttempts}) as state`);
+  log('warn', 'guardian attempt failed', { task_id: job.task_id, attempt: job.attempts, state, retry_in_s: state === 'queued' ? wait : undefined, error: message });
+}
+
+/**
+ * Claims batches while the budget allows a useful model call: a batch runs concurrently (the model
+ * is the slow part), and another is claimed only after a full one, with time left.
+ */
 export const guardianJobs: WorkStep = {
   name: 'guardian_jobs',
-  run: async (deps) => {
-    const jobs = await deps.db.asService((tx) => tx<{ job_id: number; task_id: string; attempts: number }[]>`
-      select job_id, task_id, attempts from api.claim_guardian_jobs(${BATCH}, ${LEASE_SECONDS})`);
-    await Promise.all(jobs.map(async (job) => {
-      try {
-        const status = await verifyTask(deps, Number(job.job_id), job.task_id);
-        log('info', 'guardian verdict applied', { task_id: job.task_id, status });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        // 15 s, 30 s, 1 min, 2 min… (capped at an hour), with jitter so retries spread out.
-        const backoff = Math.min(3600, 15 * 2 ** (job.attempts - 1)) + Math.floor(Math.random() * 10);
-        const [{ state }] = await deps.db.asService((tx) => tx<{ state: string }[]>`
-          select api.fail_guardian_job(${job.job_id}, ${message}, ${backoff}, ${deps.config.guardian.maxAttempts}) as state`);
-        log('warn', 'guardian attempt failed', { task_id: job.task_id, attempt: job.attempts, state, error: message });
-      }
-    }));
-    return jobs.length;
+  run: async (deps, tick) => {
+    let handled = 0;
+    for (;;) {
+      if (tick.deadline - VERDICT_MARGIN_MS - Date.now() < MIN_CALL_MS) break;
+      const jobs = await deps.db.asService((tx) => tx<Job[]>`
+        select job_id, task_id, attempts from api.claim_guardian_jobs(${BATCH}, ${LEASE_SECONDS})`);
+      await Promise.all(jobs.map(async (job) => {
+        try {
+          const status = await verifyTask(deps, tick, Number(job.job_id), job.task_id);
+          log('info', 'guardian verdict applied', { task_id: job.task_id, status });
+        } catch (error) {
+          await failJob(deps, job, error);
+        }
+      }));
+      handled += jobs.length;
+      if (jobs.length < BATCH) break;
+    }
+    return handled;
   },
 };

@@ -50,17 +50,15 @@ const server = Deno.serve(
   (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
 );
 
-// Locally, finish in-flight requests on SIGINT/SIGTERM. Edge runtimes that manage the process
-// themselves may not offer signal listeners; there the platform drains the worker.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  try {
+// Locally, finish in-flight requests on SIGINT/SIGTERM. On Supabase the edge runtime owns the
+// worker and drains it itself; no signal reaches the function there.
+if (!config.onSupabase) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     Deno.addSignalListener(signal, async () => {
       // In-flight requests get a moment to finish; a client stuck mid-body does not hold us up.
       await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 2000))]);
       await db.end();
       Deno.exit(0);
     });
-  } catch {
-    break;
   }
 }

@@ -3,16 +3,26 @@
  * over queued submissions, deliver webhooks, purge old bookkeeping. Every step is idempotent and
  * safe to run concurrently (rows are claimed with SKIP LOCKED or guarded by state), so it does not
  * matter whether the local stack's ticker or pg_cron + pg_net on Supabase calls it, or both.
+ * A tick works to a budget (TICK_BUDGET_MS): the slow steps (the model, webhook receivers) stop
+ * where it ends, so a tick ends well inside the edge runtime's wall clock; leases catch the rest.
  */
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
 import { guardianJobs } from './guardian-step.ts';
 import { webhookDeliveries } from './webhook-step.ts';
 
+/** One tick's bounds: what its steps need to finish in time. */
+export interface Tick {
+  /** Epoch ms by which the tick must be done (TICK_BUDGET_MS after it started). */
+  deadline: number;
+  /** The API's origin as the tick was called, for signed URLs of the local storage. */
+  origin: string;
+}
+
 export interface WorkStep {
   name: string;
-  /** Does one batch of work; returns how many items it handled. */
-  run(deps: Deps): Promise<number>;
+  /** Does one batch of work within the tick's deadline; returns how many items it handled. */
+  run(deps: Deps, tick: Tick): Promise<number>;
 }
 
 export const expireTasks: WorkStep = {
@@ -53,11 +63,11 @@ export const maintenance: WorkStep = {
 export const WORK_STEPS: WorkStep[] = [expireTasks, expireUnapprovedTasks, guardianJobs, webhookDeliveries, releaseEarnings, maintenance];
 
 /** Runs every step once; a failing step is logged and does not stop the others. */
-export async function runTick(deps: Deps, steps: WorkStep[]): Promise<Record<string, number | string>> {
+export async function runTick(deps: Deps, steps: WorkStep[], tick: Tick): Promise<Record<string, number | string>> {
   const summary: Record<string, number | string> = {};
   for (const step of steps) {
     try {
-      summary[step.name] = await step.run(deps);
+      summary[step.name] = await step.run(deps, tick);
     } catch (error) {
       log('error', 'worker step failed', { step: step.name, error: error instanceof Error ? error.message : String(error) });
       summary[step.name] = 'failed';

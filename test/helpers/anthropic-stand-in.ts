@@ -8,7 +8,8 @@ export interface RecordedRequest {
   body: any;
 }
 
-export type Answer = (request: RecordedRequest) => { status: number; body: unknown; headers?: Record<string, string> };
+/** What the stand-in answers; `delayMs` holds the answer back that long (a slow model). */
+export type Answer = (request: RecordedRequest) => { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number };
 
 export interface StandIn {
   url: string;
@@ -40,9 +41,12 @@ export async function startAnthropicStandIn(): Promise<StandIn> {
     req.on('end', () => {
       const request = { path: req.url ?? '', headers: req.headers, body: raw ? JSON.parse(raw) : null };
       standIn.requests.push(request);
-      const { status, body, headers } = standIn.answer(request);
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(body));
+      const { status, body, headers, delayMs = 0 } = standIn.answer(request);
+      setTimeout(() => {
+        if (res.destroyed) return; // the caller gave up waiting
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(body));
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -16,7 +16,24 @@ export interface ExifOptions {
 /** A 16×16 JPEG; with EXIF when options are given (`offset: null` writes a capture time without a zone). */
 export function makeJpeg(options: ExifOptions = {}): Uint8Array {
   const encoded = jpeg.encode({ data: Buffer.alloc(16 * 16 * 4, 180), width: 16, height: 16 }, 80).data;
-  const base = Buffer.from(encoded);
+  return withExif(Buffer.from(encoded), options);
+}
+
+/**
+ * A photo-sized JPEG of noise (which compresses about as badly as a phone photo): 1600×1200 at
+ * quality 91 is about 3.7 MB. Encoding takes a second or two; reuse it with withExif.
+ */
+export function makeLargeJpeg(quality = 91): Uint8Array {
+  const width = 1600;
+  const height = 1200;
+  const data = Buffer.alloc(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (Math.random() * 256) | 0;
+  return new Uint8Array(jpeg.encode({ data, width, height }, quality).data);
+}
+
+/** `jpegBytes` with EXIF added (none when no option is given). */
+export function withExif(jpegBytes: Uint8Array, options: ExifOptions): Uint8Array {
+  const base = Buffer.from(jpegBytes);
   if (options.lat === undefined && options.takenAt === undefined) return new Uint8Array(base);
   const exif: Record<string, Record<number, unknown>> = { '0th': {}, Exif: {}, GPS: {} };
   if (options.takenAt) {

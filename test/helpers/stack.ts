@@ -44,6 +44,8 @@ export interface Stack {
   pid: number;
   /** Superuser connection to this stack's database, for assertions and setup. */
   sql: postgres.Sql;
+  /** The URL the API connects with. */
+  databaseUrl: string;
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
   registerAgent(name?: string): Promise<Agent>;
   deposit(agent: Agent, usd: number): Promise<void>;
@@ -59,8 +61,21 @@ export interface Stack {
   killApi(): Promise<void>;
   /** Starts a new API process on the same database (after killApi); `url` then points at it. */
   restartApi(): Promise<void>;
+  /** Starts another API process on the same database, with settings changed (an empty value removes one). */
+  startInstance(env?: Record<string, string>): Promise<Instance>;
   stop(): Promise<void>;
 }
+
+/** Another API process beside the stack's own (see startInstance). */
+export interface Instance {
+  url: string;
+  pid: number;
+  logs: string[];
+  tick(): Promise<Record<string, number | string>>;
+  stop(): Promise<void>;
+}
+
+const withoutEmpty = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
 
 export const futureDeadline = (days = 7) => new Date(Date.now() + days * 86_400_000).toISOString();
 
@@ -96,10 +111,13 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   const logs: string[] = [];
   const storageDir = await mkdtemp(join(tmpdir(), 'humanops-storage-'));
   const workerSecret = randomBytes(24).toString('hex');
-  const launch = () => startApi({
+  const launch = (overrides: Record<string, string> = {}, onLog = (line: string) => void logs.push(line)) => startApi({
     writableDirs: [storageDir],
-    env: {
+    // An empty value leaves a setting out (its default applies).
+    env: withoutEmpty({
       SUPABASE_DB_URL: `${base}/${database}`,
+      // Configured as on Supabase: the pooled URL is required there; here it is the same database.
+      ...(env.SB_REGION ? { DB_POOLER_URL: `${base}/${database}` } : {}),
       HUMANOPS_MODE: 'test',
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_UPLOADS_PER_MINUTE: '1000000',
@@ -111,14 +129,21 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
       WORKER_SECRET: workerSecret,
       ...env,
-    },
+      ...overrides,
+    }),
     onLog: (line: string) => {
-      logs.push(line);
+      onLog(line);
       // A 500 is always a bug: show why next to the failing test.
       if (line.includes('"msg":"unhandled error"')) process.stderr.write(`[api] ${line}\n`);
     },
   });
   let api = await launch();
+  const tickAt = async (url: string) => {
+    const response = await fetch(`${url}/internal/tick`, { method: 'POST', headers: { 'x-worker-secret': workerSecret } });
+    const body = await response.json();
+    if (response.status !== 200) throw new Error(`tick failed: ${JSON.stringify(body)}`);
+    return body.ran;
+  };
 
   const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
@@ -176,11 +201,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     return { status: response.status, body: await response.json(), headers: response.headers };
   };
 
-  const tick = async () => {
-    const reply = await call('POST', '/internal/tick', { headers: { 'x-worker-secret': workerSecret } });
-    if (reply.status !== 200) throw new Error(`tick failed: ${JSON.stringify(reply.body)}`);
-    return reply.body.ran;
-  };
+  const tick = () => tickAt(api.url);
 
   return {
     get url() {
@@ -193,7 +214,13 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     restartApi: async () => {
       api = await launch();
     },
+    startInstance: async (overrides: Record<string, string> = {}) => {
+      const lines: string[] = [];
+      const instance = await launch(overrides, (line) => void lines.push(line));
+      return { url: instance.url, pid: instance.pid, logs: lines, tick: () => tickAt(instance.url), stop: () => instance.stop() };
+    },
     pid: api.pid,
+    databaseUrl: `${base}/${database}`,
     tick,
     upload,
     registerOperator,

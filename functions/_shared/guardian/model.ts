@@ -5,13 +5,17 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
+import { callWithinBudget } from './model-call.ts';
 import type { GuardianTask, ModelJudgement, ProofImage } from './types.ts';
 
 export interface ModelOptions {
   apiKey: string;
   model: string;
   baseUrl?: string;
+  /** The longest one call may take. */
   timeoutMs: number;
+  /** Epoch ms by which the model must have answered (the tick's budget). */
+  deadline: number;
 }
 
 /** A model answer we cannot use; the job is retried, and in the end goes to manual review. */
@@ -74,9 +78,18 @@ function base64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+const sizeOf = (image: ProofImage) => image.size ?? image.bytes?.length ?? Infinity;
+
+/** An image by reference (its signed URL) when it has one, else its bytes inline. */
+function imageBlock(image: ProofImage): Anthropic.ImageBlockParam {
+  if (image.url) return { type: 'image', source: { type: 'url', url: image.url } };
+  return { type: 'image', source: { type: 'base64', media_type: image.contentType as 'image/jpeg', data: base64(image.bytes!) } };
+}
+
 /** The user message: the images, then the task and proof as fenced, JSON-escaped data. */
 export function buildMessage(task: GuardianTask, images: ProofImage[]) {
-  const sent = images.filter((i) => i.bytes && i.contentType && MODEL_IMAGE_TYPES.has(i.contentType) && i.bytes.length <= MODEL_IMAGE_MAX_BYTES);
+  const sent = images.filter((i) =>
+    (i.url || i.bytes) && i.contentType && MODEL_IMAGE_TYPES.has(i.contentType) && sizeOf(i) <= MODEL_IMAGE_MAX_BYTES);
   const skipped = images.filter((i) => !sent.includes(i)).map((i) => i.path);
   const data = {
     task: {
@@ -98,10 +111,7 @@ export function buildMessage(task: GuardianTask, images: ProofImage[]) {
   };
   // JSON escaping keeps quotes, newlines and "<" from closing the fence or forging another.
   const json = JSON.stringify(data, null, 2).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-  const content: Anthropic.ContentBlockParam[] = sent.map((image) => ({
-    type: 'image' as const,
-    source: { type: 'base64' as const, media_type: image.contentType as 'image/jpeg', data: base64(image.bytes!) },
-  }));
+  const content: Anthropic.ContentBlockParam[] = sent.map(imageBlock);
   content.push({
     type: 'text',
     text: `${sent.length} image(s) are attached above, in submission order.\n\n<untrusted_data>\n${json}\n</untrusted_data>\n\nJudge each proof requirement against the evidence and record your verdict with the ${VERDICT_TOOL} tool.`,
@@ -109,22 +119,21 @@ export function buildMessage(task: GuardianTask, images: ProofImage[]) {
   return { role: 'user' as const, content };
 }
 
-/** Asks the model for a verdict. Network errors, 429 and 5xx are retried by the SDK with backoff. */
+/**
+ * Asks the model for a verdict before `options.deadline`: network errors, 429 and 5xx are retried
+ * while time remains (model-call.ts), never by the SDK.
+ */
 export async function judgeWithModel(task: GuardianTask, images: ProofImage[], options: ModelOptions): Promise<ModelJudgement> {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl,
-    timeout: options.timeoutMs,
-    maxRetries: 2,
-  });
-  const response = await client.messages.create({
+  const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseUrl, maxRetries: 0 });
+  const params: Anthropic.MessageCreateParamsNonStreaming = {
     model: options.model,
     max_tokens: 2048,
     system: SYSTEM_PROMPT,
     tools: [{ name: VERDICT_TOOL, description: 'Record the verdict on the proof.', input_schema: VERDICT_INPUT_SCHEMA as unknown as Anthropic.Tool.InputSchema }],
     tool_choice: { type: 'tool', name: VERDICT_TOOL },
     messages: [buildMessage(task, images)],
-  });
+  };
+  const response = await callWithinBudget(options, (timeout) => client.messages.create(params, { timeout, maxRetries: 0 }));
 
   if (response.stop_reason === 'refusal') {
     return {

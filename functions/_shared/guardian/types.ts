@@ -26,6 +26,10 @@ export interface ProofImage {
   path: string;
   bytes: Uint8Array | null;
   contentType: string | null;
+  /** The file's size, kept once `bytes` are let go. */
+  size?: number;
+  /** A short-lived signed URL the model fetches the image from, instead of its bytes inline. */
+  url?: string;
 }
 
 /** A rule check's outcome. A failed hard check caps the confidence below auto-approval. */

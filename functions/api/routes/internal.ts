@@ -5,7 +5,9 @@
 import { Hono } from 'hono';
 import { secretsEqual } from '../../_shared/crypto.ts';
 import { ApiError } from '../../_shared/errors.ts';
+import { log } from '../../_shared/log.ts';
 import type { AppEnv, Deps } from '../context.ts';
+import { metered } from '../tick-meter.ts';
 import { runTick, type WorkStep } from '../worker.ts';
 
 export function internalRoutes(deps: Deps, steps: WorkStep[]) {
@@ -15,9 +17,12 @@ export function internalRoutes(deps: Deps, steps: WorkStep[]) {
     if (!deps.config.workerSecret || !given || !(await secretsEqual(given, deps.config.workerSecret))) {
       throw new ApiError(403, 'worker_secret_required', 'This route requires a valid X-Worker-Secret header');
     }
-    const ran = await runTick(deps, steps);
+    const tick = { deadline: Date.now() + deps.config.tickBudgetMs, origin: new URL(c.req.url).origin };
+    const { result: ran, usage } = await metered(() => runTick(deps, steps, tick));
     // A tick every 2 s that found nothing to do would drown the log: only the ones that worked show.
-    c.set('quiet', Object.entries(ran).every(([step, done]) => step === 'maintenance' || done === 0));
+    const idle = Object.entries(ran).every(([step, done]) => step === 'maintenance' || done === 0);
+    c.set('quiet', idle);
+    if (!idle) log('info', 'tick', { ran, duration_ms: usage.durationMs, cpu_ms: usage.cpuMs, peak_memory_mb: usage.peakMemoryMb });
     return c.json({ ran });
   });
   return app;
