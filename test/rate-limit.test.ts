@@ -11,7 +11,7 @@ async function inFreshWindow(stack: Stack) {
   if (Number(left) < 20) await new Promise((r) => setTimeout(r, Number(left) * 1000 + 50));
 }
 
-describe('rate limits (fixed window per client IP and route)', () => {
+describe('rate limits (fixed window per caller and route)', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '5' } });
@@ -78,7 +78,8 @@ describe('rate limits on posting tasks (counted in the statement that posts)', (
   });
   afterAll(() => stack?.stop());
 
-  it('counts posts that succeed and posts the database refuses, with the headers, then answers 429', async () => {
+  it('counts posts that succeed and posts the database refuses, per key, with the headers, then answers 429', async () => {
+    await inFreshWindow(stack);
     const funded = await stack.registerAgent('funded');
     await stack.deposit(funded, 100);
     const posted = await stack.createTask(funded);
@@ -87,10 +88,10 @@ describe('rate limits on posting tasks (counted in the statement that posts)', (
     expect(posted.headers.get('ratelimit-remaining')).toBe('4');
     const broke = await stack.registerAgent('broke');
     const replies = [];
-    for (let i = 0; i < 5; i++) replies.push(await stack.createTask(broke));
-    expect(replies.map((r) => r.status)).toEqual([402, 402, 402, 402, 429]);
-    expect(replies[4].body.code).toBe('rate_limited');
-    expect(Number(replies[4].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 6; i++) replies.push(await stack.createTask(broke));
+    expect(replies.map((r) => r.status)).toEqual([402, 402, 402, 402, 402, 429]);
+    expect(replies[5].body.code).toBe('rate_limited');
+    expect(Number(replies[5].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -117,6 +118,45 @@ describe('rate limits behind a proxy', () => {
       statuses.push((await stack.call('POST', '/agents/register', { body: {}, headers: { 'x-forwarded-for': `${spoofed}, 203.0.113.9` } })).status);
     }
     expect(statuses).toEqual([400, 400, 429, 429, 429]);
+  });
+});
+
+describe('rate limits keyed on who calls, behind a proxy that sends no address (as on Supabase)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { RATE_LIMIT_PER_MINUTE: '100', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '4', TRUST_PROXY_HEADERS: 'true' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it("agent A's 101 calls to a route do not make agent B's first call a 429", async () => {
+    const [a, b] = [await stack.registerAgent('a'), await stack.registerAgent('b')];
+    await inFreshWindow(stack);
+    const statuses = [];
+    for (let i = 0; i < 101; i++) statuses.push((await stack.call('GET', '/agents/balance', { key: a.key })).status);
+    expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
+    expect(statuses[100]).toBe(429);
+    const first = await stack.call('GET', '/agents/balance', { key: b.key });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-remaining')).toBe('99');
+  }, 60_000);
+
+  it('counts each operator on its own', async () => {
+    const [x, y] = [await stack.registerOperator(), await stack.registerOperator()];
+    await inFreshWindow(stack);
+    for (let i = 0; i < 100; i++) await stack.call('GET', '/operator/earnings', { headers: x.auth });
+    expect((await stack.call('GET', '/operator/earnings', { headers: x.auth })).status).toBe(429);
+    expect((await stack.call('GET', '/operator/earnings', { headers: y.auth })).status).toBe(200);
+  }, 60_000);
+
+  it('puts anonymous callers without a trustworthy address in one bucket with its own limit, and keys that fail with them', async () => {
+    const known = await stack.registerAgent('c');
+    await inFreshWindow(stack);
+    const spec = (options: { headers?: Record<string, string>; key?: string } = {}) => stack.call('GET', '/openapi.json', options).then((r) => r.status);
+    const statuses = [await spec(), await spec({ headers: { 'x-forwarded-for': '10.0.0.8' } }), await spec({ key: `ho_test_${'9'.repeat(30)}` }), await spec(), await spec()];
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+    // An address the proxy vouches for counts on its own; known callers never touch the anonymous bucket.
+    expect(await spec({ headers: { 'x-forwarded-for': '203.0.113.77' } })).toBe(200);
+    expect(await spec({ key: known.key })).toBe(200);
   });
 });
 

@@ -89,11 +89,22 @@ describe('clientIp', () => {
     expect(clientIp('::ffff:203.0.113.9', '10.0.0.1', 1)).toBe('203.0.113.9');
   });
 
-  it('falls back to the socket when proxies are not trusted, the header is short, or the entry is no address', () => {
+  it('takes the socket when proxies are not trusted, unless it is unspecified (Supabase\'s edge gives 0.0.0.0)', () => {
     expect(clientIp('6.6.6.6', '10.0.0.1', null)).toBe('10.0.0.1');
-    expect(clientIp('203.0.113.9', '10.0.0.1', 2)).toBe('10.0.0.1');
-    expect(clientIp('6.6.6.6, not-an-ip', '10.0.0.1', 1)).toBe('10.0.0.1');
-    expect(clientIp(undefined, undefined, 1)).toBe('unknown');
+    expect(clientIp(undefined, '127.0.0.1', null)).toBe('127.0.0.1');
+    expect(clientIp(undefined, '0.0.0.0', null)).toBeNull();
+    expect(clientIp(undefined, '::', null)).toBeNull();
+    expect(clientIp(undefined, undefined, null)).toBeNull();
+  });
+
+  it('behind proxies, trusts no address when the header is missing or short, the entry is no address, or it is a proxy\'s own', () => {
+    expect(clientIp(undefined, '0.0.0.0', 1)).toBeNull();
+    expect(clientIp(undefined, '203.0.113.9', 1)).toBeNull(); // the socket is the proxy
+    expect(clientIp('203.0.113.9', '10.0.0.1', 2)).toBeNull();
+    expect(clientIp('6.6.6.6, not-an-ip', '10.0.0.1', 1)).toBeNull();
+    for (const proxy of ['10.1.2.3', '172.16.0.9', '192.168.1.1', '127.0.0.1', '100.64.0.1', '169.254.0.1', 'fd00::1', '0.0.0.0']) {
+      expect(clientIp(`6.6.6.6, ${proxy}`, '0.0.0.0', 1), proxy).toBeNull();
+    }
   });
 });
 
@@ -195,7 +206,8 @@ describe('loadConfig', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.databaseUrl).toBe(DB);
     expect(config.allowDevOperatorIdHeader).toBe(true);
-    expect(config.rateLimit).toEqual({ enabled: true, perMinute: 100, uploadsPerMinute: 10 });
+    expect(config.rateLimit).toEqual({ enabled: true, perMinute: 100, uploadsPerMinute: 10, anonymousPerMinute: 1000 });
+    expect(config.tickBudgetMs).toBe(45_000);
     expect(config.adminKey).toBeUndefined();
   });
 
@@ -244,7 +256,7 @@ describe('loadConfig', () => {
     expect(allow({})).toBe(true);
     expect(allow({ HUMANOPS_HOST: '::1' })).toBe(true);
     expect(allow({ HUMANOPS_HOST: 'localhost' })).toBe(true);
-    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local' })).toBe(false);
+    expect(allow({ SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', DB_POOLER_URL: DB })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '0.0.0.0' })).toBe(false);
     expect(allow({ HUMANOPS_HOST: '192.168.1.20', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' })).toBe(false);
     expect(allow({ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' })).toBe(false);
@@ -288,7 +300,9 @@ describe('loadConfig', () => {
 
 describe('loadConfig on hosted Supabase (SB_REGION set)', () => {
   const POOLER = 'postgresql://postgres.abcdefghijklmnopqrst:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';
-  const HOSTED = { SUPABASE_DB_URL: POOLER, SB_REGION: 'eu-central-1', SUPABASE_URL: 'https://abcdefghijklmnopqrst.supabase.co' };
+  const DIRECT = 'postgresql://postgres:pw@db.abcdefghijklmnopqrst.supabase.co:5432/postgres';
+  const HOSTED = { SUPABASE_DB_URL: DIRECT, DB_POOLER_URL: POOLER, SB_REGION: 'eu-central-1', SUPABASE_URL: 'https://abcdefghijklmnopqrst.supabase.co' };
+  const POOLED = { poolSize: 2, prepare: false, idleTimeoutSeconds: 5, statementTimeoutMs: 8000 };
   const LEGACY_KEY = 'eyJhbGciOiJIUzI1NiJ9.legacy-service-role';
 
   it('refuses to start without a stated mode, saying how to state it', () => {
@@ -300,10 +314,17 @@ describe('loadConfig on hosted Supabase (SB_REGION set)', () => {
     expect(loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY, HUMANOPS_MODE: 'test' }).mode).toBe('test');
   });
 
-  it('uses a small pool without prepared statements, and Supabase Storage', () => {
+  it('refuses to start without the pooled URL: SUPABASE_DB_URL is the direct address there', () => {
+    const { DB_POOLER_URL: _pooler, ...direct } = HOSTED;
+    expect(() => loadConfig({ ...direct, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY, HUMANOPS_MODE: 'test' })).toThrow(/DB_POOLER_URL must be set on Supabase.*6543/);
+  });
+
+  it('connects through the pooler with two connections per isolate, a short idle time, no prepared statements, and Supabase Storage', () => {
     const config = loadConfig({ ...HOSTED, SUPABASE_SERVICE_ROLE_KEY: LEGACY_KEY, HUMANOPS_MODE: 'test' });
     expect(config.onSupabase).toBe(true);
-    expect(config.db).toEqual({ poolSize: 3, prepare: false });
+    expect(config.databaseUrl).toBe(POOLER);
+    expect(config.db).toEqual(POOLED);
+    expect(config.guardian.imageSource).toBe('url');
     expect(config.trustProxyHeaders).toBe(true);
     expect(config.storage).toEqual({ backend: 'supabase', url: HOSTED.SUPABASE_URL, serviceKey: LEGACY_KEY });
     expect(config.cors.allowedOrigins).toEqual([]);
@@ -325,13 +346,15 @@ describe('loadConfig on hosted Supabase (SB_REGION set)', () => {
 
   it('honours explicit pool and storage settings', () => {
     const config = loadConfig({ ...HOSTED, HUMANOPS_MODE: 'test', DB_POOL_SIZE: '1', DB_PREPARED_STATEMENTS: 'true', STORAGE_BACKEND: 'local' });
-    expect(config.db).toEqual({ poolSize: 1, prepare: true });
+    expect(config.db).toMatchObject({ poolSize: 1, prepare: true });
     expect(config.storage.backend).toBe('local');
+    expect(config.guardian.imageSource).toBe('base64');
   });
 
   it('turns prepared statements off for a transaction pooler URL (port 6543) anywhere', () => {
-    expect(loadConfig({ SUPABASE_DB_URL: POOLER }).db).toEqual({ poolSize: 3, prepare: false });
-    expect(loadConfig({ SUPABASE_DB_URL: 'postgres://u@127.0.0.1:5432/db' }).db).toEqual({ poolSize: 10, prepare: true });
+    expect(loadConfig({ SUPABASE_DB_URL: POOLER }).db).toEqual(POOLED);
+    expect(loadConfig({ SUPABASE_DB_URL: 'postgres://u@127.0.0.1:5432/db' }).db).toEqual({ poolSize: 10, prepare: true, idleTimeoutSeconds: 30, statementTimeoutMs: 8000 });
+    expect(loadConfig({ SUPABASE_DB_URL: 'postgres://u@127.0.0.1:5432/db', DB_POOLER_URL: POOLER }).databaseUrl).toBe(POOLER);
   });
 });
 

@@ -20,5 +20,13 @@ export type Agent = AgentKey;
 
 export interface AppEnv {
   Bindings: { remoteAddr?: { hostname?: string } };
-  Variables: { requestId: string; agent: Agent; operator: { id: string }; /** Leave this request out of the log. */ quiet?: boolean };
+  Variables: {
+    requestId: string;
+    agent: Agent;
+    /** The agent behind the request's API key, once looked up (its scopes not yet checked for the route). */
+    keyOwner?: Agent;
+    operator: { id: string };
+    /** Leave this request out of the log. */
+    quiet?: boolean;
+  };
 }

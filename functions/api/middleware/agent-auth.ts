@@ -62,7 +62,8 @@ export function requireAgent(deps: Deps): MiddlewareHandler<AppEnv> {
     const key = c.req.header('x-api-key');
     const problem = agentKeyProblem(key, deps.config.mode);
     if (problem) throw problem;
-    const agent = await authenticateAgent(deps, key!);
+    // The rate limiter may have looked the key up already.
+    const agent = c.get('keyOwner') ?? await authenticateAgent(deps, key!);
     const refused = scopeProblem(c, agent.scopes);
     if (refused) throw refused;
     c.set('agent', agent);

@@ -1,23 +1,38 @@
-/** Fixed-window rate limits per client address and route, counted in Postgres. */
+/** Fixed-window rate limits per caller (API key, operator, or else address) and route, counted in Postgres. */
 import type { Context, MiddlewareHandler } from 'hono';
 import ipaddr from 'ipaddr.js';
+import { sha256Hex } from '../../_shared/crypto.ts';
 import { ApiError } from '../../_shared/errors.ts';
 import type { AppEnv, Deps } from '../context.ts';
+import { agentKeyProblem, authenticateAgent } from './agent-auth.ts';
+import { operatorOf } from './operator-auth.ts';
 import { matchedRoute } from './route.ts';
 
 /**
- * The caller's address, for rate limits. Behind proxies, X-Forwarded-For is "<whatever the client
- * sent>, …, <what each trusted proxy appended>": everything left of the entry the first trusted
- * proxy appended is the client's to invent, so that entry (`hops` from the right) is the one we
- * take. A header too short to hold it, or an entry that is not an address, falls back to the socket.
+ * Address ranges a proxy in front of us would connect from, never a client on the internet:
+ * an X-Forwarded-For entry in one names the proxy, not the caller.
  */
-export function clientIp(forwardedFor: string | undefined, socketAddress: string | undefined, hops: number | null): string {
-  if (hops !== null && forwardedFor) {
-    const entries = forwardedFor.split(',').map((entry) => entry.trim());
+const PROXY_RANGES = new Set(['unspecified', 'private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat']);
+
+/**
+ * The caller's address when one can be trusted, else null. Behind proxies, X-Forwarded-For is
+ * "<whatever the client sent>, …, <what each trusted proxy appended>": everything left of the
+ * entry the first trusted proxy appended is the client's to invent, so that entry (`hops` from the
+ * right) is the one we take, unless it is a proxy's own address. Behind proxies the socket is the
+ * proxy, so it never names a caller; without them it does, unless it is unspecified (Supabase's
+ * edge gives every request 0.0.0.0).
+ */
+export function clientIp(forwardedFor: string | undefined, socketAddress: string | undefined, hops: number | null): string | null {
+  if (hops !== null) {
+    const entries = (forwardedFor ?? '').split(',').map((entry) => entry.trim());
     const entry = entries[entries.length - hops];
-    if (entry !== undefined && ipaddr.isValid(entry)) return ipaddr.process(entry).toString();
+    if (entry === undefined || !ipaddr.isValid(entry)) return null;
+    const address = ipaddr.process(entry);
+    return PROXY_RANGES.has(address.range()) ? null : address.toString();
   }
-  return socketAddress ?? 'unknown';
+  if (!socketAddress || !ipaddr.isValid(socketAddress)) return null;
+  const address = ipaddr.process(socketAddress);
+  return address.range() === 'unspecified' ? null : address.toString();
 }
 
 /**
@@ -26,13 +41,43 @@ export function clientIp(forwardedFor: string | undefined, socketAddress: string
  */
 const SELF_LIMITED = new Set(['POST /api/v1/tasks']);
 
-/** The rate-limit bucket (client IP + route pattern) and limit of a request; null when not limited. */
-export function rateLimitOf(c: Context<AppEnv>, { config }: Deps): { bucket: string; limit: number } | null {
+/** The bucket of an API key: a prefix of its hash, never the key. */
+export const keyCaller = (keyHash: string) => `key:${keyHash.slice(0, 32)}`;
+
+/**
+ * Who is calling, for rate limits: `key:…` for a valid API key (the agent is kept for
+ * requireAgent), `operator:<sub>` for a verified operator (kept for requireOperatorIdentity), or
+ * null for anyone else, whose credentials, if any, are refused later by the route's guard.
+ */
+export async function identifyCaller(c: Context<AppEnv>, deps: Deps): Promise<string | null> {
+  const key = c.req.header('x-api-key');
+  if (key !== undefined) {
+    if (agentKeyProblem(key, deps.config.mode)) return null;
+    const agent = await authenticateAgent(deps, key).catch(() => null);
+    if (!agent) return null;
+    c.set('keyOwner', agent);
+    return keyCaller(await sha256Hex(key));
+  }
+  const operator = await operatorOf(c, deps).catch(() => null);
+  if (!operator) return null;
+  c.set('operator', operator);
+  return `operator:${operator.id}`;
+}
+
+/**
+ * The rate-limit bucket (caller + route pattern) and limit of a request; null when not limited.
+ * Known callers (`caller`) count on their own; anonymous ones per address, or, where no address
+ * can be trusted, together in one bucket with its own generous limit.
+ */
+export function rateLimitOf(c: Context<AppEnv>, { config }: Deps, caller: string | null): { bucket: string; limit: number } | null {
   const route = matchedRoute(c);
   if (!config.rateLimit.enabled || route?.path.endsWith('/health')) return null;
-  const limit = route?.path.endsWith('/operator/upload') ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute;
+  const routeName = route ? `${route.method} ${route.path}` : 'unmatched';
+  const upload = route?.path.endsWith('/operator/upload');
+  if (caller) return { bucket: `${caller} ${routeName}`, limit: upload ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute };
   const ip = clientIp(c.req.header('x-forwarded-for'), c.env?.remoteAddr?.hostname, config.trustProxyHeaders ? config.trustedProxyHops : null);
-  return { bucket: `${ip} ${route ? `${route.method} ${route.path}` : 'unmatched'}`, limit };
+  if (ip) return { bucket: `${ip} ${routeName}`, limit: upload ? config.rateLimit.uploadsPerMinute : config.rateLimit.perMinute };
+  return { bucket: `anonymous ${routeName}`, limit: config.rateLimit.anonymousPerMinute };
 }
 
 /**
@@ -63,15 +108,16 @@ export async function countHit({ db }: Deps, limiter: { bucket: string; limit: n
 }
 
 /**
- * Fixed-window rate limit per client IP and route pattern, counted in Postgres so it holds across
+ * Fixed-window rate limit per caller and route pattern, counted in Postgres so it holds across
  * function instances (api.hit_rate_limit says how the count is spread over rows). Health checks are
  * exempt so monitors never see a 429.
  */
 export function rateLimit(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const route = matchedRoute(c);
-    const limiter = rateLimitOf(c, deps);
-    if (!limiter || (route && SELF_LIMITED.has(`${route.method} ${route.path}`))) return next();
+    if (!deps.config.rateLimit.enabled || (route && SELF_LIMITED.has(`${route.method} ${route.path}`))) return next();
+    const limiter = rateLimitOf(c, deps, await identifyCaller(c, deps));
+    if (!limiter) return next();
     const headers = await countHit(deps, limiter);
     await next();
     for (const [name, value] of Object.entries(headers)) c.header(name, value);

@@ -13,7 +13,7 @@ import { iso, readJson, validate } from '../http.ts';
 import type { Scope } from '../../_shared/db.ts';
 import { agentKeyProblem, authenticateAgent, requireAgent, scopeProblem, scopesNeeded } from '../middleware/agent-auth.ts';
 import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
-import { countHit, rateLimitHeaders, rateLimitOf } from '../middleware/rate-limit.ts';
+import { countHit, keyCaller, rateLimitHeaders, rateLimitOf } from '../middleware/rate-limit.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 
 /** Where a page of an agent's tasks ended: the last row's sort key. */
@@ -175,8 +175,10 @@ export function taskRoutes(deps: Deps) {
    * route, then refused, so the order of answers (429, 401, 403, 400) is unchanged.
    */
   app.post('/tasks', async (c) => {
-    const limiter = rateLimitOf(c, deps);
     const key = c.req.header('x-api-key');
+    // Counted per key before the key is checked (the check is in the same statement); a key that
+    // cannot be one of ours counts with the anonymous callers.
+    const limiter = rateLimitOf(c, deps, agentKeyProblem(key, config.mode) ? null : keyCaller(await sha256Hex(key!)));
     let request;
     try {
       const problem = agentKeyProblem(key, config.mode);
