@@ -16,6 +16,7 @@ import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
+import { readUploadForm } from '../upload-form.ts';
 
 /**
  * Browsing counts open tasks up to 100: each counted task near a place costs a heap visit (its
@@ -309,22 +310,13 @@ export function operatorRoutes(deps: Deps) {
     limitBody(maxUploadBytes + FORM_OVERHEAD_BYTES, 'file_too_large', tooLarge),
     async (c) => {
       const storage = requireStorage(deps.storage);
-      let form: FormData;
-      try {
-        form = await c.req.raw.formData();
-      } catch {
-        throw badRequest('invalid_form', 'Send multipart/form-data with a "file" part (and, better, a "task_id" field)');
-      }
-      const file = form.get('file');
-      const taskField = form.get('task_id');
-      if (!(file instanceof File)) throw badRequest('validation_error', 'file: is required (a multipart file part)');
+      const { file: bytes, taskId: taskField } = await readUploadForm(c.req.raw, maxUploadBytes, tooLarge);
+      if (bytes === null) throw badRequest('validation_error', 'file: is required (a multipart file part)');
       if (taskField !== null && (typeof taskField !== 'string' || !ID_PATTERN.test(taskField))) {
         throw badRequest('validation_error', 'task_id: must be the id of the task this proof is for');
       }
       const taskId = taskField;
-      if (file.size > maxUploadBytes) throw new ApiError(413, 'file_too_large', tooLarge);
-      if (file.size === 0) throw badRequest('validation_error', 'file: is empty');
-      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.length === 0) throw badRequest('validation_error', 'file: is empty');
       const image = readImage(bytes);
       if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image that decodes');
 
