@@ -152,7 +152,7 @@ function answers(responses: Record<string, Schema>): string[] {
       continue;
     }
     const [type, media] = Object.entries<Schema>(answer.content ?? {})[0] ?? [];
-    const body = media?.schema?.$ref ? typeText(media.schema) : type === 'application/json' ? 'JSON' : code(type);
+    const body = media?.schema?.$ref ? typeText(media.schema) : type === 'application/json' ? 'JSON' : list(Object.keys(answer.content));
     const headers = Object.keys(answer.headers ?? {}).filter((h) => h !== 'X-Request-Id' && !h.startsWith('RateLimit-'));
     lines.push(`- ${status}: ${answer.description}, ${body}${headers.length ? ` (headers ${list(headers)})` : ''}`);
   }

@@ -144,6 +144,8 @@ try {
       HUMANOPS_STORAGE_DIR: storageDir,
       STORAGE_SIGNING_SECRET: keptSecret(join(dir, 'storage-signing-secret')),
       WORKER_SECRET: workerSecret,
+      // Admin routes answer only when an admin key is set; locally that is the developer's choice.
+      ...(process.env.HUMANOPS_ADMIN_KEY ? { HUMANOPS_ADMIN_KEY: process.env.HUMANOPS_ADMIN_KEY } : {}),
       ...chainEnv,
     },
     onLog: (line) => say(line),

@@ -134,7 +134,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     for (const [status, answer] of Object.entries(route.responses)) {
       const name = answer.schema && outputs.names.get(answer.schema);
       if (answer.schema && !name) throw new Error(`${route.operationId}: its ${status} schema is not an exported response schema`);
-      const schema = name ? { $ref: ref(name) } : answer.contentType ? { type: 'string', contentMediaType: answer.contentType } : { type: 'object' };
+      const schemaFor = (type: string) => (name ? { $ref: ref(name) } : type !== 'application/json' ? { type: 'string', contentMediaType: type } : { type: 'object' });
       answers[status] = {
         description: answer.description,
         headers: {
@@ -142,7 +142,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           ...(route.path === '/health' ? {} : RATE_LIMIT_HEADERS),
           ...(route.idempotent && Number(status) < 300 ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
         },
-        content: { [answer.contentType ?? 'application/json']: { schema } },
+        content: Object.fromEntries((answer.contentTypes ?? ['application/json']).map((type) => [type, { schema: schemaFor(type) }])),
       };
     }
     const errorStatuses = [...new Set([...route.errors, ...bodyErrors(route), ...(route.path === '/health' ? [] : [429])])].sort();

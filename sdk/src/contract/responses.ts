@@ -313,10 +313,13 @@ export const OperatorProfileResponse = z.object({
 export const AcceptedTaskResponse = z.object({ task_id: z.string(), status: status(), accepted_at: dateTime() });
 export const StartedTaskResponse = z.object({ task_id: z.string(), status: status(), started_at: dateTime() });
 
+/** What a proof file can be: the image types an upload is recognised as. */
+export const PROOF_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic'] as const;
+
 export const UploadResponse = z.object({
   url: z.string().describe('A signed URL of the stored file'),
   path: z.string().describe('Pass this (or the URL) in photos when submitting'),
-  content_type: z.enum(['image/jpeg', 'image/png', 'image/webp', 'image/heic']),
+  content_type: z.enum(PROOF_CONTENT_TYPES),
   size: z.int(),
 });
 

@@ -33,7 +33,7 @@ export interface Route {
   /** Retried safely with an `Idempotency-Key` header. */
   idempotent?: boolean;
   /** Successful (and other non-error) answers, by status. */
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentTypes?: readonly string[] }>;
   /** Statuses answered with the error body `{ error, code, details? }`, besides 429 and 500. */
   errors: number[];
   /** Test mode only (absent, so 404, in live mode). */
@@ -297,6 +297,6 @@ export const ROUTES: Route[] = [
     description: 'Use the URLs the API hands out as they are: `file` is the object\'s path with `~` for `/`, and the query carries the signature (403 `signature_invalid`, or `url_expired` once it has expired). URLs handed out before, with the path\'s slashes as they are, keep working until they expire.',
     query: rq.SignedUrlQuery,
     pathParameters: { file: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(~[A-Za-z0-9_.-]+)*$', maxLength: 1024 } },
-    responses: { 200: { description: 'The file', contentType: 'image/*' } }, errors: [403, 404],
+    responses: { 200: { description: 'The file', contentTypes: rs.PROOF_CONTENT_TYPES } }, errors: [403, 404],
   },
 ];
