@@ -45,7 +45,10 @@ describe.skipIf(needsChromium.skipped)('the API reference page', () => {
     expect([...origins].filter((o) => o !== new URL(reference.url).origin && o !== 'null')).toEqual([]);
     expect(errors).toEqual([]);
 
-    // The document's first server is relative, so requests go through the page's origin to the API.
+    // The document the page shows names the page's origin as its server, so "Try it out" goes
+    // through it to the API.
+    const served = await page.evaluate(async () => (await fetch('/api/v1/openapi.json')).json());
+    expect(served.servers).toEqual([{ url: `${new URL(reference.url).origin}/api/v1`, description: expect.any(String) }]);
     const health = await page.evaluate(async () => (await fetch('/api/v1/health')).json());
     expect(health).toMatchObject({ status: 'ok' });
     const created = await page.evaluate(async () => {

@@ -60,6 +60,7 @@ export function startReference({ port = 0, apiUrl }) {
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     try {
+      if (path === '/api/v1/openapi.json') return await serveDocument(req, res, `${apiOrigin}${req.url}`);
       if (path.startsWith('/api/v1/')) return await proxy(req, res, `${apiOrigin}${req.url}`);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -99,6 +100,18 @@ export function startReference({ port = 0, apiUrl }) {
       });
     });
   });
+}
+
+/**
+ * The API's document with this page as its server: the API names the base URL it was reached at,
+ * which from here is the API's own origin, where the page's "Try it out" calls would be
+ * cross-origin; through this origin they are passed on like any other /api/v1 request.
+ */
+async function serveDocument(req, res, target) {
+  const answer = await fetch(target);
+  const body = await answer.json();
+  if (answer.ok) body.servers = [{ url: `http://${req.headers.host}/api/v1`, description: 'This page, which passes requests on to the API' }];
+  res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
 }
 
 /** Forwards a request to the API as it came (method, headers, body) and streams the answer back. */
