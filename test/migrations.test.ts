@@ -48,6 +48,17 @@ describe('migrations', () => {
     expect(await migrate(db)).toEqual([]);
   });
 
+  it('refuse a database migrated with files that are no longer there, and apply nothing', async () => {
+    const old = await freshDatabase();
+    await migrate(old);
+    await old`insert into supabase_migrations.schema_migrations (version, name) values ('20261128000001', 'bootstrap')`;
+    await old`delete from supabase_migrations.schema_migrations where version = (select max(version) from supabase_migrations.schema_migrations where version <> '20261128000001')`;
+    await expect(migrate(old)).rejects.toThrow(/no longer in supabase\/migrations\/ \(20261128000001\).*fresh database/s);
+    const [{ count }] = await old`select count(*)::int as count from supabase_migrations.schema_migrations`;
+    expect(count).toBe((await listMigrations()).length);
+    await old.end();
+  });
+
   it("leave a provider's existing auth.jwt() alone (as on hosted Supabase)", async () => {
     const hosted = await freshDatabase();
     await hosted.unsafe(`

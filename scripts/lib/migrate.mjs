@@ -92,8 +92,17 @@ export async function migrate(sql, { seed = true, log = () => {} } = {}) {
     create table if not exists supabase_migrations.seed_files (path text not null primary key, hash text not null);
   `);
   const applied = new Set((await sql`select version from supabase_migrations.schema_migrations`).map((r) => r.version));
+  const migrations = await listMigrations();
+  // A database migrated with files that are gone (the squash into one baseline) would have the
+  // baseline applied on top of what it already holds: say so instead of failing halfway.
+  const unknown = [...applied].filter((version) => !migrations.some((m) => m.version === version)).sort();
+  if (unknown.length) {
+    throw new Error(`This database was migrated with migrations that are no longer in supabase/migrations/ (${unknown[0]}` +
+      `${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ''}): they were squashed into one baseline. ` +
+      'Start from a fresh database (for `npm start`, remove its data dir, .humanops/ by default).');
+  }
   const done = [];
-  for (const migration of await listMigrations()) {
+  for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
     const script = await readFile(migration.file, 'utf8');
     const statements = splitStatements(script);

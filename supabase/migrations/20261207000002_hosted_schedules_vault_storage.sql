@@ -1,9 +1,10 @@
 /**
- * What a hosted Supabase project needs besides the schema, so that `supabase db push` finishes the
- * job there: the extensions that run our schedules, every schedule (expiry, earnings release,
- * upkeep, and the function's worker through pg_net with its secret kept in Vault), and the private
- * `proofs` bucket with its storage policy. Each step is guarded by what it needs, so a Postgres
- * without pg_cron, pg_net, Vault or Storage (the local stack, the tests) still migrates.
+ * Hand-written (a diff engine does not carry these): what a hosted Supabase project needs besides
+ * the schema, so that `supabase db push` finishes the job there: the extensions that run our
+ * schedules, every schedule (expiry, earnings release, upkeep, and the function's worker through
+ * pg_net, which private.call_worker calls with its secret kept in Vault), and the private `proofs`
+ * bucket with its storage policy. Each step is guarded by what it needs, so a Postgres without
+ * pg_cron, pg_net, Vault or Storage (the local stack, the tests) still migrates.
  */
 
 -- pg_cron can only be created where its library is preloaded, in the database `cron.database_name`
@@ -18,42 +19,6 @@ begin
     create schema if not exists extensions;
     create extension if not exists pg_net with schema extensions;
   end if;
-end
-$$;
-
-/**
- * One round of the function's background work (the Guardian, webhook deliveries): a POST to its
- * worker route with the worker secret, both read from Vault at call time
- * (`humanops_worker_url`, `humanops_worker_secret`). Does nothing, and says so with a null, until
- * pg_net, Vault and both secrets are there. pg_net sends the request after this transaction
- * commits and records the answer in net._http_response.
- */
-create function private.call_worker() returns bigint
-  language plpgsql
-  security definer
-  set search_path = ''
-  as $$
-declare
-  v_url text;
-  v_secret text;
-begin
-  if to_regclass('vault.decrypted_secrets') is null
-     or not exists (select from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                    where n.nspname = 'net' and p.proname = 'http_post') then
-    return null;
-  end if;
-  select decrypted_secret into v_url from vault.decrypted_secrets where name = 'humanops_worker_url';
-  select decrypted_secret into v_secret from vault.decrypted_secrets where name = 'humanops_worker_secret';
-  if v_url is null or v_secret is null then
-    return null;
-  end if;
-  -- A round may wait on a model call (ANTHROPIC_TIMEOUT_MS, 60 s by default).
-  return net.http_post(
-    url := v_url,
-    body := '{}'::jsonb,
-    headers := jsonb_build_object('content-type', 'application/json', 'x-worker-secret', v_secret),
-    timeout_milliseconds := 65000
-  );
 end
 $$;
 
@@ -75,9 +40,9 @@ begin
 end
 $$;
 
--- Every schedule in one place (scheduling a name again updates its job, so this also completes
--- databases where 0007, 0012 and the approvals migration ran before pg_cron existed). pg_cron 1.5+ takes seconds; older ones
--- (Debian's 1.4, versioned like `1.4-1`) schedule by the minute.
+-- Every schedule in one place (scheduling a name again updates its job, so running this again is
+-- harmless). pg_cron 1.5+ takes seconds; older ones (Debian's 1.4, versioned like `1.4-1`) schedule
+-- by the minute.
 do $$
 declare
   v_often text;

@@ -1,11 +1,3 @@
-/**
- * Signed webhooks through an outbox. Every task event an agent hears about gets a delivery row in
- * the same transaction as the state change (a trigger on task_events), so no change is ever
- * announced that did not commit, and none that committed is lost. The worker claims due
- * deliveries with a lease, posts them, and records the result with exponential backoff.
- */
-alter table public.task_callbacks add column fail_next integer not null default 0 check (fail_next >= 0);
-
 /** One event for one agent's callback URL, and how its delivery went. */
 create table public.webhook_deliveries (
   id text primary key default private.new_id('whd'),
@@ -20,20 +12,42 @@ create table public.webhook_deliveries (
   last_status_code integer,
   last_error text,
   created_at timestamptz not null default now(),
-  delivered_at timestamptz
+  delivered_at timestamptz,
+  -- Deliveries keep the order their events happened in, even within one transaction.
+  seq bigint generated always as identity,
+  -- An attempt is recorded only by the worker that holds the delivery's lease: each claim draws a
+  -- fresh token, the worker hands it back with the outcome, and an outcome under any other token
+  -- (a worker whose lease ran out) changes nothing.
+  lease uuid
 );
+
 create index webhook_deliveries_due on public.webhook_deliveries (next_attempt_at) where status = 'pending';
+
 create index webhook_deliveries_by_task on public.webhook_deliveries (task_id, created_at);
 
-/** The event agents hear for a transition to `p_status`, or null. */
+create index webhook_deliveries_pending_by_task on public.webhook_deliveries (task_id, seq) where status = 'pending';
+
+alter table public.webhook_deliveries enable row level security;
+
+/**
+ * Signed webhooks through an outbox. Every task event an agent hears about gets a delivery row in
+ * the same transaction as the state change (a trigger on task_events), so no change is ever
+ * announced that did not commit, and none that committed is lost. The worker claims due
+ * deliveries with a lease, posts them, and records the result with exponential backoff.
+ *
+ * The webhook event a task status is announced as, or null for one that is not announced.
+ */
 create function private.webhook_event(p_status text) returns text
-  language sql immutable
+  language plpgsql immutable
   set search_path = ''
   as $$
-  select case p_status
+begin
+  return case p_status
+    when 'PENDING_APPROVAL' then 'task.pending_approval'
     when 'ACCEPTED' then 'task.accepted' when 'SUBMITTED' then 'task.submitted' when 'VERIFIED' then 'task.verified'
     when 'MANUAL_REVIEW' then 'task.manual_review' when 'DISPUTED' then 'task.disputed' when 'COMPLETED' then 'task.completed'
-    when 'CANCELLED' then 'task.cancelled' when 'EXPIRED' then 'task.expired' end
+    when 'CANCELLED' then 'task.cancelled' when 'EXPIRED' then 'task.expired' end;
+end
 $$;
 
 /** Queues the webhook for a task event, when the task has a callback. Payload as the reference shows. */
@@ -58,15 +72,18 @@ begin
   return null;
 end
 $$;
+
 create trigger task_events_enqueue_webhooks after insert on public.task_events
   for each row execute function private.enqueue_webhook();
 
 /**
- * Claims up to `p_limit` due deliveries for `p_lease_seconds`, with where to send them. `fail` is
- * true when the sandbox asked for this attempt to fail (the receiver is then not called).
+ * Claims up to `p_limit` due deliveries for `p_lease_seconds` under a fresh lease token each, and
+ * only a task's oldest pending one, so a task's events arrive in order (a later event waits until
+ * the earlier one is delivered or has failed for good). `fail` is true when the sandbox asked for
+ * this attempt to fail (the receiver is then not called).
  */
 create function api.claim_webhook_deliveries(p_limit integer, p_lease_seconds integer)
-  returns table (id text, task_id text, event text, payload jsonb, url text, secret text, attempts integer, fail boolean)
+  returns table (id text, task_id text, event text, payload jsonb, url text, secret text, attempts integer, fail boolean, lease uuid)
   language plpgsql
   security definer
   set search_path = ''
@@ -77,11 +94,13 @@ declare
 begin
   for v_delivery in
     update public.webhook_deliveries d
-       set attempts = d.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds)
+       set attempts = d.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), lease = gen_random_uuid()
      where d.id in (
        select w.id from public.webhook_deliveries w
         where w.status = 'pending' and w.next_attempt_at <= now() and (w.locked_until is null or w.locked_until < now())
-        order by w.next_attempt_at, w.id
+          and not exists (select from public.webhook_deliveries e
+                           where e.task_id = w.task_id and e.status = 'pending' and e.seq < w.seq)
+        order by w.next_attempt_at, w.seq
         limit p_limit
           for update skip locked)
     returning d.*
@@ -91,18 +110,21 @@ begin
     returning true into v_fail;
     return query
       select v_delivery.id, v_delivery.task_id, v_delivery.event, v_delivery.payload, cb.url, cb.secret,
-             v_delivery.attempts, coalesce(v_fail, false)
+             v_delivery.attempts, coalesce(v_fail, false), v_delivery.lease
         from public.task_callbacks cb where cb.task_id = v_delivery.task_id;
     v_fail := null;
   end loop;
 end
 $$;
+grant execute on function api.claim_webhook_deliveries(integer, integer) to service_role;
 
 /**
- * Records an attempt: delivered, or retried after a backoff that grows fourfold from 30 s up to 8 h
- * (±20 % jitter), until `p_max_attempts` — about a day — after which it is failed.
+ * Records an attempt made under lease `p_lease`: delivered, or retried after a backoff that grows
+ * fourfold from 30 s up to 8 h (±20 % jitter), until `p_max_attempts` — about a day — after which
+ * it is failed. Returns the delivery's status, or 'lease_lost' (and changes nothing) when the
+ * delivery is no longer held under that lease.
  */
-create function api.record_webhook_attempt(p_id text, p_delivered boolean, p_status_code integer, p_error text, p_max_attempts integer)
+create function api.record_webhook_attempt(p_id text, p_lease uuid, p_delivered boolean, p_status_code integer, p_error text, p_max_attempts integer)
   returns text
   language plpgsql
   security definer
@@ -112,21 +134,25 @@ declare
   v_delivery public.webhook_deliveries;
 begin
   select * into v_delivery from public.webhook_deliveries d where d.id = p_id for update;
+  if v_delivery.lease is distinct from p_lease or p_lease is null then
+    return 'lease_lost';
+  end if;
   if p_delivered then
     update public.webhook_deliveries d
-       set status = 'delivered', delivered_at = now(), locked_until = null, last_status_code = p_status_code, last_error = null
+       set status = 'delivered', delivered_at = now(), locked_until = null, lease = null, last_status_code = p_status_code, last_error = null
      where d.id = p_id;
     return 'delivered';
   end if;
   update public.webhook_deliveries d
      set status = case when v_delivery.attempts >= p_max_attempts then 'failed' else 'pending' end,
          next_attempt_at = now() + make_interval(secs => least(28800, 30 * power(4, v_delivery.attempts - 1)) * (0.8 + random() * 0.4)),
-         locked_until = null, last_status_code = p_status_code, last_error = left(p_error, 1000)
+         locked_until = null, lease = null, last_status_code = p_status_code, last_error = left(p_error, 1000)
    where d.id = p_id
   returning d.status into v_delivery.status;
   return v_delivery.status;
 end
 $$;
+grant execute on function api.record_webhook_attempt(text, uuid, boolean, integer, text, integer) to service_role;
 
 /**
  * The agent asks for a delivery again (delivered, failed or waiting): it is due now with a fresh
@@ -152,6 +178,7 @@ begin
   return v_delivery;
 end
 $$;
+grant execute on function api.resend_webhook(text) to authenticated;
 
 /** Sandbox: the next `p_count` delivery attempts for this task fail without calling the receiver. */
 create function api.fail_next_webhooks(p_task_id text, p_count integer) returns void
@@ -166,12 +193,9 @@ begin
   end if;
 end
 $$;
+grant execute on function api.fail_next_webhooks(text, integer) to service_role;
 
-alter table public.webhook_deliveries enable row level security;
-grant select on public.webhook_deliveries to authenticated, service_role;
+-- Who reads what: an agent reads its deliveries.
 create policy "an agent reads its webhook deliveries" on public.webhook_deliveries for select to authenticated
   using (agent_id = (select api.current_agent_id()));
-
-grant execute on function api.resend_webhook(text) to authenticated;
-grant execute on function api.claim_webhook_deliveries(integer, integer), api.record_webhook_attempt(text, boolean, integer, text, integer),
-  api.fail_next_webhooks(text, integer) to service_role;
+grant select on public.webhook_deliveries to authenticated, service_role;

@@ -1,32 +1,104 @@
 /**
- * Key scopes and expiry. A key holds one or more scopes: `owner` manages keys and spending
- * policies and approves tasks, `agent` posts and manages tasks, `read` reads; every key reads.
- * Keys made before scopes existed, and the key registration returns, hold owner and agent, which
- * is everything a key could do before. A key never mints a key with more power than it holds.
- *
- * The API passes the calling key in the request's claims (`humanops_key`, `humanops_scopes`),
- * beside the agent id, so SQL knows which key acts and applies its scopes and spending policy.
+ * An AI agent: a program that posts tasks and pays for them. Every agent gets its own USDC deposit
+ * address on Base: the non-hardened child `deposit_index` of the platform's extended public key
+ * (DEPOSIT_XPUB). The server derives addresses without any private key, and a transfer's
+ * recipient names the agent.
  */
-alter table public.api_keys
-  add column scopes text[] not null default '{owner,agent}'
+create table public.agents (
+  id text primary key default private.new_id('agt'),
+  name text not null check (char_length(name) between 1 and 100),
+  email text not null check (char_length(email) between 3 and 320),
+  company text check (char_length(company) <= 200),
+  mode text not null check (mode in ('test', 'live')),
+  created_at timestamptz not null default now(),
+  deposit_index integer generated always as identity (minvalue 0 start with 0)
+    constraint agents_deposit_index_unique unique
+    constraint deposit_index_is_not_hardened check (deposit_index between 0 and 2147483647)
+);
+
+alter table public.agents enable row level security;
+
+/**
+ * API keys: only a SHA-256 hash and a display prefix are kept; the key is shown once.
+ *
+ * A key holds one or more scopes: `owner` manages keys and spending policies and approves tasks,
+ * `agent` posts and manages tasks, `read` reads; every key reads. The key registration returns
+ * holds owner and agent. A key never mints a key with more power than it holds. The API passes the
+ * calling key in the request's claims (`humanops_key`, `humanops_scopes`), beside the agent id, so
+ * SQL knows which key acts and applies its scopes and spending policy.
+ */
+create table public.api_keys (
+  id text primary key default private.new_id('key'),
+  agent_id text not null references public.agents (id),
+  name text check (char_length(name) between 1 and 100),
+  key_hash text not null unique check (key_hash ~ '^[0-9a-f]{64}$'),
+  key_prefix text not null,
+  created_at timestamptz not null default now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz,
+  scopes text[] not null default '{owner,agent}'
     constraint api_key_scopes_known check (cardinality(scopes) between 1 and 3 and scopes <@ '{owner,agent,read}'::text[]),
-  add column expires_at timestamptz;
+  expires_at timestamptz
+);
 
-grant select (scopes, expires_at) on public.api_keys to authenticated;
+create index api_keys_active_by_agent on public.api_keys (agent_id, created_at) where revoked_at is null;
 
-/** The key the current request came with, or null (a trusted caller without one). */
-create function api.current_key_id() returns text
-  language sql stable
-  set search_path = ''
-  as $$ select case when auth.jwt()->>'humanops_role' = 'agent' then auth.jwt()->>'humanops_key' end $$;
+alter table public.api_keys enable row level security;
 
-/** The scopes of the key the current request came with (empty without one). */
-create function private.current_key_scopes() returns text[]
-  language sql stable
+/** The calling agent: the `sub` of the request's claims when they name an agent, else null. */
+create function api.current_agent_id() returns text
+  language plpgsql stable
   set search_path = ''
   as $$
-  select coalesce(array(select jsonb_array_elements_text(auth.jwt()->'humanops_scopes')), '{}')
-   where auth.jwt()->>'humanops_role' = 'agent'
+declare
+  v_claims jsonb := auth.jwt();
+begin
+  return case when v_claims->>'humanops_role' = 'agent' then v_claims->>'sub' end;
+end
+$$;
+grant execute on function api.current_agent_id() to authenticated, service_role;
+
+/** The calling agent's key (`humanops_key` in the claims), which its scopes and spending policy belong to. */
+create function api.current_key_id() returns text
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_claims jsonb := auth.jwt();
+begin
+  return case when v_claims->>'humanops_role' = 'agent' then v_claims->>'humanops_key' end;
+end
+$$;
+grant execute on function api.current_key_id() to authenticated, service_role;
+
+/** The calling key's scopes (`humanops_scopes`), or null when no agent calls. */
+create function private.current_key_scopes() returns text[]
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_claims jsonb := auth.jwt();
+begin
+  if v_claims->>'humanops_role' is distinct from 'agent' then
+    return null;
+  end if;
+  return coalesce(array(select jsonb_array_elements_text(v_claims->'humanops_scopes')), '{}');
+end
+$$;
+
+/** The calling agent, or a 401 when the request carries no agent identity. */
+create function private.require_agent() returns text
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_agent_id text := api.current_agent_id();
+begin
+  if v_agent_id is null then
+    perform private.fail(401, 'unauthenticated', 'This action needs an agent API key');
+  end if;
+  return v_agent_id;
+end
 $$;
 
 /** The calling agent, or a 403 unless its key holds `p_scope`. */
@@ -48,13 +120,39 @@ begin
 end
 $$;
 
-/** Whether a key can sign in now: not revoked and not expired. */
+/** A key works until it is revoked or expires. */
 create function private.key_is_active(p_key public.api_keys) returns boolean
-  language sql stable
+  language plpgsql stable
   set search_path = ''
-  as $$ select p_key.revoked_at is null and (p_key.expires_at is null or p_key.expires_at > now()) $$;
+  as $$
+begin
+  return p_key.revoked_at is null and (p_key.expires_at is null or p_key.expires_at > now());
+end
+$$;
 
-drop function api.authenticate_agent(text);
+/** Creates an agent with its first key (named "default") and its deposit account. */
+create function api.register_agent(
+  p_name text, p_email text, p_company text, p_mode text, p_key_hash text, p_key_prefix text
+) returns table (agent_id text, key_id text)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  insert into public.agents (name, email, company, mode)
+  values (p_name, p_email, p_company, p_mode)
+  returning id into agent_id;
+
+  insert into public.api_keys (agent_id, name, key_hash, key_prefix)
+  values (agent_id, 'default', p_key_hash, p_key_prefix)
+  returning id into key_id;
+
+  insert into public.ledger_accounts (kind, agent_id) values ('agent_deposit', agent_id);
+  return next;
+end
+$$;
+grant execute on function api.register_agent(text, text, text, text, text, text) to service_role;
+
 /**
  * Finds the agent behind a key hash with the key's scopes, or no row when the key is unknown,
  * revoked or expired. `last_used_at` is written at most once a minute per key.
@@ -64,6 +162,8 @@ create function api.authenticate_agent(p_key_hash text)
   language plpgsql
   security definer
   set search_path = ''
+  set plan_cache_mode = force_generic_plan
+  set enable_seqscan = off
   as $$
 begin
   update public.api_keys k
@@ -79,8 +179,8 @@ begin
      where k.key_hash = p_key_hash and private.key_is_active(k);
 end
 $$;
+grant execute on function api.authenticate_agent(text) to service_role;
 
-drop function api.create_api_key(text, text, text);
 /**
  * Adds a key for the calling agent (owner scope). Its scopes default to the calling key's and may
  * not exceed them; a key that expires can only mint keys that expire no later. At most 20 active
@@ -128,13 +228,14 @@ begin
     returning k.id, k.name, k.key_prefix, k.scopes, k.expires_at, k.created_at;
 end
 $$;
+grant execute on function api.create_api_key(text, text, text, text[], timestamp with time zone) to authenticated;
 
 /**
  * Revokes one of the calling agent's keys (owner scope), at once and for good. The last active
  * key, and the last active owner key, cannot be revoked: the account would be out of reach, or
  * nobody could manage it any more.
  */
-create or replace function api.revoke_api_key(p_key_id text) returns void
+create function api.revoke_api_key(p_key_id text) returns void
   language plpgsql
   security definer
   set search_path = ''
@@ -159,10 +260,13 @@ begin
   update public.api_keys k set revoked_at = now() where k.id = p_key_id;
 end
 $$;
+grant execute on function api.revoke_api_key(text) to authenticated;
 
-revoke all on function api.current_key_id(), private.current_key_scopes(), private.require_scope(text),
-  private.key_is_active(public.api_keys), api.authenticate_agent(text),
-  api.create_api_key(text, text, text, text[], timestamptz) from public, anon, authenticated, service_role;
-grant execute on function api.current_key_id() to authenticated, service_role;
-grant execute on function api.authenticate_agent(text) to service_role;
-grant execute on function api.create_api_key(text, text, text, text[], timestamptz) to authenticated;
+-- Who reads what: an agent reads itself and its keys, never a key's hash.
+create policy "an agent reads itself" on public.agents for select to authenticated
+  using (id = (select api.current_agent_id()));
+grant select on public.agents to authenticated, service_role;
+create policy "an agent reads its keys" on public.api_keys for select to authenticated
+  using (agent_id = (select api.current_agent_id()));
+grant select on public.api_keys to service_role;
+grant select (id, agent_id, name, key_prefix, created_at, last_used_at, revoked_at, scopes, expires_at) on public.api_keys to authenticated;

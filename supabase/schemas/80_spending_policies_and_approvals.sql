@@ -25,22 +25,12 @@ create table public.spending_policies (
   approval_threshold_cents bigint check (approval_threshold_cents >= 0),
   updated_at timestamptz not null default now()
 );
+
 create unique index spending_policies_one_per_key on public.spending_policies (key_id) where key_id is not null;
+
 create unique index spending_policies_one_default_per_agent on public.spending_policies (agent_id) where key_id is null;
 
-/**
- * The key that posted a task (from the request's claims: a column default, so every way of
- * inserting a task records it) and the country its coordinates lie in, as the API derived it.
- */
-alter table public.tasks
-  add column key_id text default api.current_key_id(),
-  add column location_country text check (location_country ~ '^[A-Z]{2}$');
-create index tasks_by_key on public.tasks (key_id, created_at) include (reward_cents, fee_cents, status) where key_id is not null;
-
 alter table public.spending_policies enable row level security;
-grant select on public.spending_policies to authenticated, service_role;
-create policy "an agent reads its spending policies" on public.spending_policies for select to authenticated
-  using (agent_id = (select api.current_agent_id()));
 
 /** `$1,234.50`, for messages. */
 create function private.usd(p_cents bigint) returns text
@@ -48,36 +38,42 @@ create function private.usd(p_cents bigint) returns text
   set search_path = ''
   as $$ select '$' || to_char(p_cents / 100.0, 'FM999,999,999,990.00') $$;
 
-/** The policy a key follows: its own, else the account default; no row when neither exists. */
 create function private.effective_policy(p_agent_id text, p_key_id text) returns public.spending_policies
-  language sql stable
+  language plpgsql stable
   set search_path = ''
   as $$
-  -- Two index probes (the key's row, the account's row) rather than one OR that would scan.
-  select p.* from (
-    select * from public.spending_policies k where k.key_id = p_key_id and k.agent_id = p_agent_id
-    union all
-    select * from public.spending_policies a where a.agent_id = p_agent_id and a.key_id is null
-  ) p
-   order by p.key_id nulls last
-   limit 1
+declare
+  v_policy public.spending_policies;
+begin
+  -- The key's own policy, else the account's default: two index probes.
+  select * into v_policy from public.spending_policies k where k.key_id = p_key_id and k.agent_id = p_agent_id;
+  if not found then
+    select * into v_policy from public.spending_policies a where a.agent_id = p_agent_id and a.key_id is null;
+  end if;
+  return v_policy;
+end
 $$;
 
-/** What a key has spent since `p_since`: reward + fee of its tasks not refunded in full. */
 create function private.key_spend_cents(p_key_id text, p_since timestamptz) returns bigint
-  language sql stable
+  language plpgsql stable
   set search_path = ''
   as $$
-  select coalesce(sum(t.reward_cents + t.fee_cents), 0)::bigint
-    from public.tasks t
-   where t.key_id = p_key_id and t.created_at > p_since and t.status not in ('CANCELLED', 'EXPIRED')
+begin
+  return (select coalesce(sum(t.reward_cents + t.fee_cents), 0)::bigint
+            from public.tasks t
+           where t.key_id = p_key_id and t.created_at > p_since and t.status not in ('CANCELLED', 'EXPIRED'));
+end
 $$;
 
-/** The start of the rolling day and of the calendar month (UTC) that budgets count from. */
 create function private.budget_windows(out day_since timestamptz, out month_since timestamptz)
-  language sql stable
+  language plpgsql stable
   set search_path = ''
-  as $$ select now() - interval '24 hours', date_trunc('month', now() at time zone 'utc') at time zone 'utc' $$;
+  as $$
+begin
+  day_since := now() - interval '24 hours';
+  month_since := date_trunc('month', now() at time zone 'utc') at time zone 'utc';
+end
+$$;
 
 /** Refuses a task with 403 policy_violation, naming the rule and what is left of it. */
 create function private.policy_violation(p_rule text, p_message text, p_details jsonb default '{}') returns void
@@ -93,9 +89,9 @@ $$;
 /**
  * Applies the calling key's spending policy to a task about to be posted and returns the status
  * the task starts in: PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
- * threshold (the approvals migration). Refuses (403 policy_violation) a task that breaks a rule. The caller must
- * hold the agent's deposit account lock (create_task does), so budget checks see every earlier
- * post of this agent.
+ * threshold. Refuses (403 policy_violation) a task that breaks a rule. The caller must hold the
+ * agent's deposit account lock (create_task does), so budget checks see every earlier post of this
+ * agent.
  */
 create function private.enforce_spending_policy(
   p_agent_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision,
@@ -213,6 +209,7 @@ begin
   return v_policy;
 end
 $$;
+grant execute on function api.set_spending_policy(text, text[], bigint, bigint, bigint, text[], jsonb, boolean, bigint) to authenticated;
 
 /** Removes a key's own policy (owner scope): the key follows the account default again. */
 create function api.clear_key_policy(p_key_id text) returns void
@@ -229,6 +226,7 @@ begin
   delete from public.spending_policies p where p.agent_id = v_agent_id and p.key_id = p_key_id;
 end
 $$;
+grant execute on function api.clear_key_policy(text) to authenticated;
 
 /**
  * Each active key of the calling agent (the calling key marked) with the policy it follows (`key`,
@@ -254,107 +252,97 @@ create function api.spending_usage()
    where k.agent_id = api.current_agent_id() and private.key_is_active(k)
    order by k.created_at, k.id
 $$;
+grant execute on function api.spending_usage() to authenticated;
 
-drop function api.create_task(text, text, text, text, text, double precision, double precision, text,
-  bigint, timestamptz, text[], text, text, text, text);
 /**
- * Posts a task for the calling agent: prices the fee from its settled-spend tier, applies the
- * calling key's spending policy, moves reward + fee from its deposit to the task's own escrow,
- * and records the first event (PENDING, or PENDING_APPROVAL). 402 when funds fall short, 403
- * when the policy refuses. Inputs are validated by the API; the table's constraints are the
- * backstop. Differs from the fee-tier migration's version by the policy call, the key's scope,
- * the initial status and the task's country.
+ * The owner's approval queue. A task whose reward is above its key's approval threshold starts in
+ * PENDING_APPROVAL with its escrow (reward + fee) already held, and no operator sees it. An owner
+ * key approves it (it becomes PENDING, open to operators) or declines it (CANCELLED, the whole
+ * escrow back to the deposit in one entry). Unanswered, it expires at its deadline or 72 hours
+ * after it was posted, whichever comes first (EXPIRED, refunded in full).
+ *
+ * When a task waiting for approval expires: its deadline, or 72 hours after it was posted.
  */
-create function api.create_task(
-  p_title text, p_description text, p_task_type text, p_task_domain text, p_proof_type text,
-  p_location_lat double precision, p_location_lng double precision, p_location_address text,
-  p_reward_cents bigint, p_deadline timestamptz, p_proof_requirements text[],
-  p_digital_instructions text default null, p_callback_url text default null,
-  p_callback_secret text default null, p_agent_public_key text default null,
-  p_location_country text default null
-) returns table (
-  id text, status text, reward_cents bigint, fee_cents bigint, total_escrow_cents bigint,
-  deadline timestamptz, created_at timestamptz
-)
+create function private.approval_expires_at(p_created_at timestamptz, p_deadline timestamptz) returns timestamptz
+  language sql stable
+  set search_path = ''
+  as $$ select least(p_deadline, p_created_at + interval '72 hours') $$;
+
+/**
+ * The owner's answer to a task waiting for approval (owner scope). APPROVE opens it to operators
+ * (PENDING), unless its approval window has closed (410). DECLINE cancels it and refunds reward +
+ * fee to the deposit in one ledger entry.
+ */
+create function api.decide_task_approval(p_task_id text, p_decision text) returns public.tasks
   language plpgsql
   security definer
   set search_path = ''
   as $$
 declare
-  v_agent_id text := private.require_agent();
-  v_deposit_account bigint;
-  v_available bigint;
-  v_rate integer;
-  v_fee bigint;
-  v_total bigint;
-  v_status text;
+  v_agent_id text := private.require_scope('owner');
   v_task public.tasks;
-  v_escrow_account bigint;
+  v_actor text := 'owner:' || coalesce(api.current_key_id(), v_agent_id);
 begin
-  if p_deadline <= now() then
-    perform private.fail(400, 'validation_error', 'deadline: must be in the future');
+  if p_decision not in ('APPROVE', 'DECLINE') then
+    raise exception 'Unknown approval decision %', p_decision;
   end if;
-  if api.current_key_id() is not null then
-    perform private.require_scope('agent');
+  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
+  if v_task.id is null then
+    perform private.fail(404, 'task_not_found', 'Task not found');
   end if;
-
-  -- Serialises this agent's money moves, so the balance and the policy's budgets below are current.
-  select a.id, a.balance into v_deposit_account, v_available
-    from public.ledger_accounts a
-   where a.agent_id = v_agent_id and a.kind = 'agent_deposit'
-     for update;
-
-  v_rate := private.agent_fee_rate_pct(v_agent_id);
-  v_fee := private.platform_fee_cents(p_reward_cents, v_rate);
-  v_total := p_reward_cents + v_fee;
-
-  v_status := private.enforce_spending_policy(v_agent_id, p_task_type, p_task_domain, p_location_lat, p_location_lng,
-                                              p_location_country, p_reward_cents, v_total, p_agent_public_key is not null);
-
-  if v_available < v_total then
-    perform private.fail(402, 'insufficient_balance', 'Insufficient balance for escrow',
-      jsonb_build_object('required_usd', v_total / 100.0, 'available_usd', v_available / 100.0,
-                         'reward_usd', p_reward_cents / 100.0, 'platform_fee_usd', v_fee / 100.0));
+  if v_task.status <> 'PENDING_APPROVAL' then
+    perform private.fail(409, 'task_not_awaiting_approval',
+      format('Only a PENDING_APPROVAL task can be approved or declined; this task is %s', v_task.status),
+      jsonb_build_object('status', v_task.status));
   end if;
 
-  insert into public.tasks (
-    agent_id, title, description, task_type, task_domain, proof_type,
-    location_lat, location_lng, location_address, location_country, reward_cents, fee_cents, fee_rate_pct, deadline,
-    proof_requirements, digital_instructions, agent_public_key, status)
-  values (
-    v_agent_id, p_title, p_description, p_task_type, p_task_domain, p_proof_type,
-    p_location_lat, p_location_lng, p_location_address, p_location_country, p_reward_cents, v_fee, v_rate, p_deadline,
-    p_proof_requirements, p_digital_instructions, p_agent_public_key, v_status)
+  if p_decision = 'APPROVE' then
+    if private.approval_expires_at(v_task.created_at, v_task.deadline) <= now() then
+      perform private.fail(410, 'approval_expired',
+        'The approval window of this task has closed; it expires with a full refund', jsonb_build_object(
+          'approval_expires_at', private.approval_expires_at(v_task.created_at, v_task.deadline)));
+    end if;
+    perform private.transition_task(v_task.id, 'PENDING', v_actor);
+  else
+    perform private.transition_task(v_task.id, 'CANCELLED', v_actor);
+    perform private.refund_task(v_task, 'task_refund');
+  end if;
+  update public.tasks t
+     set approval = jsonb_build_object('decision', case p_decision when 'APPROVE' then 'APPROVED' else 'DECLINED' end,
+                                       'key_id', api.current_key_id(), 'decided_at', now())
+   where t.id = v_task.id
   returning * into v_task;
-
-  if p_callback_url is not null then
-    insert into public.task_callbacks (task_id, agent_id, url, secret)
-    values (v_task.id, v_agent_id, p_callback_url, p_callback_secret);
-  end if;
-
-  insert into public.ledger_accounts (kind, agent_id, task_id)
-  values ('task_escrow', v_agent_id, v_task.id)
-  returning ledger_accounts.id into v_escrow_account;
-
-  perform private.post_entry('task_escrow', array[v_deposit_account, v_escrow_account], array[-v_total, v_total],
-                             p_agent_id => v_agent_id, p_task_id => v_task.id);
-
-  insert into public.task_events (task_id, from_status, to_status, actor)
-  values (v_task.id, null, v_status, 'agent:' || v_agent_id);
-
-  return query select v_task.id, v_task.status, v_task.reward_cents, v_task.fee_cents, v_total,
-                      v_task.deadline, v_task.created_at;
+  return v_task;
 end
 $$;
+grant execute on function api.decide_task_approval(text, text) to authenticated;
 
-revoke all on function private.usd(bigint), private.effective_policy(text, text), private.key_spend_cents(text, timestamptz),
-  private.budget_windows(), private.policy_violation(text, text, jsonb),
-  private.enforce_spending_policy(text, text, text, double precision, double precision, text, bigint, bigint, boolean),
-  api.set_spending_policy(text, text[], bigint, bigint, bigint, text[], jsonb, boolean, bigint), api.clear_key_policy(text),
-  api.spending_usage(),
-  api.create_task(text, text, text, text, text, double precision, double precision, text, bigint, timestamptz, text[], text, text, text, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function api.set_spending_policy(text, text[], bigint, bigint, bigint, text[], jsonb, boolean, bigint),
-  api.clear_key_policy(text), api.spending_usage(),
-  api.create_task(text, text, text, text, text, double precision, double precision, text, bigint, timestamptz, text[], text, text, text, text, text)
-  to authenticated;
+/** Expires tasks whose approval window closed unanswered, refunding their whole escrow. */
+create function api.expire_unapproved_tasks(p_limit integer default 500) returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+  v_count integer := 0;
+begin
+  for v_task in
+    select * from public.tasks t
+     where t.status = 'PENDING_APPROVAL' and private.approval_expires_at(t.created_at, t.deadline) <= now()
+     order by t.created_at
+     limit p_limit
+       for update skip locked
+  loop
+    perform private.expire_task(v_task);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+grant execute on function api.expire_unapproved_tasks(integer) to service_role;
+
+-- Who reads what: an agent reads its policies.
+create policy "an agent reads its spending policies" on public.spending_policies for select to authenticated
+  using (agent_id = (select api.current_agent_id()));
+grant select on public.spending_policies to authenticated, service_role;

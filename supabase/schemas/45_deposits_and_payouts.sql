@@ -1,0 +1,158 @@
+/**
+ * Deposits credited to an agent. One on-chain transfer credits at most once: the unique key is
+ * (chain, tx hash, log index). Fiat deposits have no chain.
+ */
+create table public.deposits (
+  id text primary key default private.new_id('txn'),
+  agent_id text not null references public.agents (id),
+  method text not null check (method in ('usdc', 'fiat')),
+  chain text check (chain in ('base')),
+  tx_hash text check (tx_hash ~ '^0x[0-9a-f]{64}$'),
+  log_index integer check (log_index >= 0),
+  payment_method text check (payment_method in ('card', 'bank_transfer')),
+  amount_cents bigint not null check (amount_cents between 500 and 1000000),
+  status text not null check (status in ('confirmed', 'completed')),
+  created_at timestamptz not null default now(),
+  unique (chain, tx_hash, log_index),
+  constraint usdc_deposits_name_their_transfer
+    check (method <> 'usdc' or (chain is not null and tx_hash is not null and log_index is not null))
+);
+
+create index deposits_by_agent on public.deposits (agent_id, created_at desc);
+
+alter table public.deposits enable row level security;
+
+/** Money leaving the platform to an operator. */
+create table public.payouts (
+  id text primary key default private.new_id('payout'),
+  operator_id text not null references public.operators (id),
+  amount_cents bigint not null check (amount_cents >= 1000),
+  method text not null check (method in ('test', 'payoneer', 'usdc')),
+  payee text check (char_length(payee) <= 200),
+  status text not null check (status in ('pending', 'completed', 'failed')),
+  created_at timestamptz not null default now(),
+  completed_at timestamptz
+);
+
+create index payouts_by_operator on public.payouts (operator_id, created_at desc);
+
+alter table public.payouts enable row level security;
+
+/**
+ * Credits a deposit that the API has verified (a confirmed USDC transfer, or a test-mode deposit).
+ * A transfer is identified by (chain, tx hash, log index) and credits at most once: a concurrent
+ * duplicate waits for the first and then gets a 409.
+ */
+create function api.credit_deposit(
+  p_agent_id text, p_method text, p_amount_cents bigint,
+  p_chain text default null, p_tx_hash text default null, p_log_index integer default null,
+  p_payment_method text default null
+) returns table (id text, amount_cents bigint, status text, created_at timestamptz)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_deposit public.deposits;
+  v_source bigint := private.platform_account(case p_method when 'usdc' then 'external_usdc' else 'external_fiat' end);
+  v_account bigint;
+begin
+  select a.id into v_account from public.ledger_accounts a where a.agent_id = p_agent_id and a.kind = 'agent_deposit';
+  if v_account is null then
+    perform private.fail(404, 'agent_not_found', 'No such agent');
+  end if;
+
+  insert into public.deposits (agent_id, method, chain, tx_hash, log_index, payment_method, amount_cents, status)
+  values (p_agent_id, p_method, p_chain, p_tx_hash, p_log_index, p_payment_method, p_amount_cents,
+          case p_method when 'usdc' then 'confirmed' else 'completed' end)
+  on conflict (chain, tx_hash, log_index) do nothing
+  returning * into v_deposit;
+
+  if v_deposit.id is null then
+    perform private.fail(409, 'deposit_already_credited', 'This transaction has already been credited');
+  end if;
+
+  perform private.post_entry('deposit', array[v_source, v_account], array[-p_amount_cents, p_amount_cents],
+                             p_agent_id => p_agent_id);
+  return query select v_deposit.id, v_deposit.amount_cents, v_deposit.status, v_deposit.created_at;
+end
+$$;
+grant execute on function api.credit_deposit(text, text, bigint, text, text, integer, text) to service_role;
+
+/**
+ * Moves the rewards of tasks completed at least `p_hold` ago (of one operator, or of all) from
+ * their operators' pending to available balances, one entry per task, at most `p_limit` tasks.
+ * Safe to run concurrently and repeatedly: a task another release holds is skipped.
+ */
+create function api.release_earnings(
+  p_hold interval default interval '7 days', p_limit integer default 1000, p_operator_id text default null
+) returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task record;
+  v_released integer := 0;
+begin
+  for v_task in
+    -- The oldest due first (the completed_at index), then locked in operator order.
+    select t.id, t.operator_id, t.operator_earnings_cents as earned from public.tasks t
+     where t.id in (select d.id from public.tasks d
+                     where d.status = 'COMPLETED' and d.earnings_released_at is null and d.completed_at <= now() - p_hold
+                       and (p_operator_id is null or d.operator_id = p_operator_id)
+                     order by d.completed_at
+                     limit p_limit)
+       and t.status = 'COMPLETED' and t.earnings_released_at is null
+     order by t.operator_id, t.completed_at
+     for update skip locked
+  loop
+    perform private.post_entry('earnings_release',
+      array[(select a.id from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending'),
+            (select a.id from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_available')],
+      array[-v_task.earned, v_task.earned],
+      p_task_id => v_task.id, p_operator_id => v_task.operator_id);
+    update public.tasks t set earnings_released_at = now() where t.id = v_task.id;
+    v_released := v_released + 1;
+  end loop;
+  return v_released;
+end
+$$;
+grant execute on function api.release_earnings(interval, integer, text) to service_role;
+
+/** Pays out part of the calling operator's available balance (minimum $10, never more than available). */
+create function api.request_payout(p_amount_cents bigint, p_method text, p_payee text) returns public.payouts
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(true);
+  v_available_account bigint;
+  v_available bigint;
+  v_payout public.payouts;
+begin
+  select a.id, a.balance into v_available_account, v_available from public.ledger_accounts a
+   where a.operator_id = v_operator.id and a.kind = 'operator_available'
+     for update;
+  if v_available < p_amount_cents then
+    perform private.fail(402, 'insufficient_available_balance', 'The payout is larger than your available balance',
+      jsonb_build_object('requested_usd', p_amount_cents / 100.0, 'available_usd', v_available / 100.0));
+  end if;
+  insert into public.payouts (operator_id, amount_cents, method, payee, status, completed_at)
+  values (v_operator.id, p_amount_cents, p_method, p_payee, 'completed', now())
+  returning * into v_payout;
+  perform private.post_entry('payout', array[v_available_account, private.platform_account('external_payouts')],
+                             array[-p_amount_cents, p_amount_cents], p_operator_id => v_operator.id);
+  return v_payout;
+end
+$$;
+grant execute on function api.request_payout(bigint, text, text) to authenticated;
+
+-- Who reads what: an agent reads its deposits, an operator its payouts.
+create policy "an agent reads its deposits" on public.deposits for select to authenticated
+  using (agent_id = (select api.current_agent_id()));
+grant select on public.deposits to authenticated, service_role;
+create policy "an operator reads its payouts" on public.payouts for select to authenticated
+  using (operator_id = (select api.current_operator_id()));
+grant select on public.payouts to authenticated, service_role;

@@ -1,0 +1,324 @@
+/** The Guardian's durable queue: one open job per submitted task (the worker comes with the Guardian). */
+create table public.guardian_jobs (
+  id bigint generated always as identity primary key,
+  task_id text not null references public.tasks (id),
+  status text not null default 'queued' check (status in ('queued', 'running', 'done', 'failed')),
+  attempts integer not null default 0,
+  available_at timestamptz not null default now(),
+  locked_until timestamptz,
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create unique index guardian_jobs_one_open_per_task on public.guardian_jobs (task_id) where status in ('queued', 'running');
+
+create index guardian_jobs_ready on public.guardian_jobs (available_at) where status = 'queued';
+
+alter table public.guardian_jobs enable row level security;
+
+/** An agent's rating of the operator who completed its task: once per task. */
+create table public.task_ratings (
+  task_id text primary key references public.tasks (id),
+  agent_id text not null references public.agents (id),
+  operator_id text not null references public.operators (id),
+  rating integer not null check (rating between 1 and 5),
+  comment text check (char_length(comment) <= 1000),
+  created_at timestamptz not null default now()
+);
+
+alter table public.task_ratings enable row level security;
+
+/**
+ * Completes a task and pays for it in one entry: the reward from its escrow to the operator's
+ * pending balance (held before it can be withdrawn), the fee to platform revenue. For the
+ * Guardian's approvals and agents' manual approvals.
+ */
+create function private.complete_task(p_task_id text, p_actor text) returns public.tasks
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+  v_escrow bigint;
+  v_pending bigint;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id for update;
+  if v_task.operator_id is null then
+    perform private.fail(409, 'no_operator', 'Only a task an operator worked on can be completed');
+  end if;
+  perform private.transition_task(p_task_id, 'COMPLETED', p_actor);
+  update public.tasks t set operator_earnings_cents = t.reward_cents where t.id = p_task_id;
+  select a.id into v_escrow from public.ledger_accounts a where a.task_id = p_task_id and a.kind = 'task_escrow';
+  select a.id into v_pending from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending';
+  perform private.post_entry('task_settlement',
+    array[v_escrow, v_pending, private.platform_account('platform_revenue')],
+    array[-(v_task.reward_cents + v_task.fee_cents), v_task.reward_cents, v_task.fee_cents],
+    p_agent_id => v_task.agent_id, p_task_id => p_task_id, p_operator_id => v_task.operator_id);
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  return v_task;
+end
+$$;
+
+/**
+ * Claims up to `p_limit` Guardian jobs that are due, or whose worker's lease ran out, for
+ * `p_lease_seconds`. A job claimed by a worker that dies is claimed again once its lease expires.
+ */
+create function api.claim_guardian_jobs(p_limit integer, p_lease_seconds integer)
+  returns table (job_id bigint, task_id text, attempts integer)
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  update public.guardian_jobs j
+     set status = 'running', attempts = j.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+   where j.id in (
+     select g.id from public.guardian_jobs g
+      where (g.status = 'queued' and g.available_at <= now()) or (g.status = 'running' and g.locked_until < now())
+      order by g.available_at, g.id
+      limit p_limit
+        for update skip locked)
+  returning j.id, j.task_id, j.attempts
+$$;
+grant execute on function api.claim_guardian_jobs(integer, integer) to service_role;
+
+/**
+ * Applies the Guardian's verdict on a claimed job: APPROVE completes and pays, anything else sends
+ * the task to MANUAL_REVIEW or DISPUTED. An approval pays only when the verdict itself says every
+ * requirement is met. The API refuses to approve against its own findings; this is the same rule
+ * where the money moves, so no caller (a worker bug, a future code path) can pay on a verdict that
+ * contradicts itself: such an APPROVE is applied as MANUAL_REVIEW, and the stored verdict says so.
+ */
+create function api.apply_guardian_verdict(p_job_id bigint, p_outcome text, p_verdict jsonb) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_job public.guardian_jobs;
+  v_task public.tasks;
+begin
+  if p_outcome not in ('APPROVE', 'MANUAL_REVIEW', 'DISPUTED') then
+    raise exception 'Unknown Guardian outcome %', p_outcome;
+  end if;
+  select * into v_job from public.guardian_jobs j where j.id = p_job_id for update;
+  select * into v_task from public.tasks t where t.id = v_job.task_id for update;
+  if v_job.status = 'done' or v_task.status <> 'SUBMITTED' then
+    update public.guardian_jobs j set status = 'done', locked_until = null, updated_at = now() where j.id = p_job_id;
+    return v_task.status;
+  end if;
+
+  if p_outcome = 'APPROVE' and exists (
+    select from unnest(v_task.proof_requirements) r(requirement)
+     where not exists (
+       select from jsonb_array_elements(coalesce(p_verdict->'requirement_results', '[]'::jsonb)) e
+        where e->>'requirement' = r.requirement and e->'met' = 'true'::jsonb)) then
+    p_outcome := 'MANUAL_REVIEW';
+    p_verdict := p_verdict || jsonb_build_object(
+      'decision', 'MANUAL_REVIEW',
+      'reasoning', concat_ws(' ', p_verdict->>'reasoning', 'Not every requirement was judged met, so the approval goes to review.'));
+  end if;
+
+  update public.tasks t set guardian_result = p_verdict where t.id = v_task.id;
+  if p_outcome = 'APPROVE' then
+    perform private.transition_task(v_task.id, 'VERIFIED', 'guardian');
+    perform private.complete_task(v_task.id, 'guardian');
+  else
+    perform private.transition_task(v_task.id, p_outcome, 'guardian');
+  end if;
+  update public.guardian_jobs j set status = 'done', locked_until = null, last_error = null, updated_at = now() where j.id = p_job_id;
+  select t.status into v_task.status from public.tasks t where t.id = v_task.id;
+  return v_task.status;
+end
+$$;
+grant execute on function api.apply_guardian_verdict(bigint, text, jsonb) to service_role;
+
+/**
+ * Records a failed Guardian attempt: the job is retried after `p_retry_after_seconds`, and after
+ * `p_max_attempts` attempts the task goes to MANUAL_REVIEW (never to an approval).
+ */
+create function api.fail_guardian_job(p_job_id bigint, p_error text, p_retry_after_seconds integer, p_max_attempts integer) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_job public.guardian_jobs;
+begin
+  select * into v_job from public.guardian_jobs j where j.id = p_job_id for update;
+  if v_job.status = 'done' then
+    return 'done';
+  end if;
+  if v_job.attempts >= p_max_attempts then
+    perform api.apply_guardian_verdict(p_job_id, 'MANUAL_REVIEW', jsonb_build_object(
+      'decision', 'MANUAL_REVIEW', 'confidence', null,
+      'reasoning', 'The Guardian could not verify this proof automatically; it needs a human look.',
+      'requirement_results', '[]'::jsonb, 'error', left(p_error, 500)));
+    update public.guardian_jobs j set status = 'failed', last_error = left(p_error, 2000) where j.id = p_job_id;
+    return 'failed';
+  end if;
+  update public.guardian_jobs j
+     set status = 'queued', locked_until = null, last_error = left(p_error, 2000),
+         available_at = now() + make_interval(secs => p_retry_after_seconds), updated_at = now()
+   where j.id = p_job_id;
+  return 'queued';
+end
+$$;
+grant execute on function api.fail_guardian_job(bigint, text, integer, integer) to service_role;
+
+/**
+ * The agent's decision on a submitted task. APPROVE completes and pays from SUBMITTED, VERIFIED,
+ * MANUAL_REVIEW, or DISPUTED (the agent overrides a dispute); REJECT disputes from SUBMITTED or
+ * MANUAL_REVIEW. REJECT of a task the Guardian disputed confirms the Guardian and settles as the
+ * admin's `refund` would (reward and fee back, CANCELLED). A dispute the agent raised itself is
+ * between it and the operator: only the admin settles that one, or the agent approves after all.
+ * Like the Guardian's verdict, it locks the task's Guardian job before the task, so a decision
+ * racing a verdict waits instead of deadlocking.
+ */
+create function api.verify_task(p_task_id text, p_decision text) returns public.tasks
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_agent_id text := private.require_agent();
+  v_task public.tasks;
+  v_disputed_by text;
+begin
+  -- The Guardian locks its job, then the task (api.apply_guardian_verdict): take them in that
+  -- order too, so an agent deciding while the Guardian judges waits instead of deadlocking.
+  perform 1 from public.guardian_jobs j where j.task_id = p_task_id and j.status in ('queued', 'running') order by j.id for update;
+  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
+  if v_task.id is null then
+    perform private.fail(404, 'task_not_found', 'Task not found');
+  end if;
+  if v_task.status = 'DISPUTED' then
+    select e.actor into v_disputed_by from public.task_events e
+     where e.task_id = p_task_id and e.to_status = 'DISPUTED' order by e.id desc limit 1;
+  end if;
+  if p_decision = 'APPROVE' and v_task.status in ('SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW', 'DISPUTED') then
+    if v_task.status = 'DISPUTED' then
+      update public.tasks t
+         set dispute_resolution = jsonb_build_object('resolution', 'pay', 'by', 'agent', 'resolved_at', now())
+       where t.id = p_task_id;
+    end if;
+    update public.tasks t set verified_at = coalesce(t.verified_at, now()) where t.id = p_task_id;
+    perform private.complete_task(p_task_id, 'agent:' || v_agent_id);
+  elsif p_decision = 'REJECT' and v_task.status in ('SUBMITTED', 'MANUAL_REVIEW') then
+    perform private.transition_task(p_task_id, 'DISPUTED', 'agent:' || v_agent_id);
+  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' then
+    update public.tasks t
+       set dispute_resolution = jsonb_build_object('resolution', 'refund', 'by', 'agent', 'resolved_at', now())
+     where t.id = p_task_id;
+    perform private.transition_task(p_task_id, 'CANCELLED', 'agent:' || v_agent_id);
+    perform private.refund_task(v_task, 'task_refund');
+  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' then
+    perform private.fail(409, 'dispute_pending', 'You disputed this task yourself: an admin settles it (or approve it after all)',
+      jsonb_build_object('status', v_task.status));
+  else
+    perform private.fail(409, 'task_not_reviewable',
+      format('A %s task cannot be %s', v_task.status, case p_decision when 'APPROVE' then 'approved' else 'rejected' end),
+      jsonb_build_object('status', v_task.status));
+  end if;
+  update public.guardian_jobs j set status = 'done', locked_until = null, updated_at = now()
+   where j.task_id = p_task_id and j.status in ('queued', 'running');
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  return v_task;
+end
+$$;
+grant execute on function api.verify_task(text, text) to authenticated;
+
+/**
+ * Admin: settles a DISPUTED task in one ledger entry. `refund`: reward and fee back to the agent
+ * (CANCELLED); `pay`: as an approval (COMPLETED); `split`: the operator gets `p_operator_cents` of
+ * the reward (pending, like any earning), the agent the rest of the reward, the platform its fee
+ * (COMPLETED).
+ */
+create function api.resolve_dispute(p_task_id text, p_resolution text, p_operator_cents bigint, p_note text) returns public.tasks
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+  v_escrow bigint;
+  v_deposit bigint;
+  v_pending bigint;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id for update;
+  if v_task.id is null then
+    perform private.fail(404, 'task_not_found', 'Task not found');
+  end if;
+  if v_task.status <> 'DISPUTED' then
+    perform private.fail(409, 'task_not_disputed', format('Only a DISPUTED task can be resolved; this task is %s', v_task.status),
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  update public.tasks t
+     set dispute_resolution = jsonb_build_object('resolution', p_resolution, 'operator_usd', p_operator_cents / 100.0, 'note', p_note, 'resolved_at', now())
+   where t.id = p_task_id;
+
+  if p_resolution = 'refund' then
+    perform private.transition_task(p_task_id, 'CANCELLED', 'admin');
+    perform private.refund_task(v_task, 'task_refund');
+  elsif p_resolution = 'pay' then
+    perform private.complete_task(p_task_id, 'admin');
+  elsif p_resolution = 'split' then
+    if p_operator_cents is null or p_operator_cents <= 0 or p_operator_cents >= v_task.reward_cents then
+      perform private.fail(400, 'validation_error', 'operator_usd: a split gives the operator more than nothing and less than the whole reward');
+    end if;
+    perform private.transition_task(p_task_id, 'COMPLETED', 'admin');
+    update public.tasks t set operator_earnings_cents = p_operator_cents where t.id = p_task_id;
+    select a.id into v_escrow from public.ledger_accounts a where a.task_id = p_task_id and a.kind = 'task_escrow';
+    select a.id into v_deposit from public.ledger_accounts a where a.agent_id = v_task.agent_id and a.kind = 'agent_deposit';
+    select a.id into v_pending from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending';
+    perform private.post_entry('task_settlement',
+      array[v_escrow, v_pending, v_deposit, private.platform_account('platform_revenue')],
+      array[-(v_task.reward_cents + v_task.fee_cents), p_operator_cents, v_task.reward_cents - p_operator_cents, v_task.fee_cents],
+      p_agent_id => v_task.agent_id, p_task_id => p_task_id, p_operator_id => v_task.operator_id);
+  else
+    perform private.fail(400, 'validation_error', 'resolution: must be refund, pay or split');
+  end if;
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  return v_task;
+end
+$$;
+grant execute on function api.resolve_dispute(text, text, bigint, text) to service_role;
+
+/** An agent rates the operator of one of its COMPLETED tasks, once. */
+create function api.rate_task(p_task_id text, p_rating integer, p_comment text) returns public.task_ratings
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_agent_id text := private.require_agent();
+  v_task public.tasks;
+  v_rating public.task_ratings;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
+  if v_task.id is null then
+    perform private.fail(404, 'task_not_found', 'Task not found');
+  end if;
+  if v_task.status <> 'COMPLETED' then
+    perform private.fail(409, 'task_not_completed', format('Only a COMPLETED task can be rated; this task is %s', v_task.status));
+  end if;
+  insert into public.task_ratings (task_id, agent_id, operator_id, rating, comment)
+  values (p_task_id, v_agent_id, v_task.operator_id, p_rating, p_comment)
+  on conflict (task_id) do nothing
+  returning * into v_rating;
+  if v_rating.task_id is null then
+    perform private.fail(409, 'already_rated', 'This task has already been rated');
+  end if;
+  update public.operators o set rating_sum = o.rating_sum + p_rating, rating_count = o.rating_count + 1
+   where o.id = v_task.operator_id;
+  return v_rating;
+end
+$$;
+grant execute on function api.rate_task(text, integer, text) to authenticated;
+
+-- Who reads what: agents and operators read the ratings of their tasks; the Guardian's queue is
+-- the API's.
+grant select on public.guardian_jobs to service_role;
+create policy "agents and operators read the ratings of their tasks" on public.task_ratings for select to authenticated
+  using (agent_id = (select api.current_agent_id()) or operator_id = (select api.current_operator_id()));
+grant select on public.task_ratings to authenticated, service_role;
