@@ -140,7 +140,7 @@ export async function timeSequential(request, expected, { count = 100, warmup = 
  * p50/p99 in ms and errors (non-2xx answers plus socket errors) as a count and a ratio.
  */
 export async function wrk(url, { connections, seconds, lua = '' }) {
-  const script = join(tmp, `wrk-${process.hrtime.bigint()}.lua`);
+  const script = join(tmp ?? tmpdir(), `wrk-${process.hrtime.bigint()}.lua`);
   await writeFile(script, `${lua}
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -149,13 +149,17 @@ done = function(summary, latency, requests)
 end
 `);
   const threads = Math.min(connections, 2);
-  const { stdout } = await run('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, url], { maxBuffer: 1 << 20 });
+  const { stdout } = await run('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, url], { maxBuffer: 1 << 20 })
+    .finally(() => rm(script, { force: true }));
   const line = stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
   const r = JSON.parse(line.slice(8));
   const errors = r.status + r.socket;
   return {
     rps: (r.requests - errors) / (r.duration_us / 1e6),
+    /** Every answer, whatever its status (for loads whose answers are meant to be errors). */
+    answersPerSecond: (r.requests - r.socket) / (r.duration_us / 1e6),
+    socketErrors: r.socket,
     p50: r.p50_us / 1000,
     p99: r.p99_us / 1000,
     errors,

@@ -1,29 +1,34 @@
 #!/usr/bin/env node
 // `npm start`: the whole local platform, no Docker. Postgres 17 (from npm) with the migrations
 // applied, a local stand-in for Clerk (operators' token issuer and its JWKS), proof storage in the
-// data dir, the `api` edge function under Deno, the operator app on the API's own origin (the
-// built app/dist at `/`, the API at `/api/v1`), and a ticker for scheduled upkeep. Data survives
-// restarts; Ctrl-C (SIGINT) or SIGTERM stops every child this process started.
+// data dir, one Deno server (functions/local: the `api` edge function's app at `/api/v1` and,
+// beside it on the same origin, the operator app's built files and the local sign-in), and a ticker
+// for scheduled upkeep. Data survives restarts; Ctrl-C (SIGINT) or SIGTERM stops every child this
+// process started.
 //
 // Environment: HUMANOPS_PORT (API, default 54321), HUMANOPS_DB_PORT (Postgres, default 54322 or a
 // free one), HUMANOPS_ISSUER_PORT (JWKS, default 54323 or a free one), HUMANOPS_REFERENCE_PORT (the
 // API reference page, default 54324 or a free one), HUMANOPS_DATA_DIR (default
 // .humanops/ in the clone, or a folder under the OS temp dir when the postgres user cannot reach the
 // clone), HUMANOPS_MODE (test), HUMANOPS_CHAIN_PORT (the local chain, default 8545 or a free one),
-// and everything the API reads.
+// HUMANOPS_HOST (the address to serve on: beyond loopback, over HTTPS), and everything the API reads.
 //
 // `npm start -- --chain` also runs a local chain (anvil, chain id 8453) with a test USDC token, and
-// the API confirms deposits on it (see `npm run usdc`).
+// the API confirms deposits on it (see `npm run usdc`). `npm start -- --lan` serves the app to a
+// phone on the local network: HUMANOPS_HOST is this machine's LAN address, over HTTPS with a
+// certificate made at first start (scripts/lib/certificate.mjs), and plain HTTP stays on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { startApi } from './lib/api.mjs';
-import { APP_DIST, startAppServer } from './lib/app-server.mjs';
+import { SITE_ENTRY, startApi } from './lib/api.mjs';
+import { APP_DIST, buildSteps } from './lib/build.mjs';
+import { localCertificate } from './lib/certificate.mjs';
 import { LOCAL_CHAIN_ID, startLocalChain } from './lib/chain.mjs';
-import { defaultDataDir, startIssuer } from './lib/issuer.mjs';
+import { servingHost } from './lib/host.mjs';
+import { defaultDataDir, issuerKeyFile, startIssuer } from './lib/issuer.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
 import { postgresBlockedAt, startPostgres } from './lib/postgres.mjs';
@@ -63,23 +68,32 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /**
  * A fresh clone has no builds: the first `npm start` makes them (the SDK, the MCP server and the
- * operator app, about 15 s), so `npm ci && npm start` is all a newcomer runs. Later starts serve
- * what is built; `npm run build` rebuilds after a change.
+ * operator app), one step at a time with what it is doing and how long it took, so `npm ci && npm
+ * start` is all a newcomer runs. Later starts serve what is built; `npm run build` rebuilds.
  */
 function buildIfMissing() {
   if (existsSync(join(APP_DIST, 'index.html'))) return;
   say('building   the SDK, the MCP server and the operator app (first start only; `npm run build` rebuilds)');
-  const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (build.status !== 0) {
-    process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`);
-    throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status}`}); its output is above`);
+  const started = Date.now();
+  for (const [i, step] of buildSteps.entries()) {
+    const stepStarted = Date.now();
+    process.stdout.write(`building   ${i + 1}/${buildSteps.length} ${step.name} … `);
+    const build = spawnSync('npm', step.args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    if (build.status !== 0) {
+      say('failed');
+      process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`);
+      throw new Error(`building ${step.name} failed (${build.error?.message ?? `exit ${build.status}`}); its output is above`);
+    }
+    say(`${((Date.now() - stepStarted) / 1000).toFixed(1)} s`);
   }
+  say(`built      in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 try {
-  const { values: flags } = parseArgs({ options: { chain: { type: 'boolean', default: false } } });
+  const { values: flags } = parseArgs({ options: { chain: { type: 'boolean', default: false }, lan: { type: 'boolean', default: false } } });
   const mode = process.env.HUMANOPS_MODE ?? 'test';
   if (flags.chain && mode !== 'test') throw new Error('--chain runs a throwaway test chain: it is for test mode only');
+  const host = servingHost({ lan: flags.lan, env: process.env });
   buildIfMissing();
   const dir = defaultDataDir();
   // Postgres runs as the postgres user when we are root: it must be able to reach the data dir.
@@ -131,11 +145,20 @@ try {
   const storageDir = join(dir, 'storage');
   const workerSecret = keptSecret(join(dir, 'worker-secret'));
   mkdirSync(storageDir, { recursive: true });
-  // Deno listens on a private port; the front door on HUMANOPS_PORT serves the app and proxies the API.
+  // Beyond loopback the app needs a secure context (location, camera, service worker): HTTPS.
+  const tls = host.loopback ? undefined : await localCertificate(dir, [host.address, '127.0.0.1', 'localhost']);
+  for (const what of tls?.made ?? []) say(`made       a ${what} (in ${join(dir, 'tls')})`);
+  // The app's local sign-in exists only while the API trusts this stack's own issuer, and never in live mode.
+  const localSignIn = !process.env.CLERK_JWKS_URL && mode !== 'live';
   const api = await startApi({
-    port: 0,
+    entry: SITE_ENTRY,
+    port: apiPort,
     writableDirs: [storageDir],
+    readable: [...(localSignIn ? [issuerKeyFile(dir)] : []), ...(tls ? [tls.caFile, tls.certFile, tls.keyFile] : [])],
     env: {
+      HUMANOPS_HOST: host.address,
+      ...(localSignIn ? { HUMANOPS_SIGN_IN_KEY: issuerKeyFile(dir) } : {}),
+      ...(tls ? { HUMANOPS_TLS_CERT: tls.certFile, HUMANOPS_TLS_KEY: tls.keyFile, HUMANOPS_TLS_CA: tls.caFile } : {}),
       SUPABASE_DB_URL: dbUrl,
       HUMANOPS_MODE: process.env.HUMANOPS_MODE ?? 'test',
       CLERK_JWKS_URL: process.env.CLERK_JWKS_URL ?? issuer.jwksUrl,
@@ -151,15 +174,10 @@ try {
     onLog: (line) => say(line),
   });
   children.push({ name: 'api', stop: () => api.stop() });
-  // The app's local sign-in exists only while the API trusts this stack's own issuer.
-  const localIssuer = !process.env.CLERK_JWKS_URL;
-  const front = await startAppServer({
-    apiOrigin: new URL(api.url).origin,
-    port: apiPort,
-    signIn: localIssuer ? (sub) => issuer.mint(sub, { expiresIn: '8h' }) : undefined,
-  });
-  children.push({ name: 'app', stop: () => front.stop() });
-  const apiUrl = `${front.url}/api/v1`;
+  // This machine's own tools (the ticker, the reference page, the walk-through) use plain HTTP on loopback.
+  const localOrigin = api.urls.find((url) => url.startsWith('http://')) ?? api.urls[0];
+  const appOrigin = api.urls[0];
+  const apiUrl = `${localOrigin}/api/v1`;
   api.exited.then(({ code }) => {
     if (!stopping) {
       say(`the API exited (code ${code}); stopping`);
@@ -179,7 +197,7 @@ try {
     if (ticking) return;
     ticking = true;
     try {
-      const response = await fetch(`${api.url}/internal/tick`, { method: 'POST', headers: { 'x-worker-secret': workerSecret } });
+      const response = await fetch(`${apiUrl}/internal/tick`, { method: 'POST', headers: { 'x-worker-secret': workerSecret } });
       if (!response.ok) say(`tick failed: ${response.status} ${await response.text()}`);
     } catch (error) {
       say(`tick failed: ${error.message}`);
@@ -195,13 +213,20 @@ try {
   say(`postgres   ${dbUrl}`);
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${apiUrl}`);
-  say(`app        ${front.url}/ (the operator app)`);
+  say(`app        ${appOrigin}/ (the operator app${localSignIn ? '; sign in with any email' : ''})`);
+  if (tls) {
+    say(`phone      open ${appOrigin}/ on a phone on this network. Trust this machine's certificate once: open ${appOrigin}/local/ca.crt,`);
+    say('           accept the warning and install it (iOS: Settings → General → VPN & Device Management → install, then About →');
+    say('           Certificate Trust Settings → turn it on; Android: Settings → Security → Encryption & credentials → Install a');
+    say(`           certificate → CA certificate). Its SHA-256 fingerprint: ${tls.caFingerprint}`);
+  }
   say(`reference  ${reference.url} (the OpenAPI document: ${apiUrl}/openapi.json)`);
   if (chain) say(`chain      ${chain.rpcUrl} (chain id ${LOCAL_CHAIN_ID}, test USDC ${chain.usdcAddress}; send with npm run -s usdc -- <address> <amount>)`);
   const guardian = process.env.ANTHROPIC_API_KEY
     ? `the Guardian's model is on (${process.env.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5'})`
     : "the Guardian's model is off without ANTHROPIC_API_KEY: rule checks only, nothing is approved automatically (the agent approves, or the sandbox)";
-  say(`HumanOps is ready: ${apiUrl} (mode ${mode}); ${guardian}; operator app ${front.url}/; Ctrl-C stops it`);
+  const phone = tls ? ` (on a phone: trust ${appOrigin}/local/ca.crt once, see "phone" above)` : '';
+  say(`HumanOps is ready: ${apiUrl} (mode ${mode}); ${guardian}; operator app ${appOrigin}/${phone}; Ctrl-C stops it`);
 } catch (error) {
   say(`HumanOps failed to start: ${error.message}`);
   await stopAll(1);

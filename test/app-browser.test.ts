@@ -1,13 +1,15 @@
 // The operator app as a person with a phone uses it: Debian's Chromium (playwright-core) at a phone
 // viewport with a fixed location, against the real stack, the Guardian answered by the model
-// stand-in, and axe-core in the page on every screen. One browser and one stack for the file.
+// stand-in, and axe-core in the page on every screen. One browser and one stack for the file. The app
+// is served as `npm start -- --lan` serves it to a phone: over HTTPS, with a certificate from the
+// local certificate authority, which the browser trusts by its key (as a phone that installed it).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HumanOpsClient } from '@humanops/sdk';
 import { type StandIn, startAnthropicStandIn, toolAnswer } from './helpers/anthropic-stand-in.ts';
-import { localOperatorId, startOperatorApp } from './helpers/app.ts';
+import { localOperatorId, type OperatorApp, startOperatorApp } from './helpers/app.ts';
 import { makeJpeg } from './helpers/images.ts';
 import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { type Agent, type Stack, operatorToken, startStack } from './helpers/stack.ts';
@@ -25,7 +27,7 @@ const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isM
 describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () => {
   let standIn: StandIn;
   let stack: Stack;
-  let app: { url: string; stop(): Promise<void> };
+  let app: OperatorApp;
   let browser: Browser;
   let agent: Agent;
   let agentClient: HumanOpsClient;
@@ -46,13 +48,14 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     stack = await startStack({
       env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000', EARNINGS_HOLD_SECONDS: '604800' },
     });
-    app = await startOperatorApp(stack);
+    app = await startOperatorApp(stack, { https: true });
     agent = await stack.registerAgent('app-agent');
     await stack.deposit(agent, 3000);
     agentClient = new HumanOpsClient({ apiKey: agent.key, baseUrl: stack.url.replace(/\/api\/v1$/, '') });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+        `--ignore-certificate-errors-spki-list=${app.caSpkiHash}`],
     });
     if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
   }, 120_000);
@@ -194,6 +197,20 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('is served over HTTPS with the local certificate authority\'s certificate: a secure context, so location and the service worker work', async () => {
+    expect(app.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const context = await phone();
+    const page = await context.newPage();
+    const response = await page.goto(app.url);
+    expect(response!.status()).toBe(200);
+    expect(await page.evaluate(() => [location.protocol, window.isSecureContext])).toEqual(['https:', true]);
+    expect(await page.evaluate(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active)))).toBe(true);
+    // The certificate authority a phone installs, served where the ready line says.
+    const ca = await page.evaluate(() => fetch('/local/ca.crt').then(async (r) => [r.headers.get('content-type'), await r.text()]));
+    expect(ca).toEqual(['application/x-x509-ca-cert', readFileSync(app.caFile!, 'utf8')]);
+    await context.close();
+  });
+
   it('losing an accept race says someone else got it (and task text is shown as text, never HTML)', async () => {
     const taskId = await postTask({ description: 'Photo of the sign <img src=x onerror="document.title=1"><b>now</b>' });
     const context = await phone();
@@ -202,8 +219,8 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await openTask(page, taskId);
     await page.getByText('Photo of the sign <img src=x onerror="document.title=1"><b>now</b>').waitFor();
     expect(await page.locator('article b, article img').count()).toBe(0);
-    const response = await page.request.get(app.url);
-    expect(response.headers()['content-security-policy']).toContain("script-src 'self'");
+    // Fetched by the page itself: it trusts the local certificate authority as a phone that installed it.
+    expect(await page.evaluate(() => fetch('/').then((r) => r.headers.get('content-security-policy')))).toContain("script-src 'self'");
     const rival = await stack.registerOperator();
     expect((await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: rival.auth })).status).toBe(200);
     await page.getByRole('button', { name: 'Accept this task' }).click();
@@ -337,11 +354,11 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await expectAccessible(page, 'offline');
     await context.setOffline(false);
     // Installable: a manifest with 192 and 512 px PNG icons, served by the app.
-    const manifest = await (await page.request.get(`${app.url}/manifest.webmanifest`)).json();
+    const manifest = await page.evaluate(() => fetch('/manifest.webmanifest').then((r) => r.json()));
     expect(manifest).toMatchObject({ display: 'standalone', start_url: './' });
     for (const size of ['192x192', '512x512']) {
       const icon = manifest.icons.find((i: { sizes: string; type: string }) => i.sizes === size && i.type === 'image/png');
-      expect((await page.request.get(`${app.url}/${icon.src}`)).headers()['content-type']).toBe('image/png');
+      expect(await page.evaluate((src) => fetch(`/${src}`).then((r) => r.headers.get('content-type')), icon.src)).toBe('image/png');
     }
     await context.close();
   });

@@ -216,6 +216,8 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
       files.push(value.name);
     }
     expect(files).toContain('functions/api/index.ts');
+    // npm start's local server (the app's files, the local sign-in) is never deployed.
+    expect(files.filter((f) => f.startsWith('functions/local/'))).toEqual([]);
     expect(files).toContain('deno.json');
     expect(files.filter((f) => f.includes('node_modules') || f.startsWith('test/') || f.startsWith('supabase/'))).toEqual([]);
     // The deployed configuration resolves npm packages itself: no "nodeModulesDir" there.

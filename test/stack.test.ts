@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { request as httpsRequest } from 'node:https';
+import { lanAddress } from '../scripts/lib/host.mjs';
 import { freePort, portIsFree } from '../scripts/lib/ports.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -43,12 +45,12 @@ async function makeDataDir(): Promise<string> {
 }
 
 /** `detached` puts the stack in a process group of its own, as a terminal's foreground job is. */
-function launch({ dataDir, apiPort, dbPort, detached = false }: { dataDir: string; apiPort: number; dbPort: number; detached?: boolean }): Running {
+function launch({ dataDir, apiPort, dbPort, detached = false, args = [] }: { dataDir: string; apiPort: number; dbPort: number; detached?: boolean; args?: string[] }): Running {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('HUMANOPS_') || name === 'SUPABASE_DB_URL') delete env[name];
   }
-  const child = spawn(process.execPath, [join(repoRoot, 'scripts/stack.mjs')], {
+  const child = spawn(process.execPath, [join(repoRoot, 'scripts/stack.mjs'), ...args], {
     cwd: repoRoot,
     // The issuer and the reference page on any free port: their defaults (54323, 54324) are checked
     // free and then bound, a race another stack on a shared machine can win (EADDRINUSE).
@@ -85,14 +87,14 @@ async function waitForOutput(stack: Running, pattern: RegExp, timeout = READY_TI
 
 const READY = /HumanOps is ready: (http:\/\/127\.0\.0\.1:(\d+)\/api\/v1)\b.*$/m;
 
-async function startStack(dataDir: string, { detached = false } = {}) {
+async function startStack(dataDir: string, { detached = false, args = [] as string[] } = {}) {
   // Ports found free can be taken by another process before the stack binds them: then it says
   // so and exits, and it is started again on other ports.
   for (let attempt = 1; ; attempt++) {
     const apiPort = await freePort();
     let dbPort = await freePort();
     while (dbPort === apiPort) dbPort = await freePort();
-    const stack = launch({ dataDir, apiPort, dbPort, detached });
+    const stack = launch({ dataDir, apiPort, dbPort, detached, args });
     try {
       const ready = await waitForOutput(stack, READY);
       return { stack, url: ready[1] };
@@ -130,6 +132,22 @@ async function call(url: string, method: string, path: string, { key, body }: { 
 
 // --- processes --------------------------------------------------------------------------------
 
+/** The pids holding the IPv4 socket that listens on `port` (from /proc/net/tcp and each process's fds). */
+function listenersOn(port: number): number[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A').map((f) => `socket:[${f[9]}]`);
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readdirSync(`/proc/${entry}/fd`).some((fd) => inodes.includes(readlinkSync(`/proc/${entry}/fd/${fd}`)))) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -165,12 +183,12 @@ function postmasterPid(dataDir: string): number {
   return pid;
 }
 
-/** The Deno API the stack started: a child of the stack running functions/api/index.ts. */
+/** The Deno server the stack started: a child of the stack running functions/local/index.ts (the API and the app). */
 function apiPid(stackPid: number): number {
   const found = readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
-    .filter((pid) => parentPid(pid) === stackPid && cmdline(pid).includes('functions/api/index.ts'));
+    .filter((pid) => parentPid(pid) === stackPid && cmdline(pid).includes('functions/local/index.ts'));
   expect(found, `Deno API processes under the stack (pid ${stackPid})`).toHaveLength(1);
   return found[0];
 }
@@ -193,7 +211,7 @@ async function childrenOf(stack: Running) {
   const postgresPid = postmasterPid(stack.dataDir);
   grandchildren.push({ pid: postgresPid, marker: stack.dataDir });
   const denoPid = apiPid(stack.pid);
-  grandchildren.push({ pid: denoPid, marker: 'functions/api/index.ts' });
+  grandchildren.push({ pid: denoPid, marker: 'functions/local/index.ts' });
   expect(isAlive(postgresPid)).toBe(true);
   expect(cmdline(postgresPid)).toContain(join(stack.dataDir, 'postgres'));
   expect(isAlive(denoPid)).toBe(true);
@@ -280,7 +298,54 @@ describe('npm start (scripts/stack.mjs)', () => {
     const me = await fetch(`${url}/operator/me`, { headers: { authorization: `Bearer ${token}` } });
     expect([me.status, (await me.json()).code]).toEqual([403, 'operator_not_registered']);
     expect(operator_id).toMatch(/^op_[0-9a-f]{20}$/);
+
+    // One server: the process that listens on the printed port is Deno itself, not a Node proxy.
+    const listeners = listenersOn(stack.apiPort);
+    expect(listeners).toHaveLength(1);
+    expect(listeners[0]).not.toBe(stack.pid);
+    expect(cmdline(listeners[0])).toMatch(/deno.* run .*functions\/local\/index\.ts/);
   }, 120_000);
+
+  it('--lan serves the app over HTTPS on the LAN address with a certificate kept in the data dir, and says how to trust it on a phone', async () => {
+    const address = lanAddress();
+    const dataDir = await makeDataDir();
+    if (!address) {
+      // A machine on no network: --lan says so and starts nothing.
+      const stack = launch({ dataDir, apiPort: await freePort(), dbPort: await freePort(), args: ['--lan'] });
+      expect((await waitForExit(stack)).code).toBe(1);
+      expect(stack.output()).toContain('--lan: this machine has no IPv4 address on a network');
+      return;
+    }
+    const { stack, url } = await startStack(dataDir, { args: ['--lan'] });
+    const origin = `https://${address}:${stack.apiPort}`;
+    expect(stack.output()).toMatch(new RegExp(`operator app ${origin.replace(/\./g, '\\.')}/ \\(on a phone: trust ${origin.replace(/\./g, '\\.')}/local/ca\\.crt once`, 'm'));
+    expect(stack.output()).toMatch(/^phone +open https:.*\/local\/ca\.crt/m);
+    const fingerprint = /SHA-256 fingerprint: ([0-9A-F:]{95})/.exec(stack.output())?.[1];
+    expect(fingerprint).toBeDefined();
+    // This machine's own tools keep plain HTTP on loopback.
+    expect(url).toBe(`http://127.0.0.1:${stack.apiPort}/api/v1`);
+    expect((await call(url, 'GET', '/health')).status).toBe(200);
+
+    // A client that trusts the certificate authority in the data dir (as the phone will) gets the app and the API.
+    const ca = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
+    const get = (path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpsRequest(`${origin}${path}`, { ca }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      }).on('error', reject).end();
+    });
+    expect(JSON.parse((await get('/api/v1/health')).body)).toMatchObject({ status: 'ok' });
+    expect((await get('/')).body).toContain('<div id="app">');
+    expect((await get('/local/ca.crt')).body).toBe(ca);
+
+    // Kept: a restart on the same data dir serves the same authority, and makes nothing new.
+    stack.child.kill('SIGTERM');
+    await waitForExit(stack);
+    const again = await startStack(dataDir, { args: ['--lan'] });
+    expect(again.stack.output()).not.toMatch(/^made /m);
+    expect(again.stack.output()).toContain(`SHA-256 fingerprint: ${fingerprint}`);
+  }, 240_000);
 
   it('runs the background work on its own: an overdue task expires with a refund, nobody calling a cron URL', async () => {
     const dataDir = await makeDataDir();

@@ -351,7 +351,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** Whether a listen address only accepts connections from this machine. */
-function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   const plain = host.replace(/^\[|\]$/g, '');
   if (plain === 'localhost') return true;
   return ipaddr.isValid(plain) && ipaddr.process(plain).range() === 'loopback';

@@ -17,12 +17,17 @@ export function denoBinary() {
   return join(dirname(require.resolve(`${platform}/package.json`)), 'deno');
 }
 
+/** The `api` edge function's entry, and the local site's (the API plus the operator app; never deployed). */
+export const API_ENTRY = join(repoRoot, 'functions/api/index.ts');
+export const SITE_ENTRY = join(repoRoot, 'functions/local/index.ts');
+
 /**
- * Starts the API on `port` (0 = any free port) with `env` added to this process's environment.
- * `writableDirs` are the only folders it may write (proof storage). Resolves once it listens,
- * with `{ url, port, pid, stop() }`; `onLog` receives its log lines.
+ * Starts the API (or the local site: `entry`) on `port` (0 = any free port) with `env` added to this
+ * process's environment. It reads the clone and `readable` files; `writableDirs` are the only folders
+ * it may write (proof storage). Resolves once it listens, with `{ url, urls, port, pid, stop() }`:
+ * `url` is the first listener's /api/v1, `urls` every listener's origin; `onLog` receives its log lines.
  */
-export function startApi({ env = {}, port = 0, writableDirs = [], onLog = () => {} } = {}) {
+export function startApi({ env = {}, port = 0, writableDirs = [], readable = [], entry = API_ENTRY, onLog = () => {} } = {}) {
   const child = spawn(
     denoBinary(),
     [
@@ -30,9 +35,9 @@ export function startApi({ env = {}, port = 0, writableDirs = [], onLog = () => 
       '--node-modules-dir=manual',
       '--config', join(repoRoot, 'deno.json'),
       '--no-prompt',
-      '--allow-net', '--allow-env', '--allow-sys', `--allow-read=${[repoRoot, ...writableDirs].join(',')}`,
+      '--allow-net', '--allow-env', '--allow-sys', `--allow-read=${[repoRoot, ...writableDirs, ...readable].join(',')}`,
       ...(writableDirs.length ? [`--allow-write=${writableDirs.join(',')}`] : []),
-      join(repoRoot, 'functions/api/index.ts'),
+      entry,
     ],
     {
       cwd: repoRoot,
@@ -51,9 +56,10 @@ export function startApi({ env = {}, port = 0, writableDirs = [], onLog = () => 
     createInterface({ input: child.stdout }).on('line', (line) => {
       onLog(line);
       if (!line.includes('"msg":"listening"')) return;
-      const { hostname, port: actualPort } = JSON.parse(line);
+      const { hostname, port: actualPort, urls = [`http://${hostname}:${actualPort}`] } = JSON.parse(line);
       resolve({
-        url: `http://${hostname}:${actualPort}/api/v1`,
+        url: `${urls[0]}/api/v1`,
+        urls,
         port: actualPort,
         pid: child.pid,
         exited,

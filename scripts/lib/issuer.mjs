@@ -40,6 +40,9 @@ export function defaultDataDir(env = process.env) {
 /** The folder the issuer's key lives in, under a data dir. */
 export const issuerDir = (dir) => join(resolve(dir), 'issuer');
 
+/** The issuer's private key (a JWK) under a data dir; the local sign-in signs with it. */
+export const issuerKeyFile = (dir) => join(issuerDir(dir), PRIVATE_FILE);
+
 const publicPart = (jwk) => Object.fromEntries(PUBLIC_MEMBERS.filter((m) => jwk[m] !== undefined).map((m) => [m, jwk[m]]));
 
 async function readPrivateJwk(file) {

@@ -1,7 +1,10 @@
-// Real components some suites need (Debian's pg_cron for Postgres 15, Debian's Chromium). A missing
-// one fails those suites, so a green run always proves them; skipping them takes an explicit
-// HUMANOPS_SKIP=pg_cron,chromium, and the global setup prints a loud line when it is used.
-import { existsSync } from 'node:fs';
+// Real components some suites need (Debian's pg_cron for Postgres 15, Debian's Chromium; see
+// scripts/lib/requirements.mjs, which `npm test` provisions first). A missing one fails those suites,
+// so a green run always proves them; skipping them takes an explicit HUMANOPS_SKIP=pg_cron,chromium,
+// and the global setup prints a loud line when it is used.
+import { CHROMIUM_PATH, PG15_BIN, REQUIREMENTS, isInstalled, optedOut } from '../../scripts/lib/requirements.mjs';
+
+export { CHROMIUM_PATH, PG15_BIN };
 
 export interface Requirement {
   name: string;
@@ -11,26 +14,22 @@ export interface Requirement {
   assertAvailable(): void;
 }
 
-const optedOut = new Set((process.env.HUMANOPS_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-
-function requirement(name: string, paths: string[], install: string): Requirement {
-  const available = paths.every((path) => existsSync(path));
+function requirement(name: string): Requirement {
+  const spec = REQUIREMENTS.find((r) => r.name === name)!;
+  const available = isInstalled(spec);
   return {
     name,
-    skipped: !available && optedOut.has(name),
+    skipped: !available && optedOut().has(name),
     assertAvailable: () => {
       if (!available) {
-        throw new Error(`${name} is missing (${paths.join(', ')}): install it (${install}), or skip these tests on purpose with HUMANOPS_SKIP=${name}`);
+        throw new Error(`${name} is missing (${spec.files.join(', ')}): install it (apt-get install ${spec.debianPackage}), or skip these tests on purpose with HUMANOPS_SKIP=${name}`);
       }
     },
   };
 }
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const PG15_BIN = '/usr/lib/postgresql/15/bin';
-
-export const needsPgCron = requirement('pg_cron', [`${PG15_BIN}/pg_ctl`, '/usr/lib/postgresql/15/lib/pg_cron.so'], 'apt-get install postgresql-15-cron');
-export const needsChromium = requirement('chromium', [CHROMIUM_PATH], 'apt-get install chromium');
+export const needsPgCron = requirement('pg_cron');
+export const needsChromium = requirement('chromium');
 
 /** The loud lines for every requirement the caller chose to skip (printed once per run). */
 export const skipWarnings = () =>

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { startApi } from '../../scripts/lib/api.mjs';
+import { SITE_ENTRY, startApi } from '../../scripts/lib/api.mjs';
 import { mintOperatorToken } from '../../scripts/lib/issuer.mjs';
 
 export interface Reply<T = any> {
@@ -63,7 +63,19 @@ export interface Stack {
   restartApi(): Promise<void>;
   /** Starts another API process on the same database, with settings changed (an empty value removes one). */
   startInstance(env?: Record<string, string>): Promise<Instance>;
+  /**
+   * `npm start`'s one server (functions/local: this API plus the operator app and the local sign-in)
+   * on the same database and storage, as a second process; stopped with the stack.
+   */
+  startSite(options: SiteOptions): Promise<{ origin: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
+}
+
+export interface SiteOptions {
+  /** The local issuer's private key: enables the local sign-in. */
+  signInKey?: string;
+  /** PEM files: serve HTTPS, and the CA at /local/ca.crt. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** Another API process beside the stack's own (see startInstance). */
@@ -111,7 +123,15 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
   const logs: string[] = [];
   const storageDir = await mkdtemp(join(tmpdir(), 'humanops-storage-'));
   const workerSecret = randomBytes(24).toString('hex');
-  const launch = (overrides: Record<string, string> = {}, onLog = (line: string) => void logs.push(line)) => startApi({
+  // One secret for every process of the stack: a URL one signs, another serves.
+  const signingSecret = randomBytes(32).toString('hex');
+  const launch = (
+    overrides: Record<string, string> = {},
+    onLog = (line: string) => void logs.push(line),
+    { entry, readable = [] }: { entry?: string; readable?: string[] } = {},
+  ) => startApi({
+    entry,
+    readable,
     writableDirs: [storageDir],
     // An empty value leaves a setting out (its default applies).
     env: withoutEmpty({
@@ -126,7 +146,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
       CLERK_ISSUER: inject('issuer'),
       CLERK_AUTHORIZED_PARTIES: inject('issuerAuthorizedParty'),
       HUMANOPS_STORAGE_DIR: storageDir,
-      STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
+      STORAGE_SIGNING_SECRET: signingSecret,
       WORKER_SECRET: workerSecret,
       ...env,
       ...overrides,
@@ -203,7 +223,18 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
 
   const tick = () => tickAt(api.url);
 
+  const sites: { stop(): Promise<void> }[] = [];
+  const startSite = async ({ signInKey, tls }: SiteOptions) => {
+    const site = await launch({
+      ...(signInKey ? { HUMANOPS_SIGN_IN_KEY: signInKey } : {}),
+      ...(tls ? { HUMANOPS_TLS_CERT: tls.certFile, HUMANOPS_TLS_KEY: tls.keyFile, HUMANOPS_TLS_CA: tls.caFile } : {}),
+    }, undefined, { entry: SITE_ENTRY, readable: [...(signInKey ? [signInKey] : []), ...(tls ? [tls.certFile, tls.keyFile, tls.caFile] : [])] });
+    sites.push(site);
+    return { origin: site.urls[0], stop: () => site.stop() };
+  };
+
   return {
+    startSite,
     get url() {
       return api.url;
     },
@@ -231,6 +262,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     createTask,
     logs,
     stop: async () => {
+      for (const site of sites) await site.stop();
       await api.stop();
       // Whatever a test file did through the API, the books must still add up when it ends.
       const problems = await sql`select problem, subject from api.verify_ledger()`;
