@@ -153,6 +153,7 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/tasks', operationId: 'listTasks', tag: 'Tasks', auth: 'agent',
     summary: 'Your tasks, newest first (paginated with limit and offset)', query: rq.ListTasksQuery, responses: ok(rs.TaskListResponse), errors: [400, 401],
+    description: '`offset` cannot be combined with `cursor` (400).',
   },
   {
     method: 'get', path: '/tasks/{id}', operationId: 'getTask', tag: 'Tasks', auth: 'agent',
@@ -229,11 +230,13 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/operator/my-tasks', operationId: 'listMyTasks', tag: 'Operator', auth: 'operator',
     summary: 'The tasks you hold or held, most recently changed first', query: rq.MyTasksQuery, responses: ok(rs.MyTasksResponse), errors: [400, 401, 403],
+    description: '`offset` cannot be combined with `cursor` (400).',
   },
   {
     method: 'get', path: '/operator/tasks', operationId: 'listOpenTasks', tag: 'Operator', auth: 'operator',
     summary: 'Open tasks: physical ones within radius_km of lat/lng first, nearest first; then digital ones',
     query: rq.OperatorTasksQuery, responses: ok(rs.OperatorTaskListResponse), errors: [400, 401, 403],
+    description: '`lat` and `lng` come together, `radius_km` needs them, and `offset` cannot be combined with `cursor` (400 otherwise).',
   },
   {
     method: 'get', path: '/operator/tasks/{id}', operationId: 'getOperatorTask', tag: 'Operator', auth: 'operator',

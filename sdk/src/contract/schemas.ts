@@ -293,9 +293,18 @@ export const MyTasksQuery = z
 
 /** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
 export const EncryptedArtifactSchema = z.strictObject({
-  ciphertext: z.base64('must be base64').max(200_000, 'must be at most 200000 characters').refine((v) => atob(v).length >= 16, 'must hold at least the 16-byte AES-GCM tag'),
-  iv: z.base64('must be base64').refine((v) => atob(v).length === 12, 'must be 12 bytes (a 96-bit AES-GCM IV)'),
-  ephemeralPublicKey: z.base64('must be base64').refine((v) => atob(v).length === 65 && atob(v).charCodeAt(0) === 4, 'must be a raw uncompressed P-256 point (65 bytes)'),
+  ciphertext: documented(
+    z.base64('must be base64').max(200_000, 'must be at most 200000 characters').refine((v) => atob(v).length >= 16, 'must hold at least the 16-byte AES-GCM tag'),
+    { description: 'At least 16 bytes: the AES-GCM ciphertext with its tag' },
+  ),
+  iv: documented(
+    z.base64('must be base64').refine((v) => atob(v).length === 12, 'must be 12 bytes (a 96-bit AES-GCM IV)'),
+    { description: '12 bytes (a 96-bit AES-GCM IV)' },
+  ),
+  ephemeralPublicKey: documented(
+    z.base64('must be base64').refine((v) => atob(v).length === 65 && atob(v).charCodeAt(0) === 4, 'must be a raw uncompressed P-256 point (65 bytes)'),
+    { description: 'A raw uncompressed P-256 point (65 bytes, starting with 0x04)' },
+  ),
   algorithm: z.literal('ECDH-P256-AES-256-GCM', 'must be ECDH-P256-AES-256-GCM'),
   createdAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
 });
