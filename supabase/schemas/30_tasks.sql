@@ -178,6 +178,26 @@ begin
 end
 $$;
 
+/**
+ * The task the calling agent posted, locked for the rest of the transaction, or 404 (another
+ * agent's task is not revealed). What may happen to it next is for the caller and
+ * private.transition_task to decide.
+ */
+create function private.posted_task(p_task_id text, p_agent_id text) returns public.tasks
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = p_agent_id for update;
+  if v_task.id is null then
+    perform private.fail(404, 'task_not_found', 'Task not found');
+  end if;
+  return v_task;
+end
+$$;
+
 create function private.fee_rate_pct(p_spend_cents bigint) returns integer
   language plpgsql immutable
   set search_path = ''
@@ -482,10 +502,7 @@ declare
   v_task public.tasks;
   v_refunded bigint;
 begin
-  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
-  if v_task.id is null then
-    perform private.fail(404, 'task_not_found', 'Task not found');
-  end if;
+  v_task := private.posted_task(p_task_id, v_agent_id);
   if v_task.status not in ('PENDING', 'ACCEPTED') then
     perform private.fail(409, 'task_not_cancellable',
       format('Only PENDING or ACCEPTED tasks can be cancelled; this task is %s', v_task.status),

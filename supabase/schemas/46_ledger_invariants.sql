@@ -45,27 +45,16 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
 $$;
 grant execute on function api.ledger_invariants() to service_role;
 
-/** Every violation of every invariant, one row each: the invariant's name and what breaks it. */
-create function api.verify_ledger() returns table (problem text, subject text)
-  language sql stable
-  security definer
-  set search_path = ''
-  as $$
+/**
+ * Each task's books: its terms, its escrow account, and what its entries moved by the kind of
+ * account (revenue, the operator's share, the agent's net). Read once per check, then judged by one
+ * predicate per invariant. Only the owner reads it, inside the security definer checks.
+ */
+create view private.task_books as
   with final_statuses as (
     select s.status from public.task_statuses s
      where not exists (select from public.task_transitions tr where tr.from_status = s.status)
-  ), initial_statuses as (
-    -- PENDING, and any state that no transition leads to (a task can only be created in it).
-    select 'PENDING'::text as status
-    union
-    select s.status from public.task_statuses s
-     where not exists (select from public.task_transitions tr where tr.to_status = s.status)
-       and s.status not in (select f.status from final_statuses f)
-  ), account_postings as (
-    select p.account_id, sum(p.amount) as total, count(*) as n, max(p.account_version) as last_version
-      from public.ledger_postings p group by p.account_id
   ), task_flows as (
-    -- What each task's entries moved, by the kind of account.
     select e.task_id,
            coalesce(sum(p.amount) filter (where a.kind = 'platform_revenue'), 0) as revenue,
            coalesce(sum(p.amount) filter (where a.kind = 'operator_pending' and e.kind = 'task_settlement'), 0) as operator_share,
@@ -77,111 +66,182 @@ create function api.verify_ledger() returns table (problem text, subject text)
       join public.ledger_accounts a on a.id = p.account_id
      where e.task_id is not null
      group by e.task_id
-  ), task_books as (
-    select t.id, t.status, t.agent_id, t.operator_id, t.reward_cents, t.fee_cents, t.operator_earnings_cents,
-           t.dispute_resolution, t.earnings_released_at,
-           t.status in (select f.status from final_statuses f) as final,
-           esc.id as escrow_id, esc.balance as escrow,
-           coalesce(f.revenue, 0) as revenue, coalesce(f.revenue_credits, 0) as revenue_credits,
-           coalesce(f.operator_share, 0) as operator_share, coalesce(f.operator_credits, 0) as operator_credits,
-           coalesce(f.agent_net, 0) as agent_net
-      from public.tasks t
-      left join public.ledger_accounts esc on esc.task_id = t.id and esc.kind = 'task_escrow'
-      left join task_flows f on f.task_id = t.id
-  ), operator_books as (
-    select o.id,
-           coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_pending'), 0) as pending,
-           coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_available'), 0) as available,
-           coalesce((select sum(p.amount) from public.ledger_entries e
-                       join public.ledger_postings p on p.entry_id = e.id
-                       join public.ledger_accounts a on a.id = p.account_id
-                      where e.operator_id = o.id and e.kind = 'payout' and a.kind = 'external_payouts'), 0) as paid_out,
-           coalesce((select sum(t.operator_earnings_cents) from public.tasks t
-                      where t.operator_id = o.id and t.status = 'COMPLETED'), 0) as earned,
-           coalesce((select sum(t.operator_earnings_cents) from public.tasks t
-                      where t.operator_id = o.id and t.status = 'COMPLETED' and t.earnings_released_at is null), 0) as unreleased,
-           coalesce((select sum(po.amount_cents) from public.payouts po
-                      where po.operator_id = o.id and po.status <> 'failed'), 0) as payouts
-      from public.operators o
-  ), events as (
-    select ev.task_id, ev.from_status, ev.to_status,
-           lag(ev.to_status) over w as previous_to,
-           row_number() over w as n,
-           count(*) over (partition by ev.task_id) as total
-      from public.task_events ev
-    window w as (partition by ev.task_id order by ev.id)
   )
-  select 'entry does not balance', e.id::text
+  select t.id, t.status, t.operator_id, t.reward_cents, t.fee_cents, t.operator_earnings_cents, t.dispute_resolution,
+         t.status in (select f.status from final_statuses f) as final,
+         esc.id as escrow_id, esc.balance as escrow,
+         coalesce(f.revenue, 0)::bigint as revenue, coalesce(f.revenue_credits, 0) as revenue_credits,
+         coalesce(f.operator_share, 0)::bigint as operator_share, coalesce(f.operator_credits, 0) as operator_credits,
+         coalesce(f.agent_net, 0)::bigint as agent_net
+    from public.tasks t
+    left join public.ledger_accounts esc on esc.task_id = t.id and esc.kind = 'task_escrow'
+    left join task_flows f on f.task_id = t.id;
+
+/** Each operator's books: its balances, what it was paid out, what its completed tasks earned it. */
+create view private.operator_books as
+  select o.id,
+         coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_pending'), 0) as pending,
+         coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_available'), 0) as available,
+         coalesce((select sum(p.amount) from public.ledger_entries e
+                     join public.ledger_postings p on p.entry_id = e.id
+                     join public.ledger_accounts a on a.id = p.account_id
+                    where e.operator_id = o.id and e.kind = 'payout' and a.kind = 'external_payouts'), 0)::bigint as paid_out,
+         coalesce((select sum(t.operator_earnings_cents) from public.tasks t
+                    where t.operator_id = o.id and t.status = 'COMPLETED'), 0)::bigint as earned,
+         coalesce((select sum(t.operator_earnings_cents) from public.tasks t
+                    where t.operator_id = o.id and t.status = 'COMPLETED' and t.earnings_released_at is null), 0)::bigint as unreleased,
+         coalesce((select sum(po.amount_cents) from public.payouts po
+                    where po.operator_id = o.id and po.status <> 'failed'), 0)::bigint as payouts
+    from public.operators o;
+
+/*
+ * One function per invariant; api.ledger_invariants names and explains them, in this order. Those
+ * about the whole ledger, deposits and task histories return what breaks them (an entry, an
+ * account, an agent, a transfer, a task). Those about a task's or an operator's books are
+ * predicates on one book (the columns of a row of private.task_books or private.operator_books
+ * they judge), true when it breaks the invariant: verify_ledger reads the books once and asks each
+ * predicate, where six queries would gather them six times. The predicates read only their
+ * arguments, and have no `set search_path` so that they are inlined into that one scan (a function
+ * with a SET clause never is); with no table or function name in them, no search_path can
+ * redirect anything.
+ */
+
+/** Every ledger entry has at least two postings and they sum to zero. */
+create function private.unbalanced_entries() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select e.id::text
     from public.ledger_entries e
     left join public.ledger_postings p on p.entry_id = e.id
    group by e.id
   having coalesce(sum(p.amount), 0) <> 0 or count(p.id) < 2
-  union all
-  select 'cached balance differs from postings', a.id::text
+$$;
+
+/** Each account's cached balance and version equal the sum and count of its postings. */
+create function private.accounts_off_their_postings() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select a.id::text
     from public.ledger_accounts a
-    left join account_postings p on p.account_id = a.id
+    left join (select p.account_id, sum(p.amount) as total, count(*) as n, max(p.account_version) as last_version
+                 from public.ledger_postings p group by p.account_id) p on p.account_id = a.id
    where a.balance <> coalesce(p.total, 0) or a.version <> coalesce(p.n, 0) or a.version <> coalesce(p.last_version, 0)
-  union all
-  select 'negative internal balance', a.id::text
-    from public.ledger_accounts a
-   where a.kind not like 'external_%' and a.balance < 0
-  union all
-  select 'ledger does not sum to zero', sum(a.balance)::text
-    from public.ledger_accounts a
-  having sum(a.balance) <> 0
-  union all
-  select 'task without its escrow account', t.id from task_books t where t.escrow_id is null
-  union all
-  select 'final task escrow not zero', t.id from task_books t where t.final and t.escrow <> 0
-  union all
-  select 'open task escrow differs from reward + fee', t.id
-    from task_books t where not t.final and t.escrow <> t.reward_cents + t.fee_cents
-  union all
-  select 'platform revenue differs from fees of completed tasks',
-         format('revenue %s, fees %s', r.balance, (select coalesce(sum(t.fee_cents), 0) from public.tasks t where t.status = 'COMPLETED'))
+$$;
+
+/** No account but the external ones has a negative balance. */
+create function private.negative_internal_accounts() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select a.id::text from public.ledger_accounts a where a.kind not like 'external_%' and a.balance < 0
+$$;
+
+/** All balances together sum to zero: money is only moved, never made (the sum when it is not). */
+create function private.ledger_total_when_not_zero() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select sum(a.balance)::text from public.ledger_accounts a having sum(a.balance) <> 0
+$$;
+
+/** Every task has exactly its own escrow account. */
+create function private.task_without_escrow(escrow_id bigint) returns boolean
+  language sql immutable
+  as $$ select escrow_id is null $$;
+
+/** A task in a final state holds nothing in escrow. */
+create function private.final_task_holding_escrow(final boolean, escrow bigint) returns boolean
+  language sql immutable
+  as $$ select final and escrow <> 0 $$;
+
+/** A task not yet final holds exactly its reward and fee in escrow. */
+create function private.open_task_with_wrong_escrow(final boolean, escrow bigint, reward_cents bigint, fee_cents bigint) returns boolean
+  language sql immutable
+  as $$ select not final and escrow <> reward_cents + fee_cents $$;
+
+/** Revenue is the sum of the fees of completed tasks, splits included. */
+create function private.revenue_off_completed_fees() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select format('revenue %s, fees %s', r.balance, (select coalesce(sum(t.fee_cents), 0) from public.tasks t where t.status = 'COMPLETED'))
     from public.ledger_accounts r
    where r.kind = 'platform_revenue'
      and r.balance <> (select coalesce(sum(t.fee_cents), 0) from public.tasks t where t.status = 'COMPLETED')
-  union all
-  select 'task revenue differs from its fee', t.id
-    from task_books t
-   where (t.status = 'COMPLETED' and (t.revenue <> t.fee_cents or t.revenue_credits <> 1))
-      or (t.status <> 'COMPLETED' and t.revenue <> 0)
-  union all
-  select 'operator share differs from the task''s terms', t.id
-    from task_books t
-   where (t.status = 'COMPLETED' and (
-            t.operator_id is null
-            or t.operator_earnings_cents is distinct from t.operator_share
-            or t.operator_credits <> 1
-            or case when t.dispute_resolution->>'resolution' = 'split'
-                    then t.operator_earnings_cents is distinct from round((t.dispute_resolution->>'operator_usd')::numeric * 100)::bigint
-                         or t.operator_earnings_cents not between 1 and t.reward_cents - 1
-                    else t.operator_earnings_cents is distinct from t.reward_cents end))
-      or (t.status <> 'COMPLETED' and (t.operator_share <> 0 or t.operator_earnings_cents is not null))
-  union all
-  select 'agent charged wrong for a task', t.id
-    from task_books t
-   where t.agent_net <> case when not t.final then -(t.reward_cents + t.fee_cents)
-                             when t.status = 'COMPLETED' then -(t.fee_cents + coalesce(t.operator_earnings_cents, 0))
-                             else 0 end
-  union all
-  select 'operator books differ from completed tasks', o.id
-    from operator_books o where o.pending + o.available + o.paid_out <> o.earned
-  union all
-  select 'operator pending differs from unreleased earnings', o.id
-    from operator_books o where o.pending <> o.unreleased
-  union all
-  select 'payouts differ from payout entries', o.id
-    from operator_books o where o.payouts <> o.paid_out
-  union all
-  select 'deposit credited more than once', concat_ws(':', d.chain, d.tx_hash, d.log_index)
+$$;
+
+/** A completed task paid its fee to revenue once; any other task paid none. */
+create function private.task_with_wrong_revenue(status text, revenue bigint, revenue_credits bigint, fee_cents bigint) returns boolean
+  language sql immutable
+  as $$
+  select (status = 'COMPLETED' and (revenue <> fee_cents or revenue_credits <> 1))
+      or (status <> 'COMPLETED' and revenue <> 0)
+$$;
+
+/** A completed task credited its operator the reward (or the split's share) once; any other task credited nothing. */
+create function private.task_with_wrong_operator_share(
+  status text, operator_id text, reward_cents bigint, operator_earnings_cents bigint, dispute_resolution jsonb,
+  operator_share bigint, operator_credits bigint
+) returns boolean
+  language sql immutable
+  as $$
+  select (status = 'COMPLETED' and (
+            operator_id is null
+            or operator_earnings_cents is distinct from operator_share
+            or operator_credits <> 1
+            or case when dispute_resolution->>'resolution' = 'split'
+                    then operator_earnings_cents is distinct from round((dispute_resolution->>'operator_usd')::numeric * 100)::bigint
+                         or operator_earnings_cents not between 1 and reward_cents - 1
+                    else operator_earnings_cents is distinct from reward_cents end))
+      or (status <> 'COMPLETED' and (operator_share <> 0 or operator_earnings_cents is not null))
+$$;
+
+/** An open task costs its agent reward + fee, a completed one fee + the operator's share, any other final one nothing. */
+create function private.task_charging_its_agent_wrong(
+  final boolean, status text, reward_cents bigint, fee_cents bigint, operator_earnings_cents bigint, agent_net bigint
+) returns boolean
+  language sql immutable
+  as $$
+  select agent_net <> case when not final then -(reward_cents + fee_cents)
+                           when status = 'COMPLETED' then -(fee_cents + coalesce(operator_earnings_cents, 0))
+                           else 0 end
+$$;
+
+/** An operator's pending + available + paid out equals what its completed tasks paid it. */
+create function private.operator_off_its_earnings(pending bigint, available bigint, paid_out bigint, earned bigint) returns boolean
+  language sql immutable
+  as $$ select pending + available + paid_out <> earned $$;
+
+/** An operator's pending balance is the earnings of its completed tasks not yet released. */
+create function private.operator_with_wrong_pending(pending bigint, unreleased bigint) returns boolean
+  language sql immutable
+  as $$ select pending <> unreleased $$;
+
+/** Each operator's payouts (not failed) add up to what its payout entries sent out. */
+create function private.operator_with_wrong_payouts(payouts bigint, paid_out bigint) returns boolean
+  language sql immutable
+  as $$ select payouts <> paid_out $$;
+
+/** An on-chain transfer (chain, tx hash, log index) is credited at most once. */
+create function private.transfers_credited_twice() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select concat_ws(':', d.chain, d.tx_hash, d.log_index)
     from public.deposits d
    where d.chain is not null
    group by d.chain, d.tx_hash, d.log_index
   having count(*) > 1
-  union all
-  select 'deposits differ from deposit entries', coalesce(d.agent_id, c.agent_id)
+$$;
+
+/** Each agent's deposits add up, in number and amount, to the deposit entries on its account. */
+create function private.agents_with_wrong_deposits() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select coalesce(d.agent_id, c.agent_id)
     from (select dep.agent_id, count(*) as n, sum(dep.amount_cents) as total
             from public.deposits dep group by dep.agent_id) d
     full join (select e.agent_id, count(*) as n, sum(p.amount) as total
@@ -191,8 +251,30 @@ create function api.verify_ledger() returns table (problem text, subject text)
                 where e.kind = 'deposit'
                 group by e.agent_id) c on c.agent_id = d.agent_id
    where d.n is distinct from c.n or d.total is distinct from c.total
-  union all
-  select 'task state path not allowed', x.task_id
+$$;
+
+/** Each task's events start it in an initial state, follow task_transitions one step at a time, and end in its status. */
+create function private.tasks_off_the_state_machine() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  with initial_statuses as (
+    -- PENDING, and any state that no transition leads to (a task can only be created in it) and
+    -- that is not final.
+    select 'PENDING'::text as status
+    union
+    select s.status from public.task_statuses s
+     where not exists (select from public.task_transitions tr where tr.to_status = s.status)
+       and exists (select from public.task_transitions tr where tr.from_status = s.status)
+  ), events as (
+    select ev.task_id, ev.from_status, ev.to_status,
+           lag(ev.to_status) over w as previous_to,
+           row_number() over w as n,
+           count(*) over (partition by ev.task_id) as total
+      from public.task_events ev
+    window w as (partition by ev.task_id order by ev.id)
+  )
+  select x.task_id
     from (
       select ev.task_id from events ev
        where (ev.n = 1 and (ev.from_status is not null or ev.to_status not in (select i.status from initial_statuses i)))
@@ -205,12 +287,68 @@ create function api.verify_ledger() returns table (problem text, subject text)
       union
       select t.id from public.tasks t where not exists (select from public.task_events ev where ev.task_id = t.id)
     ) x
-  union all
-  select 'running escrow differs from escrow accounts', d.agent_id
+$$;
+
+/** An agent's running escrow (on its deposit account) is the sum of its tasks' escrow accounts. */
+create function private.agents_with_wrong_running_escrow() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select d.agent_id
     from public.ledger_accounts d
     left join (select e.agent_id, sum(e.balance) as total from public.ledger_accounts e
                 where e.kind = 'task_escrow' group by e.agent_id) e on e.agent_id = d.agent_id
    where d.kind = 'agent_deposit' and d.escrow_cents <> coalesce(e.total, 0)
+$$;
+
+/** Every violation of every invariant, one row each: the invariant's name and what breaks it. */
+create function api.verify_ledger() returns table (problem text, subject text)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+  with tasks as materialized (select * from private.task_books), operators as materialized (select * from private.operator_books)
+  select 'entry does not balance', s from private.unbalanced_entries() s
+  union all
+  select 'cached balance differs from postings', s from private.accounts_off_their_postings() s
+  union all
+  select 'negative internal balance', s from private.negative_internal_accounts() s
+  union all
+  select 'ledger does not sum to zero', s from private.ledger_total_when_not_zero() s
+  union all
+  select 'task without its escrow account', t.id from tasks t where private.task_without_escrow(t.escrow_id)
+  union all
+  select 'final task escrow not zero', t.id from tasks t where private.final_task_holding_escrow(t.final, t.escrow)
+  union all
+  select 'open task escrow differs from reward + fee', t.id from tasks t
+   where private.open_task_with_wrong_escrow(t.final, t.escrow, t.reward_cents, t.fee_cents)
+  union all
+  select 'platform revenue differs from fees of completed tasks', s from private.revenue_off_completed_fees() s
+  union all
+  select 'task revenue differs from its fee', t.id from tasks t
+   where private.task_with_wrong_revenue(t.status, t.revenue, t.revenue_credits, t.fee_cents)
+  union all
+  select 'operator share differs from the task''s terms', t.id from tasks t
+   where private.task_with_wrong_operator_share(t.status, t.operator_id, t.reward_cents, t.operator_earnings_cents,
+                                                t.dispute_resolution, t.operator_share, t.operator_credits)
+  union all
+  select 'agent charged wrong for a task', t.id from tasks t
+   where private.task_charging_its_agent_wrong(t.final, t.status, t.reward_cents, t.fee_cents, t.operator_earnings_cents, t.agent_net)
+  union all
+  select 'operator books differ from completed tasks', o.id from operators o
+   where private.operator_off_its_earnings(o.pending, o.available, o.paid_out, o.earned)
+  union all
+  select 'operator pending differs from unreleased earnings', o.id from operators o where private.operator_with_wrong_pending(o.pending, o.unreleased)
+  union all
+  select 'payouts differ from payout entries', o.id from operators o where private.operator_with_wrong_payouts(o.payouts, o.paid_out)
+  union all
+  select 'deposit credited more than once', s from private.transfers_credited_twice() s
+  union all
+  select 'deposits differ from deposit entries', s from private.agents_with_wrong_deposits() s
+  union all
+  select 'task state path not allowed', s from private.tasks_off_the_state_machine() s
+  union all
+  select 'running escrow differs from escrow accounts', s from private.agents_with_wrong_running_escrow() s
 $$;
 grant execute on function api.verify_ledger() to service_role;
 

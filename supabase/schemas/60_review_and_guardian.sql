@@ -188,10 +188,7 @@ begin
   -- The Guardian locks its job, then the task (api.apply_guardian_verdict): take them in that
   -- order too, so an agent deciding while the Guardian judges waits instead of deadlocking.
   perform 1 from public.guardian_jobs j where j.task_id = p_task_id and j.status in ('queued', 'running') order by j.id for update;
-  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
-  if v_task.id is null then
-    perform private.fail(404, 'task_not_found', 'Task not found');
-  end if;
+  v_task := private.posted_task(p_task_id, v_agent_id);
   if v_task.status = 'DISPUTED' then
     select e.actor into v_disputed_by from public.task_events e
      where e.task_id = p_task_id and e.to_status = 'DISPUTED' order by e.id desc limit 1;
@@ -295,10 +292,7 @@ declare
   v_task public.tasks;
   v_rating public.task_ratings;
 begin
-  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
-  if v_task.id is null then
-    perform private.fail(404, 'task_not_found', 'Task not found');
-  end if;
+  v_task := private.posted_task(p_task_id, v_agent_id);
   if v_task.status <> 'COMPLETED' then
     perform private.fail(409, 'task_not_completed', format('Only a COMPLETED task can be rated; this task is %s', v_task.status));
   end if;

@@ -286,10 +286,7 @@ begin
   if p_decision not in ('APPROVE', 'DECLINE') then
     raise exception 'Unknown approval decision %', p_decision;
   end if;
-  select * into v_task from public.tasks t where t.id = p_task_id and t.agent_id = v_agent_id for update;
-  if v_task.id is null then
-    perform private.fail(404, 'task_not_found', 'Task not found');
-  end if;
+  v_task := private.posted_task(p_task_id, v_agent_id);
   if v_task.status <> 'PENDING_APPROVAL' then
     perform private.fail(409, 'task_not_awaiting_approval',
       format('Only a PENDING_APPROVAL task can be approved or declined; this task is %s', v_task.status),
