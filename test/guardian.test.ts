@@ -320,9 +320,9 @@ describe('Guardian with the model (Messages API stand-in)', () => {
     await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: reviewer.auth });
     await stack.call('POST', `/operator/tasks/${id}/submit`, { headers: reviewer.auth, body: { confirmation_text: 'Reviewed and compliant' } });
     // A worker claims the job and dies before applying anything.
-    const [claimed] = await stack.sql`select * from api.claim_guardian_jobs(10, 1)`;
+    const [claimed] = await stack.sql`select * from api.claim_guardian_jobs(10, 1, 5)`;
     expect(claimed.task_id).toBe(id);
-    expect(await stack.sql`select * from api.claim_guardian_jobs(10, 1)`).toEqual([]);
+    expect(await stack.sql`select * from api.claim_guardian_jobs(10, 1, 5)`).toEqual([]);
     // Time passes beyond the dead worker's lease.
     await stack.sql`update guardian_jobs set locked_until = now() - interval '1 second' where task_id = ${id}`;
     await stack.tick();

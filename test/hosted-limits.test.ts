@@ -164,6 +164,22 @@ describe('a tick with a deadline', () => {
     await stack.sql`update guardian_jobs set status = 'done' where task_id = ${id}`;
   }, 60_000);
 
+  it('sends a proof whose photos exceed the per-job byte budget to manual review without reading the rest', async () => {
+    const id = await submitted(stack, agent, operator, [makeJpeg(), makeJpeg()]);
+    const calls = model.requests.length;
+    const worker = await stack.startInstance({ GUARDIAN_JOB_MAX_BYTES: '1000' });
+    try {
+      expect((await worker.tick()).guardian_jobs).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+    expect(model.requests.length).toBe(calls);
+    const [task] = await stack.sql`select status, guardian_result from tasks where id = ${id}`;
+    expect(task.status).toBe('MANUAL_REVIEW');
+    expect(task.guardian_result.error).toMatch(/add up to more than/);
+    expect(await stack.sql`select status from guardian_jobs where task_id = ${id}`).toEqual([{ status: 'failed' }]);
+  }, 60_000);
+
   it('stops a webhook batch at the deadline when the receiver never answers', async () => {
     const id = (await stack.createTask(agent, { callback_url: receiverUrl })).body.task_id;
     expect((await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key })).status).toBe(200);
@@ -212,6 +228,49 @@ describe('the smaller limits: statement timeout, sampled logs', () => {
       await instance.stop();
     }
   }, 60_000);
+});
+
+describe('a job that kills its worker cannot loop', () => {
+  let stack: Stack;
+  let model: StandIn;
+  beforeAll(async () => {
+    model = await startAnthropicStandIn();
+    stack = await startStack({ env: { ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: model.url, GUARDIAN_MAX_ATTEMPTS: '3' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await model?.stop();
+  });
+
+  it('goes to MANUAL_REVIEW after three deaths without a fourth model call, and its batch-mates complete', async () => {
+    const agent = await stack.registerAgent('poison');
+    await stack.deposit(agent, 1000);
+    const operator = await stack.registerOperator();
+    const poisoned = await submitted(stack, agent, operator, [makeJpeg()], { title: 'The poisoned proof' });
+    const mates: string[] = [];
+    for (let i = 0; i < 3; i++) mates.push(await submitted(stack, agent, operator, [makeJpeg()], { title: `A good proof ${i}` }));
+    const isPoisoned = (request: { body: any }) => request.body.messages[0].content.at(-1).text.includes('The poisoned proof');
+    // The poisoned proof hangs its worker (as one that runs out of memory or CPU would); the others
+    // take a moment, so the first death takes them along.
+    model.answer = (request) => ({ ...approve(request), delayMs: isPoisoned(request) ? 600_000 : 1_500 });
+    const poisonedCalls = () => model.requests.filter(isPoisoned).length;
+
+    for (let death = 1; death <= 3; death++) {
+      const tick = stack.tick().catch(() => 'killed');
+      await expect.poll(poisonedCalls, { timeout: 30_000 }).toBe(death);
+      await stack.killApi();
+      expect(await tick).toBe('killed');
+      await stack.sql`update guardian_jobs set locked_until = now() - interval '1 second' where status = 'running'`; // the leases run out
+      await stack.restartApi();
+    }
+    await stack.tick();
+    expect(poisonedCalls()).toBe(3);
+    const [task] = await stack.sql`select status, guardian_result from tasks where id = ${poisoned}`;
+    expect(task.status).toBe('MANUAL_REVIEW');
+    expect(task.guardian_result).toMatchObject({ decision: 'MANUAL_REVIEW', confidence: null });
+    expect(await stack.sql`select status, attempts from guardian_jobs where task_id = ${poisoned}`).toEqual([{ status: 'failed', attempts: 3 }]);
+    expect(await stack.sql`select count(*)::int as n from tasks where id in ${stack.sql(mates)} and status = 'COMPLETED'`).toEqual([{ n: 3 }]);
+  }, 180_000);
 });
 
 describe('memory and CPU of a tick: four jobs of five 3.7 MB photos', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './helpers/stack.ts';
+import { physicalTask, type Stack, startStack } from './helpers/stack.ts';
 import { makeJpeg } from './helpers/images.ts';
 
 /**
@@ -92,6 +92,13 @@ describe('rate limits on posting tasks (counted in the statement that posts)', (
     expect(replies.map((r) => r.status)).toEqual([402, 402, 402, 402, 402, 429]);
     expect(replies[5].body.code).toBe('rate_limited');
     expect(Number(replies[5].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts keys that find no agent with the anonymous callers, so made-up keys get no window each', async () => {
+    await inFreshWindow(stack);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await stack.call('POST', '/tasks', { key: `ho_test_${String(i).repeat(28)}`, body: physicalTask() })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
   });
 });
 

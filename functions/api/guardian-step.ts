@@ -92,7 +92,8 @@ export async function verifyTask(deps: Deps, tick: Tick, jobId: number, taskId: 
   return status;
 }
 
-type Job = { job_id: number; task_id: string; attempts: number };
+/** A claimed job; `alone` when its last worker died holding it (see api.claim_guardian_jobs). */
+type Job = { job_id: number; task_id: string; attempts: number; alone: boolean };
 
 /** Records a failed attempt: retried after a backoff (or the wait the model asked for), or sent to review. */
 async function failJob(deps: Deps, job: Job, error: unknown): Promise<void> {
@@ -109,7 +110,9 @@ async function failJob(deps: Deps, job: Job, error: unknown): Promise<void> {
 
 /**
  * Claims batches while the budget allows a useful model call: a batch runs concurrently (the model
- * is the slow part), and another is claimed only after a full one, with time left.
+ * is the slow part), and another is claimed after a full one, or after a job whose last worker
+ * died (the claim hands those out alone, so whatever killed that worker takes nothing else along),
+ * with time left. Jobs past GUARDIAN_MAX_ATTEMPTS go to manual review in the claim itself.
  */
 export const guardianJobs: WorkStep = {
   name: 'guardian_jobs',
@@ -118,7 +121,7 @@ export const guardianJobs: WorkStep = {
     for (;;) {
       if (tick.deadline - VERDICT_MARGIN_MS - Date.now() < MIN_CALL_MS) break;
       const jobs = await deps.db.asService((tx) => tx<Job[]>`
-        select job_id, task_id, attempts from api.claim_guardian_jobs(${BATCH}, ${LEASE_SECONDS})`);
+        select job_id, task_id, attempts, alone from api.claim_guardian_jobs(${BATCH}, ${LEASE_SECONDS}, ${deps.config.guardian.maxAttempts})`);
       await Promise.all(jobs.map(async (job) => {
         try {
           const status = await verifyTask(deps, tick, Number(job.job_id), job.task_id);
@@ -128,7 +131,7 @@ export const guardianJobs: WorkStep = {
         }
       }));
       handled += jobs.length;
-      if (jobs.length < BATCH) break;
+      if (jobs.length < BATCH && !jobs.some((job) => job.alone)) break;
     }
     return handled;
   },

@@ -352,9 +352,12 @@ grant execute on function api.create_task(text, text, text, text, text, double p
  * create_task, commit, and two more with an Idempotency-Key). One statement does all of it in one
  * transaction, in the same order and with the same rules as the other agent routes:
  *
- * 1. counts the request in its rate-limit window (when the limiter is on) and refuses past the limit;
- * 2. finds the agent behind the key hash (api.authenticate_agent: active, unexpired), or refuses
- *    with 401, and checks the key holds a scope the route needs (p_scopes_needed), or refuses;
+ * 1. finds the agent behind the key hash (api.authenticate_agent: active, unexpired) and counts the
+ *    request in its rate-limit window (when the limiter is on): a valid key's own (p_rate_bucket),
+ *    anything else the anonymous callers' (p_anonymous_bucket), so made-up keys cannot each get a
+ *    window of their own; refuses past the limit;
+ * 2. refuses a key that found no agent with 401, and checks the key holds a scope the route needs
+ *    (p_scopes_needed), or refuses;
  * 3. acts as that agent through that key: the same claims the API sets for agent requests (agent,
  *    key, scopes), read below by private.require_agent, the key's scope and its spending policy
  *    (the money moves are security definer; nothing here reads through row-level security);
@@ -376,7 +379,7 @@ create function api.post_task(
   p_reward_cents bigint, p_deadline timestamptz, p_proof_requirements text[],
   p_digital_instructions text default null, p_callback_url text default null,
   p_callback_secret text default null, p_agent_public_key text default null,
-  p_location_country text default null
+  p_location_country text default null, p_anonymous_bucket text default null, p_anonymous_limit integer default null
 ) returns jsonb
   language plpgsql
   security definer
@@ -386,6 +389,8 @@ create function api.post_task(
   as $$
 declare
   v_rate jsonb;
+  v_bucket text;
+  v_limit integer;
   v_agent_id text;
   v_key_id text;
   v_scopes text[];
@@ -398,16 +403,18 @@ declare
   v_hint text;
   v_detail text;
 begin
-  if p_rate_bucket is not null then
-    select jsonb_build_object('hits', h.hits, 'reset_at', h.reset_at) into v_rate
-      from api.hit_rate_limit(p_rate_bucket, 60) h;
-    if (v_rate->>'hits')::integer > p_rate_limit then
+  select a.agent_id, a.key_id, a.scopes into v_agent_id, v_key_id, v_scopes from api.authenticate_agent(p_key_hash) a;
+  v_bucket := case when v_agent_id is null then p_anonymous_bucket else p_rate_bucket end;
+  v_limit := case when v_agent_id is null then p_anonymous_limit else p_rate_limit end;
+  if v_bucket is not null then
+    select jsonb_build_object('hits', h.hits, 'reset_at', h.reset_at, 'limit', v_limit) into v_rate
+      from api.hit_rate_limit(v_bucket, 60) h;
+    if (v_rate->>'hits')::integer > v_limit then
       return jsonb_build_object('rate', v_rate, 'limited', true);
     end if;
   end if;
 
   begin
-    select a.agent_id, a.key_id, a.scopes into v_agent_id, v_key_id, v_scopes from api.authenticate_agent(p_key_hash) a;
     if v_agent_id is null then
       return jsonb_build_object('rate', v_rate, 'unauthenticated', true);
     end if;
@@ -460,7 +467,7 @@ begin
   end;
 end
 $$;
-grant execute on function api.post_task(text, text, integer, text[], text, text, text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text) to service_role;
+grant execute on function api.post_task(text, text, integer, text[], text, text, text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text, text, integer) to service_role;
 
 /**
  * Returns everything left in a task's escrow to its agent's deposit. Used by cancel, expiry and

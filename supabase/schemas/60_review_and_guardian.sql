@@ -61,26 +61,59 @@ end
 $$;
 
 /**
- * Claims up to `p_limit` Guardian jobs that are due, or whose worker's lease ran out, for
- * `p_lease_seconds`. A job claimed by a worker that dies is claimed again once its lease expires.
+ * Claims Guardian jobs for `p_lease_seconds`. A running job whose lease ran out lost its worker,
+ * maybe to the job itself (a proof that exhausts memory or time): such a job is handed out alone,
+ * fewest tries first, so it never takes its batch-mates down with it again; otherwise up to
+ * `p_limit` due jobs, oldest first. A job whose worker died on its `p_max_attempts`-th try is not
+ * handed out again: nobody recorded that failure, so the claim does, and the task goes to manual
+ * review. `alone` marks a job handed out on its own.
  */
-create function api.claim_guardian_jobs(p_limit integer, p_lease_seconds integer)
-  returns table (job_id bigint, task_id text, attempts integer)
-  language sql
+create function api.claim_guardian_jobs(p_limit integer, p_lease_seconds integer, p_max_attempts integer)
+  returns table (job_id bigint, task_id text, attempts integer, alone boolean)
+  language plpgsql
   security definer
   set search_path = ''
   as $$
-  update public.guardian_jobs j
-     set status = 'running', attempts = j.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), updated_at = now()
-   where j.id in (
-     select g.id from public.guardian_jobs g
-      where (g.status = 'queued' and g.available_at <= now()) or (g.status = 'running' and g.locked_until < now())
-      order by g.available_at, g.id
-      limit p_limit
-        for update skip locked)
-  returning j.id, j.task_id, j.attempts
+declare
+  v_spent bigint;
+begin
+  for v_spent in
+    select g.id from public.guardian_jobs g
+     where g.status = 'running' and g.locked_until < now() and g.attempts >= p_max_attempts
+     order by g.id
+       for update skip locked
+  loop
+    perform api.fail_guardian_job(v_spent,
+      format('The worker stopped during each of %s attempts (killed, or out of time or memory)', p_max_attempts), 0, p_max_attempts);
+  end loop;
+
+  return query
+    update public.guardian_jobs j
+       set status = 'running', attempts = j.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+     where j.id = (
+       select g.id from public.guardian_jobs g
+        where g.status = 'running' and g.locked_until < now()
+        order by g.attempts, g.available_at, g.id
+        limit 1
+          for update skip locked)
+    returning j.id, j.task_id, j.attempts, true;
+  if found then
+    return;
+  end if;
+
+  return query
+    update public.guardian_jobs j
+       set status = 'running', attempts = j.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+     where j.id in (
+       select g.id from public.guardian_jobs g
+        where g.status = 'queued' and g.available_at <= now()
+        order by g.available_at, g.id
+        limit p_limit
+          for update skip locked)
+    returning j.id, j.task_id, j.attempts, false;
+end
 $$;
-grant execute on function api.claim_guardian_jobs(integer, integer) to service_role;
+grant execute on function api.claim_guardian_jobs(integer, integer, integer) to service_role;
 
 /**
  * Applies the Guardian's verdict on a claimed job: APPROVE completes and pays, anything else sends

@@ -21,7 +21,8 @@ const AgentTasksKey = z.object({ created_at: z.string().regex(TIMESTAMP_KEY), id
 
 /** What api.post_task answers (see its migration). */
 interface PostTaskResult {
-  rate: { hits: number; reset_at: string } | null;
+  /** The window the request was counted in, and that window's limit. */
+  rate: { hits: number; reset_at: string; limit: number } | null;
   limited?: boolean;
   unauthenticated?: boolean;
   agent?: { id: string; keyId: string; scopes: Scope[] };
@@ -176,9 +177,11 @@ export function taskRoutes(deps: Deps) {
    */
   app.post('/tasks', async (c) => {
     const key = c.req.header('x-api-key');
-    // Counted per key before the key is checked (the check is in the same statement); a key that
-    // cannot be one of ours counts with the anonymous callers.
-    const limiter = rateLimitOf(c, deps, agentKeyProblem(key, config.mode) ? null : keyCaller(await sha256Hex(key!)));
+    const wellFormed = !agentKeyProblem(key, config.mode);
+    // A valid key counts in its own window, anything else with the anonymous callers; which one
+    // applies is known once the key is looked up (in post_task's statement).
+    const keyed = wellFormed ? rateLimitOf(c, deps, keyCaller(await sha256Hex(key!))) : null;
+    const anonymous = rateLimitOf(c, deps, null);
     let request;
     try {
       const problem = agentKeyProblem(key, config.mode);
@@ -186,9 +189,11 @@ export function taskRoutes(deps: Deps) {
       const raw = await readJson(c);
       request = { task: await taskToPost(raw), idempotency: await idempotencyOf(c, raw), keyHash: await sha256Hex(key!) };
     } catch (refusal) {
+      const agent = wellFormed ? await authenticateAgent(deps, key!).catch(() => null) : null;
+      const limiter = agent ? keyed : anonymous;
       if (limiter) await countHit(deps, limiter);
-      if (!agentKeyProblem(key, config.mode)) {
-        const agent = await authenticateAgent(deps, key!);
+      if (wellFormed) {
+        if (!agent) throw unauthorized('Invalid or revoked API key');
         const refused = scopeProblem(c, agent.scopes);
         if (refused) throw refused;
         c.set('agent', agent);
@@ -198,7 +203,8 @@ export function taskRoutes(deps: Deps) {
     const { task, idempotency, keyHash } = request;
     const [{ result }] = await db.sql<{ result: PostTaskResult }[]>`
       select api.post_task(
-        p_key_hash => ${keyHash}, p_rate_bucket => ${limiter?.bucket ?? null}, p_rate_limit => ${limiter?.limit ?? null},
+        p_key_hash => ${keyHash}, p_rate_bucket => ${keyed?.bucket ?? null}, p_rate_limit => ${keyed?.limit ?? null},
+        p_anonymous_bucket => ${anonymous?.bucket ?? null}, p_anonymous_limit => ${anonymous?.limit ?? null},
         p_scopes_needed => ${scopesNeeded(c)}::text[],
         p_idempotency_key => ${idempotency?.key ?? null}, p_request_hash => ${idempotency?.requestHash ?? null},
         p_title => ${task.title}, p_description => ${task.description}, p_task_type => ${task.task_type},
@@ -209,7 +215,7 @@ export function taskRoutes(deps: Deps) {
         p_digital_instructions => ${task.digital_instructions}, p_callback_url => ${task.callback_url},
         p_callback_secret => ${task.callback_secret}, p_agent_public_key => ${task.agent_public_key},
         p_location_country => ${task.location_country}) as result`;
-    const headers = limiter && result.rate ? rateLimitHeaders(limiter.limit, result.rate.hits, result.rate.reset_at) : {};
+    const headers = result.rate ? rateLimitHeaders(result.rate.limit, result.rate.hits, result.rate.reset_at) : {};
     if (result.unauthenticated) throw unauthorized('Invalid or revoked API key');
     if (result.agent) {
       const refused = scopeProblem(c, result.agent.scopes);
