@@ -7,10 +7,12 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { HDKey } from 'viem/accounts';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { Hono } from 'hono';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../functions/api/app.ts';
+import { openApiRoutes } from '../functions/api/routes/openapi.ts';
 import type { Deps } from '../functions/api/context.ts';
 import { loadConfig } from '../functions/_shared/config.ts';
 import { VERSION } from '../functions/_shared/version.ts';
@@ -65,6 +67,21 @@ describe('the document', () => {
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`)));
     expect([...mounted].filter((r) => !documented.has(r)), 'mounted but not documented').toEqual([]);
     expect([...documented].filter((r) => !mounted.has(r)), 'documented but not mounted').toEqual([]);
+  });
+
+  it('names the base URL it was reached at as its server, and on Supabase the public one with /functions/v1', async () => {
+    // Mounted as the API mounts it: under /api/v1.
+    const served = async (routes: ReturnType<typeof openApiRoutes>, url: string) =>
+      ((await (await new Hono().basePath('/api/v1').route('/', routes).request(url)).json()) as any).servers;
+    expect(await served(openApiRoutes(), 'http://api.example.test:8080/api/v1/openapi.json')).toEqual([{ url: 'http://api.example.test:8080/api/v1', description: 'This server' }]);
+    const hosted = loadConfig({
+      SB_REGION: 'eu-west-1', HUMANOPS_MODE: 'test', STORAGE_BACKEND: 'local', SUPABASE_DB_URL: 'postgres://u@h/db', DB_POOLER_URL: 'postgres://u@h:6543/db',
+      SUPABASE_URL: 'https://abcd.supabase.co',
+    });
+    expect(hosted.apiBaseUrl).toBe('https://abcd.supabase.co/functions/v1/api/v1');
+    // The edge runtime hands the function /api/v1/… on its own host; the document still names the public URL.
+    expect(await served(openApiRoutes(hosted.apiBaseUrl), 'http://localhost:9999/api/v1/openapi.json')).toEqual([{ url: 'https://abcd.supabase.co/functions/v1/api/v1', description: 'This server' }]);
+    expect(loadConfig({ SUPABASE_DB_URL: 'postgres://u@h/db' }).apiBaseUrl).toBeUndefined();
   });
 
   it('every operation names its security, and error answers use the one error shape', () => {

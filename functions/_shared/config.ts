@@ -95,6 +95,12 @@ export interface Config {
   /** Supabase's edge runtime (it sets SB_REGION): stricter defaults apply there. */
   onSupabase: boolean;
   /**
+   * The API's public base URL when the request cannot tell it: on Supabase requests arrive as
+   * /api/v1/… without the /functions/v1 they were sent to, so it is `SUPABASE_URL`/functions/v1/api/v1.
+   * Elsewhere undefined: the base URL is the one the request reached.
+   */
+  apiBaseUrl?: string;
+  /**
    * The database: on Supabase the Supavisor transaction pooler (DB_POOLER_URL), a pool of 2 per
    * isolate that lets go of idle connections quickly, no prepared statements, and a statement
    * timeout on every transaction.
@@ -296,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxyHeaders: e.TRUST_PROXY_HEADERS ?? onSupabase,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     onSupabase,
+    apiBaseUrl: onSupabase && e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/+$/, '')}/functions/v1/api/v1` : undefined,
     // Supabase runs many short-lived isolates, each with its own pool, in front of a transaction
     // pooler that cannot keep prepared statements: two connections each, no prepared statements.
     db: {

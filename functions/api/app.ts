@@ -50,7 +50,7 @@ export function createApp(deps: Deps) {
     return c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, code: 'route_not_found' }, 404);
   });
   app.route('/', healthRoutes(deps));
-  app.route('/', openApiRoutes());
+  app.route('/', openApiRoutes(deps.config.apiBaseUrl));
   app.route('/', agentRoutes(deps));
   app.route('/', policyRoutes(deps));
   app.route('/', depositRoutes(deps));
