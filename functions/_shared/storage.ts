@@ -13,6 +13,8 @@ export interface ProofStorage {
   put(path: string, bytes: Uint8Array, contentType: string): Promise<void>;
   /** The object and its content type, or null when there is none at `path`. */
   read(path: string): Promise<{ bytes: Uint8Array; contentType: string } | null>;
+  /** Removes the object at `path`; nothing when there is none. */
+  remove(path: string): Promise<void>;
   /** A URL that serves the object until it expires. */
   signedUrl(path: string, options: { origin: string; expiresInSeconds: number }): Promise<string>;
   /** The object path a URL this storage issued points at, or null if it is not one of ours. */
@@ -261,6 +263,13 @@ export function createLocalStorage(options: { dir: string; signingSecret: string
       }
     },
 
+    async remove(path) {
+      assertSafePath(path);
+      const fs = await files();
+      await fs.remove(objectFile(path));
+      await fs.remove(metaFile(path));
+    },
+
     async read(path) {
       assertSafePath(path);
       const fs = await files();
@@ -364,6 +373,12 @@ export function createSupabaseStorage(options: { url: string; serviceRoleKey: st
       if (!error) return;
       if (isDuplicate(error)) throw new ApiError(409, 'proof_exists', 'A proof file already exists at this path');
       throw unavailable('upload', error);
+    },
+
+    async remove(path) {
+      assertSafePath(path);
+      const { error } = await client.from(bucket).remove([path]);
+      if (error) throw unavailable('remove', error);
     },
 
     async read(path) {

@@ -266,6 +266,30 @@ $$;
 grant execute on function api.record_proof_file(text, text, text, bigint) to authenticated;
 
 /**
+ * Forgets up to `p_limit` unbound proof files (uploaded without a task and never submitted) older
+ * than `p_older_than`, and returns their paths for the caller to remove from storage. The rows go
+ * first: once gone, no submit can bind the file, so removing it afterwards cannot take a photo
+ * from a proof.
+ */
+create function api.sweep_unbound_proof_files(p_older_than interval, p_limit integer) returns setof text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  return query
+    delete from public.proof_files f
+     where f.path in (select u.path from public.proof_files u
+                       where u.task_id is null and u.created_at < now() - p_older_than
+                       order by u.created_at
+                       limit p_limit
+                         for update skip locked)
+    returning f.path;
+end
+$$;
+grant execute on function api.sweep_unbound_proof_files(interval, integer) to service_role;
+
+/**
  * Submits proof for a task the calling operator holds (ACCEPTED or IN_PROGRESS, before its
  * deadline): every photo path must be a file this operator uploaded, for this task or for none
  * (those are bound to this task now), and each at most once. Stores the proof, moves the task to

@@ -126,6 +126,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.start_task(text): authenticated EXECUTE',
   'function api.store_idempotent_response(text,integer,jsonb): authenticated EXECUTE',
   'function api.submit_task(text,jsonb,text[]): authenticated EXECUTE',
+  'function api.sweep_unbound_proof_files(interval,integer): service_role EXECUTE',
   'function api.task_operator(text): authenticated EXECUTE',
   'function api.verify_ledger(): service_role EXECUTE',
   'function api.verify_ledger_incremental(): service_role EXECUTE',

@@ -42,6 +42,8 @@ export interface Stack {
   url: string;
   /** The API process (Deno), e.g. to read its memory use from /proc. */
   pid: number;
+  /** The local proof storage folder (HUMANOPS_STORAGE_DIR). */
+  storageDir: string;
   /** Superuser connection to this stack's database, for assertions and setup. */
   sql: postgres.Sql;
   /** The URL the API connects with. */
@@ -252,6 +254,7 @@ export async function startStack({ env = {} }: { env?: Record<string, string> } 
     },
     pid: api.pid,
     databaseUrl: `${base}/${database}`,
+    storageDir,
     tick,
     upload,
     registerOperator,

@@ -2,7 +2,7 @@
 // (dist/index.mjs): upload = POST {url}/object/{bucket}/{path} with the raw bytes, `content-type`,
 // `cache-control: max-age=3600` and `x-upsert`; createSignedUrl = POST {url}/object/sign/{bucket}/{path}
 // with JSON `{ expiresIn }`, answered `{ signedURL: '/object/sign/…?token=…' }` which it prefixes
-// with {url}; download = GET {url}/object/{bucket}/{path}. Every request carries the client's
+// with {url}; download = GET {url}/object/{bucket}/{path}; remove (below). Every request carries the client's
 // headers (apikey, Authorization, X-Client-Info). Errors are JSON `{ statusCode, error, message }`,
 // and Supabase answers several of them (duplicate, not found) with HTTP 400.
 import { randomUUID } from 'node:crypto';
@@ -37,6 +37,13 @@ export function startStorageStandIn(serviceKey: string) {
       if (state.failWith500) return json(500, { statusCode: '500', error: 'internal', message: 'Internal Server Error' });
       if (req.headers.apikey !== serviceKey || req.headers.authorization !== `Bearer ${serviceKey}`) {
         return json(400, { statusCode: '403', error: 'Unauthorized', message: 'Invalid Compact JWS' });
+      }
+      // remove = DELETE {url}/object/{bucket} with JSON `{ prefixes: [paths] }`, answered with the removed objects.
+      const removal = /^\/storage\/v1\/object\/([^/]+)$/.exec(url.pathname);
+      if (req.method === 'DELETE' && removal) {
+        const { prefixes } = JSON.parse(body.toString('utf8')) as { prefixes: string[] };
+        const removed = prefixes.filter((p) => objects.delete(`${removal[1]}/${p}`));
+        return json(200, removed.map((name) => ({ name, bucket_id: removal[1] })));
       }
       const route = /^\/storage\/v1\/object\/(sign\/)?([^/]+)\/(.+)$/.exec(url.pathname);
       if (!route) return json(404, { statusCode: '404', error: 'Not Found', message: 'Route not found' });

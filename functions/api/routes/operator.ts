@@ -16,6 +16,7 @@ import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
+import { checkRoomForProof, storeProofFile } from '../proof-files.ts';
 import { readUploadForm } from '../upload-form.ts';
 
 /**
@@ -301,10 +302,10 @@ export function operatorRoutes(deps: Deps) {
   app.post(
     '/operator/upload',
     // Who is asking is settled before a byte of the body is read: storage configured, a registered
-    // operator; then the body is capped while it streams, before multipart parsing.
+    // and verified operator; then the body is capped while it streams, before multipart parsing.
     async (c, next) => {
       requireStorage(deps.storage);
-      await registeredOperator(c);
+      verified(await registeredOperator(c));
       await next();
     },
     limitBody(maxUploadBytes + FORM_OVERHEAD_BYTES, 'file_too_large', tooLarge),
@@ -321,19 +322,9 @@ export function operatorRoutes(deps: Deps) {
       if (!image) throw badRequest('unsupported_file_type', 'file: must be a JPEG, PNG, WebP or HEIC image that decodes');
 
       const id = operatorId(c);
-      // Refuse before storing anything when the task is not this operator's to work on.
-      if (taskId !== null) {
-        await db.asOperator(id, async (tx) => {
-          const [task] = await tx<{ status: string }[]>`select status from public.tasks where id = ${taskId} and operator_id = ${id}`;
-          if (!task) throw notFound('task_not_found', 'Task not found');
-          if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
-            throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
-          }
-        });
-      }
+      await checkRoomForProof(db, id, taskId);
       const path = proofPath(id, taskId ?? UNBOUND_FOLDER, image.extension);
-      await storage.put(path, bytes, image.contentType);
-      await db.asOperator(id, (tx) => tx`select api.record_proof_file(${taskId}, ${path}, ${image.contentType}, ${bytes.length})`);
+      await storeProofFile({ db, storage }, { operatorId: id, taskId, path, bytes, contentType: image.contentType });
       const url = await storage.signedUrl(path, { origin: new URL(c.req.url).origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds });
       return c.json({ url, path, content_type: image.contentType, size: bytes.length }, 201);
     },

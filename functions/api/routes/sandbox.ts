@@ -13,6 +13,7 @@ import { encryptForAgent } from '../../../sdk/src/e2ee.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
+import { storeProofFile } from '../proof-files.ts';
 
 /** The operator who works sandbox tasks. */
 export const SANDBOX_OPERATOR = 'sandbox_operator';
@@ -39,8 +40,7 @@ export function sandboxRoutes(deps: Deps) {
     if (task.proof_type === 'PHOTO' || task.proof_type === 'SCREENSHOT') {
       if (!deps.storage) throw new ApiError(503, 'storage_unavailable', 'Proof storage is not configured on this server');
       const path = proofPath(SANDBOX_OPERATOR, task.id, 'jpg');
-      await deps.storage.put(path, SANDBOX_JPEG, 'image/jpeg');
-      await db.asOperator(SANDBOX_OPERATOR, (tx) => tx`select api.record_proof_file(${task.id}, ${path}, 'image/jpeg', ${SANDBOX_JPEG.length})`);
+      await storeProofFile({ db, storage: deps.storage }, { operatorId: SANDBOX_OPERATOR, taskId: task.id, path, bytes: SANDBOX_JPEG, contentType: 'image/jpeg' });
       proof.photos = [path];
     } else if (task.proof_type === 'CONFIRMATION') {
       proof.confirmation_text = 'Sandbox confirmation: the task was done as described.';
