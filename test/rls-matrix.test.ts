@@ -42,6 +42,7 @@ const SPECS: Record<string, Spec> = {
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
   spending_policies: { key: 't.id', agent: 't.agent_id = $ID' },
+  webhook_receivers: { key: 't.receiver' },
   ledger_checks: { key: 't.id' },
   // Verified operators read open tasks (PENDING, unclaimed, before their deadline) through this view.
   open_tasks: { key: 't.id', from: 'public.tasks', operator: "t.status = 'PENDING' and t.operator_id is null and t.deadline > now()" },
@@ -82,6 +83,7 @@ beforeAll(async () => {
     expect((await stack.call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10 } })).status).toBe(200);
   }
   await stack.sql`select * from api.verify_ledger_incremental()`; // leaves its watermark in ledger_checks
+  await stack.sql`select api.note_webhook_receiver('https://silent.example.com/hook', false)`; // a receiver that timed out
   roles = [
     { name: 'anon', role: 'anon', claims: null },
     { name: 'agent alice', role: 'authenticated', claims: { sub: alice.id, role: 'authenticated', humanops_role: 'agent' }, agent: alice.id },

@@ -55,6 +55,7 @@ const EnvSchema = z.object({
   EARNINGS_HOLD_SECONDS: z.coerce.number().int().min(0).optional(),
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  WEBHOOK_RESENDS_PER_MINUTE: positiveInt.default(10),
   BASE_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
   BASE_CHAIN_ID: positiveInt.default(8453),
   USDC_CONTRACT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').default('0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'),
@@ -146,7 +147,12 @@ export interface Config {
    * Webhooks to loopback/private addresses: allowed in test mode on a server only this machine can
    * reach, unless turned off; never in live mode, on Supabase, or when listening beyond loopback.
    */
-  webhooks: { allowPrivateAddresses: boolean; timeoutMs: number };
+  webhooks: {
+    allowPrivateAddresses: boolean;
+    timeoutMs: number;
+    /** Resends an agent may ask for per minute: each makes a delivery due at once. */
+    resendsPerMinute: number;
+  };
   chain: {
     rpcUrl: string | undefined;
     chainId: number;
@@ -345,6 +351,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       // anyone with a test key could make it probe the internal network.
       allowPrivateAddresses: mode === 'test' && !reachableFromOutside && (e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? true),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      resendsPerMinute: e.WEBHOOK_RESENDS_PER_MINUTE,
     },
     chain: {
       rpcUrl: e.BASE_RPC_URL,

@@ -112,6 +112,8 @@ export interface DeliveryResult {
   delivered: boolean;
   statusCode: number | null;
   error: string | null;
+  /** No answer within the timeout: what trips the receiver's circuit breaker. */
+  timedOut?: boolean;
 }
 
 /** What the Node-compatible HTTP clients need of a request function (node:http and node:https). */
@@ -169,8 +171,9 @@ export async function deliver(
     try {
       addresses = await resolveHost(host, deadline);
     } catch (error) {
-      const why = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (error as Error).message;
-      return { delivered: false, statusCode: null, error: `cannot resolve ${host}: ${why}` };
+      const timedOut = (error as Error).name === 'TimeoutError';
+      const why = timedOut ? `no answer within ${options.timeoutMs} ms` : (error as Error).message;
+      return { delivered: false, statusCode: null, error: `cannot resolve ${host}: ${why}`, timedOut };
     }
     if (addresses.length === 0) return { delivered: false, statusCode: null, error: `cannot resolve ${host}` };
     const bad = addresses.find(isPrivateAddress);
@@ -191,7 +194,7 @@ export async function deliver(
     const delivered = status >= 200 && status < 300;
     return { delivered, statusCode: status, error: delivered ? null : `receiver answered ${status}` };
   } catch (error) {
-    if (deadline.aborted) return { delivered: false, statusCode: null, error: `no answer within ${options.timeoutMs} ms` };
+    if (deadline.aborted) return { delivered: false, statusCode: null, error: `no answer within ${options.timeoutMs} ms`, timedOut: true };
     return { delivered: false, statusCode: null, error: `request failed: ${(error as Error).message}` };
   }
 }

@@ -1,4 +1,9 @@
-/** The webhook worker step: claims due deliveries with a lease and sends them concurrently, each task's in order. */
+/**
+ * The webhook worker step: claims due deliveries with a lease and sends them concurrently, each
+ * task's in order. The claim shares the worker fairly (api.claim_webhook_deliveries: a few at a time
+ * per agent and per receiver, round-robin across agents, none to a receiver whose circuit is open),
+ * so one agent's receiver that never answers holds up only its own deliveries.
+ */
 import { deliver } from '../_shared/webhooks.ts';
 import type { WorkStep } from './worker.ts';
 
@@ -35,8 +40,14 @@ export const webhookDeliveries: WorkStep = {
         const result = delivery.fail
           ? { delivered: false, statusCode: null, error: 'sandbox: forced failure' }
           : await deliver(delivery, { allowPrivate: config.webhooks.allowPrivateAddresses, timeoutMs });
+        // What the receiver did feeds its circuit breaker: an answer (any status) closes it, a
+        // timeout counts towards opening it, unless the tick had cut the timeout short. A refused
+        // connection costs no one any time: neither.
+        const silent = result.timedOut === true && timeoutMs >= config.webhooks.timeoutMs;
+        const answered = result.statusCode !== null ? true : silent ? false : null;
         await db.asService((tx) => tx`
-          select api.record_webhook_attempt(${delivery.id}, ${delivery.lease}::uuid, ${result.delivered}, ${result.statusCode}, ${result.error}, ${MAX_WEBHOOK_ATTEMPTS})`);
+          select api.record_webhook_attempt(${delivery.id}, ${delivery.lease}::uuid, ${result.delivered}, ${result.statusCode}, ${result.error}, ${MAX_WEBHOOK_ATTEMPTS}),
+                 api.note_webhook_receiver(${delivery.url}, ${answered}::boolean)`);
         return result.delivered;
       }));
       sent += claimed.length;

@@ -30,6 +30,21 @@ create index webhook_deliveries_pending_by_task on public.webhook_deliveries (ta
 alter table public.webhook_deliveries enable row level security;
 
 /**
+ * Receivers that stopped answering (a circuit breaker). A post that times out counts as silent;
+ * after three in a row the circuit opens and no delivery goes to that receiver until `open_until`
+ * (a minute, doubling with each trip up to an hour), spending none of their attempts. Then one
+ * delivery at a time probes it; any answer closes the circuit (the row goes).
+ */
+create table public.webhook_receivers (
+  receiver text primary key,
+  silent_failures integer not null default 0,
+  trips integer not null default 0,
+  open_until timestamptz
+);
+
+alter table public.webhook_receivers enable row level security;
+
+/**
  * Signed webhooks through an outbox. Every task event an agent hears about gets a delivery row in
  * the same transaction as the state change (a trigger on task_events), so no change is ever
  * announced that did not commit, and none that committed is lost. The worker claims due
@@ -77,10 +92,28 @@ create trigger task_events_enqueue_webhooks after insert on public.task_events
   for each row execute function private.enqueue_webhook();
 
 /**
+ * Where a callback URL delivers: its host and port as written, lower-cased. The unit of the
+ * per-receiver cap and of the circuit breaker.
+ */
+create function private.webhook_receiver(p_url text) returns text
+  language plpgsql immutable
+  set search_path = ''
+  as $$
+begin
+  return lower(substring(p_url from '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)'));
+end
+$$;
+
+/**
  * Claims up to `p_limit` due deliveries for `p_lease_seconds` under a fresh lease token each, and
  * only a task's oldest pending one, so a task's events arrive in order (a later event waits until
  * the earlier one is delivered or has failed for good). `fail` is true when the sandbox asked for
  * this attempt to fail (the receiver is then not called).
+ *
+ * The worker is shared fairly: at most 10 deliveries of one agent and 10 to one receiver are in
+ * flight at once (one to a receiver whose circuit is half-open, none while it is open), and a claim
+ * takes each agent's oldest before anyone's second, so one agent's backlog to a receiver that never
+ * answers cannot crowd out another agent's delivery.
  */
 create function api.claim_webhook_deliveries(p_limit integer, p_lease_seconds integer)
   returns table (id text, task_id text, event text, payload jsonb, url text, secret text, attempts integer, fail boolean, lease uuid)
@@ -89,20 +122,51 @@ create function api.claim_webhook_deliveries(p_limit integer, p_lease_seconds in
   set search_path = ''
   as $$
 declare
+  c_per_agent constant integer := 10;
+  c_per_receiver constant integer := 10;
   v_delivery public.webhook_deliveries;
   v_fail boolean;
 begin
   for v_delivery in
     update public.webhook_deliveries d
        set attempts = d.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds), lease = gen_random_uuid()
-     where d.id in (
-       select w.id from public.webhook_deliveries w
-        where w.status = 'pending' and w.next_attempt_at <= now() and (w.locked_until is null or w.locked_until < now())
-          and not exists (select from public.webhook_deliveries e
-                           where e.task_id = w.task_id and e.status = 'pending' and e.seq < w.seq)
-        order by w.next_attempt_at, w.seq
-        limit p_limit
-          for update skip locked)
+     where d.id = any (array(
+       with due as (
+         select w.id, w.agent_id, w.next_attempt_at, w.seq, private.webhook_receiver(cb.url) as receiver
+           from public.webhook_deliveries w
+           join public.task_callbacks cb on cb.task_id = w.task_id
+          where w.status = 'pending' and w.next_attempt_at <= now() and (w.locked_until is null or w.locked_until < now())
+            and not exists (select from public.webhook_deliveries e
+                             where e.task_id = w.task_id and e.status = 'pending' and e.seq < w.seq)
+       ),
+       in_flight as (
+         select w.agent_id, private.webhook_receiver(cb.url) as receiver
+           from public.webhook_deliveries w
+           join public.task_callbacks cb on cb.task_id = w.task_id
+          where w.status = 'pending' and w.locked_until >= now()
+       ),
+       -- Each agent's deliveries numbered after those it has in flight; beyond its cap, none.
+       per_agent as (
+         select due.*, row_number() over (partition by due.agent_id order by due.next_attempt_at, due.seq)
+                       + (select count(*) from in_flight f where f.agent_id = due.agent_id) as agent_slot
+           from due
+       ),
+       -- Then per receiver, round-robin across agents, after those in flight to it.
+       per_receiver as (
+         select a.*, row_number() over (partition by a.receiver order by a.agent_slot, a.next_attempt_at, a.seq)
+                     + (select count(*) from in_flight f where f.receiver = a.receiver) as receiver_slot
+           from per_agent a
+          where a.agent_slot <= c_per_agent
+       )
+       select r.id
+         from per_receiver r
+         left join public.webhook_receivers b on b.receiver = r.receiver
+        where (b.open_until is null or b.open_until <= now())
+          and r.receiver_slot <= case when b.silent_failures >= 3 then 1 else c_per_receiver end
+        order by r.agent_slot, r.next_attempt_at, r.seq
+        limit p_limit))
+       -- A concurrent claim may have taken it meanwhile.
+       and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
     returning d.*
   loop
     update public.task_callbacks cb set fail_next = cb.fail_next - 1
@@ -117,6 +181,32 @@ begin
 end
 $$;
 grant execute on function api.claim_webhook_deliveries(integer, integer) to service_role;
+
+/** How the receiver of `p_url` took a post: answered (any status), silent (timed out), or null (neither: nothing changes). */
+create function api.note_webhook_receiver(p_url text, p_answered boolean) returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_receiver text := private.webhook_receiver(p_url);
+begin
+  if p_answered is null or v_receiver is null then
+    return;
+  end if;
+  if p_answered then
+    delete from public.webhook_receivers r where r.receiver = v_receiver;
+    return;
+  end if;
+  insert into public.webhook_receivers as r (receiver, silent_failures) values (v_receiver, 1)
+  on conflict (receiver) do update
+     set silent_failures = r.silent_failures + 1,
+         trips = case when r.silent_failures + 1 >= 3 and (r.open_until is null or r.open_until <= now()) then r.trips + 1 else r.trips end,
+         open_until = case when r.silent_failures + 1 >= 3 and (r.open_until is null or r.open_until <= now())
+                           then now() + make_interval(secs => least(3600, 60 * power(2, r.trips))) else r.open_until end;
+end
+$$;
+grant execute on function api.note_webhook_receiver(text, boolean) to service_role;
 
 /**
  * Records an attempt made under lease `p_lease`: delivered, or retried after a backoff that grows
@@ -199,3 +289,6 @@ grant execute on function api.fail_next_webhooks(text, integer) to service_role;
 create policy "an agent reads its webhook deliveries" on public.webhook_deliveries for select to authenticated
   using (agent_id = (select api.current_agent_id()));
 grant select on public.webhook_deliveries to authenticated, service_role;
+
+-- The circuit breakers are the worker's business only.
+grant select on public.webhook_receivers to service_role;

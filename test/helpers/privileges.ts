@@ -106,6 +106,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.fail_next_webhooks(text,integer): service_role EXECUTE',
   'function api.hit_rate_limit(text,integer): service_role EXECUTE',
   'function api.ledger_invariants(): service_role EXECUTE',
+  'function api.note_webhook_receiver(text,boolean): service_role EXECUTE',
   'function api.post_task(text,text,integer,text[],text,text,text,text,text,text,text,double precision,double precision,text,bigint,timestamp with time zone,text[],text,text,text,text,text,text,integer): service_role EXECUTE',
   'function api.rate_task(text,integer,text): authenticated EXECUTE',
   'function api.record_proof_file(text,text,text,bigint): authenticated EXECUTE',
@@ -172,5 +173,6 @@ export const INTENDED_PRIVILEGES = [
   'table public.tasks: service_role SELECT',
   'table public.webhook_deliveries: authenticated SELECT',
   'table public.webhook_deliveries: service_role SELECT',
+  'table public.webhook_receivers: service_role SELECT',
   'view public.open_tasks: authenticated SELECT',
 ];

@@ -5,6 +5,7 @@ import { ID_PATTERN, NoInputSchema } from '../../_shared/schemas.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
+import { countHit } from '../middleware/rate-limit.ts';
 
 interface DeliveryRow {
   id: string;
@@ -55,6 +56,11 @@ export function webhookRoutes(deps: Deps) {
     await validate(NoInputSchema, await readJson(c));
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id)) throw notFound('delivery_not_found', 'No webhook delivery with this id');
+    // A resend makes a delivery due at once: per agent, whatever its keys or addresses, only a few a minute.
+    // (The route's own per-address limit sets the RateLimit headers; this one only refuses.)
+    if (deps.config.rateLimit.enabled) {
+      await countHit(deps, { bucket: `webhook resend ${c.get('agent').id}`, limit: deps.config.webhooks.resendsPerMinute });
+    }
     const [row] = await db.asAgent(c.get('agent'), (tx) => tx<DeliveryRow[]>`
       select id, event, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at, created_at from api.resend_webhook(${id})`);
     return c.json(delivery(row));
