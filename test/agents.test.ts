@@ -117,6 +117,11 @@ describe('API keys', () => {
       expiresAt: null,
       lastUsed: expect.any(String),
       createdAt: expect.any(String),
+      // No spending policy anywhere: nothing limits the key beyond the API's own rules.
+      policy: {
+        max_reward_usd: null, daily_limit_usd: null, monthly_limit_usd: null, allowed_task_types: null, allowed_regions: null,
+        allow_credential_tasks: null, approval_threshold_usd: null,
+      },
     });
     expect(list.body.data[1]).toMatchObject({ id: created.body.id, name: 'ci-pipeline', lastUsed: null });
     expect(JSON.stringify(list.body)).not.toContain(created.body.api_key);

@@ -213,18 +213,22 @@ describe('each rule at its boundary', () => {
 });
 
 describe('whose policy applies', () => {
-  it('a key follows the account default until it has its own; removing its own returns it to the default', async () => {
+  it('a key follows the account default; its own policy narrows it and cannot widen it; removing its own returns it to the default', async () => {
     const { owner, bot, botKeyId } = await setup('policy-default');
     const account = await stack.call('PUT', '/agents/policy', { key: owner.key, body: { max_reward_usd: 20 } });
     expect(account.body).toMatchObject({ key_id: null, source: 'account', max_reward_usd: 20 });
     expect((await post(bot)).body.details).toEqual({ rule: 'max_reward', limit_usd: 20, requested_usd: 25 });
     expect((await stack.call('GET', `/agents/keys/${botKeyId}/policy`, { key: bot.key })).body).toMatchObject({ source: 'account', max_reward_usd: 20 });
 
+    // A higher maximum of its own does not lift the default's; a lower one binds.
     await putKeyPolicy(owner, botKeyId, { max_reward_usd: 30 });
-    expect((await post(bot)).status).toBe(201);
+    expect((await stack.call('GET', `/agents/keys/${botKeyId}/policy`, { key: bot.key })).body).toMatchObject({ source: 'key', max_reward_usd: 30 });
+    expect((await post(bot)).body.details).toEqual({ rule: 'max_reward', limit_usd: 20, requested_usd: 25 });
+    await putKeyPolicy(owner, botKeyId, { max_reward_usd: 15 });
+    expect((await post(bot, { reward_usd: 18 })).body.details).toEqual({ rule: 'max_reward', limit_usd: 15, requested_usd: 18 });
     const cleared = await stack.call('DELETE', `/agents/keys/${botKeyId}/policy`, { key: owner.key });
     expect(cleared.body).toMatchObject({ source: 'account', max_reward_usd: 20 });
-    expect((await post(bot)).status).toBe(403);
+    expect((await post(bot, { reward_usd: 18 })).status).toBe(201);
   });
 });
 

@@ -1,6 +1,7 @@
 // The third outside review's attacks, each against the real stack, and what they achieve now.
 // The finding's number is in each test's name; webhook fairness has its own file
 // (webhook-fairness.test.ts), the app's findings are in the app's browser and build tests.
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -141,3 +142,92 @@ refusedUploadsStoreNothing('the Supabase Storage bucket (stand-in)', async () =>
   };
 });
 
+/** A funded agent, and a second key of it with only the agent scope (its registration key is the owner's). */
+async function agentWithBot(name: string) {
+  const owner = await stack.registerAgent(name);
+  await stack.deposit(owner, 2000);
+  const minted = (await stack.call('POST', '/agents/keys', { key: owner.key, body: { name: 'bot', scopes: ['agent'] } })).body;
+  return { owner, bot: { id: owner.id, key: minted.api_key as string }, botKeyId: minted.id as string };
+}
+
+describe('finding 3: region policies judge every task that carries a place', () => {
+  it('a digital task located in Moscow is refused under a Canada-only policy, and never reaches the feed', async () => {
+    const { owner } = await agentWithBot('regions-digital');
+    await stack.call('PUT', '/agents/policy', { key: owner.key, body: { allowed_regions: [{ country: 'CA' }] } });
+    const digital = (location?: Record<string, unknown>) => stack.createTask(owner, {
+      task_type: 'CONTENT_REVIEW', reward_usd: 10, proof_requirements: ['Assessment'], location,
+    });
+    const moscow = await digital({ lat: 55.7558, lng: 37.6173, address: 'Red Square, Moscow' });
+    expect(moscow.status).toBe(403);
+    expect(moscow.body).toMatchObject({ code: 'policy_violation', details: { rule: 'allowed_regions' } });
+    expect(moscow.body.error).toBe("Spending policy: the task's location (55.7558, 37.6173, RU) is outside the allowed regions");
+    const operator = await stack.registerOperator();
+    const feed = await stack.call('GET', '/operator/tasks?task_domain=DIGITAL&limit=100', { headers: operator.auth });
+    expect(JSON.stringify(feed.body)).not.toContain('Red Square');
+    // Inside the region it is posted, with its country derived from the coordinates.
+    const toronto = await digital({ lat: 43.6532, lng: -79.3832, address: 'Toronto' });
+    expect(toronto.status).toBe(201);
+    expect(await stack.sql`select location_country from tasks where id = ${toronto.body.task_id}`).toEqual([{ location_country: 'CA' }]);
+    // A digital task without a place is in no region: regions do not apply to it (allowed_task_types does).
+    expect((await digital()).status).toBe(201);
+  });
+});
+
+describe("finding 5: a key's policy narrows the account default", () => {
+  it('an account default of daily $30 and max $20 still binds a key whose own policy only names PHOTO', async () => {
+    const { owner, bot, botKeyId } = await agentWithBot('narrowing');
+    await stack.call('PUT', '/agents/policy', { key: owner.key, body: { daily_limit_usd: 30, max_reward_usd: 20 } });
+    expect((await stack.call('PUT', `/agents/keys/${botKeyId}/policy`, { key: owner.key, body: { allowed_task_types: ['PHOTO'] } })).status).toBe(200);
+
+    const photo = (reward: number) => stack.createTask(bot, { task_type: 'PHOTO', reward_usd: reward });
+    const big = await photo(200);
+    expect(big.status).toBe(403);
+    expect(big.body.details).toEqual({ rule: 'max_reward', limit_usd: 20, requested_usd: 200 });
+    expect((await stack.createTask(bot, { task_type: 'VERIFICATION', reward_usd: 10 })).body.details.rule).toBe('allowed_task_types');
+    // $10 + the $2 minimum fee twice is $24; a third would be $36, over the $30 a day.
+    expect((await photo(10)).status).toBe(201);
+    expect((await photo(10)).status).toBe(201);
+    const third = await photo(10);
+    expect(third.status).toBe(403);
+    expect(third.body.details).toMatchObject({ rule: 'daily_limit', limit_usd: 30, spent_usd: 24 });
+
+    // A key policy cannot widen the default either.
+    await stack.call('PUT', `/agents/keys/${botKeyId}/policy`, { key: owner.key, body: { max_reward_usd: 500, daily_limit_usd: 1000 } });
+    expect((await photo(15)).body.details).toMatchObject({ rule: 'daily_limit', limit_usd: 30 });
+
+    const effective = {
+      max_reward_usd: 20, daily_limit_usd: 30, monthly_limit_usd: null, allowed_task_types: ['PHOTO'], allowed_regions: null,
+      allow_credential_tasks: null, approval_threshold_usd: null,
+    };
+    const keys = (await stack.call('GET', '/agents/keys', { key: owner.key })).body.data;
+    expect(keys.find((k: { id: string }) => k.id === botKeyId).policy).toEqual(effective);
+    // The owner's key has no policy of its own: the account default is all it follows.
+    expect(keys.find((k: { id: string }) => k.id !== botKeyId).policy).toEqual({ ...effective, allowed_task_types: null });
+    const usage = (await stack.call('GET', '/agents/usage', { key: owner.key })).body.data;
+    const botUsage = usage.find((u: { key_id: string }) => u.key_id === botKeyId);
+    expect(botUsage.effective_policy).toEqual(effective);
+    expect(botUsage.day).toMatchObject({ spent_usd: 24, limit_usd: 30, remaining_usd: 6 });
+  });
+
+  it('task types narrow as sets: a domain in one list and types in the other leave the types of that domain', async () => {
+    const { owner, botKeyId } = await agentWithBot('narrowing-types');
+    await stack.call('PUT', '/agents/policy', { key: owner.key, body: { allowed_task_types: ['PHYSICAL', 'CONTENT_REVIEW'] } });
+    await stack.call('PUT', `/agents/keys/${botKeyId}/policy`, { key: owner.key, body: { allowed_task_types: ['PHOTO', 'DIGITAL'], allow_credential_tasks: true } });
+    const keys = (await stack.call('GET', '/agents/keys', { key: owner.key })).body.data;
+    expect(keys.find((k: { id: string }) => k.id === botKeyId).policy).toMatchObject({ allowed_task_types: ['PHOTO', 'CONTENT_REVIEW'], allow_credential_tasks: true });
+  });
+});
+
+describe('finding 6: how precise country borders are', () => {
+  it('points a kilometre from the US–Canada border are coded right, a point 300 m inside Canada may not be, and the policy guide says so', async () => {
+    const { countryAt } = await import('../functions/_shared/geo.ts');
+    const metres = (m: number) => 49 + m / 111_195; // the border follows the 49th parallel here
+    for (const lng of [-97.5, -110.7, -118.2]) {
+      expect(await countryAt(metres(-1000), lng)).toBe('US');
+      expect(await countryAt(metres(1000), lng)).toBe('CA');
+    }
+    expect(await countryAt(metres(300), -118.2)).toBe('US'); // in Canada, coded as the US: the generalised line
+    const guide = readFileSync(new URL('../docs/owners.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(guide).toContain('near a land border a point may be given to the neighbouring country, typically within about 200 m of the line and up to about 500 m');
+  });
+});

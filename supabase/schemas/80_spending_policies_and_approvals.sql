@@ -38,19 +38,38 @@ create function private.usd(p_cents bigint) returns text
   set search_path = ''
   as $$ select '$' || to_char(p_cents / 100.0, 'FM999,999,999,990.00') $$;
 
+/**
+ * The policy a key follows in effect: the account default narrowed by the key's own. Each limit is
+ * the lower of the two and credential tasks are refused if either refuses them. The lists (task
+ * types, regions) cannot be merged into one row: this row carries the key's list when it has one,
+ * else the account's, and enforce_spending_policy checks the account's lists as well.
+ */
 create function private.effective_policy(p_agent_id text, p_key_id text) returns public.spending_policies
   language plpgsql stable
   set search_path = ''
   as $$
 declare
-  v_policy public.spending_policies;
+  v_own public.spending_policies;
+  v_account public.spending_policies;
 begin
-  -- The key's own policy, else the account's default: two index probes.
-  select * into v_policy from public.spending_policies k where k.key_id = p_key_id and k.agent_id = p_agent_id;
-  if not found then
-    select * into v_policy from public.spending_policies a where a.agent_id = p_agent_id and a.key_id is null;
+  -- Two index probes: the key's own policy and the account default.
+  select * into v_own from public.spending_policies k where k.key_id = p_key_id and k.agent_id = p_agent_id;
+  select * into v_account from public.spending_policies a where a.agent_id = p_agent_id and a.key_id is null;
+  if v_own.id is null then
+    return v_account;
   end if;
-  return v_policy;
+  if v_account.id is null then
+    return v_own;
+  end if;
+  v_own.max_reward_cents := least(v_own.max_reward_cents, v_account.max_reward_cents);
+  v_own.daily_limit_cents := least(v_own.daily_limit_cents, v_account.daily_limit_cents);
+  v_own.monthly_limit_cents := least(v_own.monthly_limit_cents, v_account.monthly_limit_cents);
+  v_own.approval_threshold_cents := least(v_own.approval_threshold_cents, v_account.approval_threshold_cents);
+  v_own.allow_credential_tasks := case when false in (v_own.allow_credential_tasks, v_account.allow_credential_tasks) then false
+                                       else coalesce(v_own.allow_credential_tasks, v_account.allow_credential_tasks) end;
+  v_own.allowed_task_types := coalesce(v_own.allowed_task_types, v_account.allowed_task_types);
+  v_own.allowed_regions := coalesce(v_own.allowed_regions, v_account.allowed_regions);
+  return v_own;
 end
 $$;
 
@@ -89,9 +108,11 @@ $$;
 /**
  * Applies the calling key's spending policy to a task about to be posted and returns the status
  * the task starts in: PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
- * threshold. Refuses (403 policy_violation) a task that breaks a rule. The caller must hold the
- * agent's deposit account lock (create_task does), so budget checks see every earlier post of this
- * agent.
+ * threshold. Refuses (403 policy_violation) a task that breaks a rule. The policy is the account
+ * default narrowed by the key's own (effective_policy); the task-type and region lists of both
+ * apply. Regions judge every task that carries a location, digital ones included. The caller must
+ * hold the agent's deposit account lock (create_task does), so budget checks see every earlier post
+ * of this agent.
  */
 create function private.enforce_spending_policy(
   p_agent_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision,
@@ -103,6 +124,8 @@ create function private.enforce_spending_policy(
 declare
   v_key_id text := api.current_key_id();
   v_policy public.spending_policies := private.effective_policy(p_agent_id, v_key_id);
+  v_lists public.spending_policies[];
+  v_list public.spending_policies;
   v_windows record;
   v_spent bigint;
 begin
@@ -110,29 +133,37 @@ begin
     return 'PENDING';
   end if;
   select * into v_windows from private.budget_windows();
+  -- The account default's lists, then the key's own: a task must pass both.
+  v_lists := array(select p from public.spending_policies p
+                    where p.agent_id = p_agent_id and (p.key_id is null or p.key_id = v_key_id)
+                    order by p.key_id nulls first);
 
-  if v_policy.allowed_task_types is not null
-     and not (p_task_type = any (v_policy.allowed_task_types) or p_task_domain = any (v_policy.allowed_task_types)) then
-    perform private.policy_violation('allowed_task_types',
-      format('%s tasks are not allowed (allowed: %s)', p_task_type, array_to_string(v_policy.allowed_task_types, ', ')),
-      jsonb_build_object('allowed_task_types', to_jsonb(v_policy.allowed_task_types)));
-  end if;
+  foreach v_list in array v_lists loop
+    if v_list.allowed_task_types is not null
+       and not (p_task_type = any (v_list.allowed_task_types) or p_task_domain = any (v_list.allowed_task_types)) then
+      perform private.policy_violation('allowed_task_types',
+        format('%s tasks are not allowed (allowed: %s)', p_task_type, array_to_string(v_list.allowed_task_types, ', ')),
+        jsonb_build_object('allowed_task_types', to_jsonb(v_list.allowed_task_types)));
+    end if;
+  end loop;
 
   if v_policy.allow_credential_tasks = false and p_credential then
     perform private.policy_violation('allow_credential_tasks', 'credential (Tier 2) tasks are not allowed');
   end if;
 
-  if v_policy.allowed_regions is not null and p_task_domain = 'PHYSICAL' and not exists (
-       select from jsonb_array_elements(v_policy.allowed_regions) r
-        where (r ? 'country' and r->>'country' = p_country)
-           or (r ? 'radius_km' and api.distance_km((r->>'lat')::double precision, (r->>'lng')::double precision, p_lat, p_lng)
-                                   <= (r->>'radius_km')::double precision)) then
-    perform private.policy_violation('allowed_regions',
-      format('the task''s location (%s, %s%s) is outside the allowed regions',
-             trim_scale(round(p_lat::numeric, 6)), trim_scale(round(p_lng::numeric, 6)),
-             coalesce(', ' || p_country, '')),
-      jsonb_build_object('allowed_regions', v_policy.allowed_regions));
-  end if;
+  foreach v_list in array v_lists loop
+    if v_list.allowed_regions is not null and p_lat is not null and not exists (
+         select from jsonb_array_elements(v_list.allowed_regions) r
+          where (r ? 'country' and r->>'country' = p_country)
+             or (r ? 'radius_km' and api.distance_km((r->>'lat')::double precision, (r->>'lng')::double precision, p_lat, p_lng)
+                                     <= (r->>'radius_km')::double precision)) then
+      perform private.policy_violation('allowed_regions',
+        format('the task''s location (%s, %s%s) is outside the allowed regions',
+               trim_scale(round(p_lat::numeric, 6)), trim_scale(round(p_lng::numeric, 6)),
+               coalesce(', ' || p_country, '')),
+        jsonb_build_object('allowed_regions', v_list.allowed_regions));
+    end if;
+  end loop;
 
   if p_reward_cents > v_policy.max_reward_cents then
     perform private.policy_violation('max_reward',

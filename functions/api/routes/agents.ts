@@ -8,6 +8,7 @@ import { CreateKeySchema, ID_PATTERN, RegisterAgentSchema } from '../../_shared/
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
+import { effectivePolicies, type PolicyRow } from '../effective-policy.ts';
 
 /** A new secret key (`ho_test_…`/`ho_live_…` + 40 base62 chars), its hash and display prefix. */
 async function mintKey(mode: Mode) {
@@ -52,15 +53,20 @@ export function agentRoutes(deps: Deps) {
   });
 
   app.get('/agents/keys', async (c) => {
-    const keys = await db.asAgent(c.get('agent'), (tx) => tx<{ id: string; key_prefix: string; name: string | null; scopes: string[]; expires_at: Date | null; last_used_at: Date | null; created_at: Date }[]>`
-      select id, key_prefix, name, scopes, expires_at, last_used_at, created_at
-        from public.api_keys
-       where revoked_at is null and (expires_at is null or expires_at > now())
-       order by created_at, id`);
+    const agent = c.get('agent');
+    const { keys, policies } = await db.asAgent(agent, async (tx) => ({
+      keys: await tx<{ id: string; key_prefix: string; name: string | null; scopes: string[]; expires_at: Date | null; last_used_at: Date | null; created_at: Date }[]>`
+        select id, key_prefix, name, scopes, expires_at, last_used_at, created_at
+          from public.api_keys
+         where revoked_at is null and (expires_at is null or expires_at > now())
+         order by created_at, id`,
+      policies: await tx<PolicyRow[]>`select * from public.spending_policies where agent_id = ${agent.id}`,
+    }));
+    const effectiveOf = effectivePolicies(policies);
     return c.json({
       data: keys.map((k) => ({
         id: k.id, keyPrefix: k.key_prefix, name: k.name, scopes: k.scopes, expiresAt: iso(k.expires_at),
-        lastUsed: iso(k.last_used_at), createdAt: iso(k.created_at),
+        lastUsed: iso(k.last_used_at), createdAt: iso(k.created_at), policy: effectiveOf(k.id),
       })),
     });
   });

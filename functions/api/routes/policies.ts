@@ -10,18 +10,7 @@ import type { Tx } from '../../_shared/db.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
-
-interface PolicyRow {
-  key_id: string | null;
-  max_reward_cents: string | null;
-  daily_limit_cents: string | null;
-  monthly_limit_cents: string | null;
-  allowed_task_types: string[] | null;
-  allowed_regions: unknown[] | null;
-  allow_credential_tasks: boolean | null;
-  approval_threshold_cents: string | null;
-  updated_at: Date | null;
-}
+import { effectivePolicies, type PolicyRow } from '../effective-policy.ts';
 
 const usdOrNull = (cents: string | null) => (cents === null ? null : centsToUsd(cents));
 
@@ -123,28 +112,36 @@ export function policyRoutes(deps: Deps) {
   });
 
   app.get('/agents/usage', async (c) => {
-    const rows = await db.asAgent(c.get('agent'), (tx) => tx<{
-      key_id: string; name: string | null; key_prefix: string; scopes: string[]; is_calling_key: boolean; policy_source: string;
-      day_spent_cents: string; daily_limit_cents: string | null; month_spent_cents: string; monthly_limit_cents: string | null;
-      day_since: Date; month_since: Date;
-    }[]>`select * from api.spending_usage()`);
-    const window = (since: Date, spent: string, limit: string | null) => ({
+    const agent = c.get('agent');
+    const { rows, policies } = await db.asAgent(agent, async (tx) => ({
+      rows: await tx<{
+        key_id: string; name: string | null; key_prefix: string; scopes: string[]; is_calling_key: boolean; policy_source: string;
+        day_spent_cents: string; month_spent_cents: string; day_since: Date; month_since: Date;
+      }[]>`select * from api.spending_usage()`,
+      policies: await tx<PolicyRow[]>`select * from public.spending_policies where agent_id = ${agent.id}`,
+    }));
+    const effectiveOf = effectivePolicies(policies);
+    const window = (since: Date, spentCents: string, limitUsd: number | null) => ({
       since: iso(since),
-      spent_usd: centsToUsd(spent),
-      limit_usd: usdOrNull(limit),
-      remaining_usd: limit === null ? null : centsToUsd(Math.max(0, Number(limit) - Number(spent))),
+      spent_usd: centsToUsd(spentCents),
+      limit_usd: limitUsd,
+      remaining_usd: limitUsd === null ? null : centsToUsd(Math.max(0, Math.round(limitUsd * 100) - Number(spentCents))),
     });
     return c.json({
-      data: rows.map((r) => ({
-        key_id: r.key_id,
-        name: r.name,
-        key_prefix: r.key_prefix,
-        scopes: r.scopes,
-        calling_key: r.is_calling_key,
-        policy: r.policy_source,
-        day: window(r.day_since, r.day_spent_cents, r.daily_limit_cents),
-        month: window(r.month_since, r.month_spent_cents, r.monthly_limit_cents),
-      })),
+      data: rows.map((r) => {
+        const effective = effectiveOf(r.key_id);
+        return {
+          key_id: r.key_id,
+          name: r.name,
+          key_prefix: r.key_prefix,
+          scopes: r.scopes,
+          calling_key: r.is_calling_key,
+          policy: r.policy_source,
+          effective_policy: effective,
+          day: window(r.day_since, r.day_spent_cents, effective.daily_limit_usd),
+          month: window(r.month_since, r.month_spent_cents, effective.monthly_limit_usd),
+        };
+      }),
     });
   });
 

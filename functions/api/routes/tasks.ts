@@ -160,8 +160,9 @@ export function taskRoutes(deps: Deps) {
       callback_url: input.callback_url ?? null,
       callback_secret: input.callback_secret ?? null,
       agent_public_key: input.agent_public_key ?? null,
-      // Derived here from the coordinates, never taken from the agent: spending policies may allow countries.
-      location_country: category.domain === 'PHYSICAL' && input.location ? await countryAt(input.location.lat, input.location.lng) : null,
+      // Derived here from the coordinates, never taken from the agent: spending policies may allow
+      // countries, and judge every task that carries a place, digital ones included.
+      location_country: input.location ? await countryAt(input.location.lat, input.location.lng) : null,
     };
   };
 

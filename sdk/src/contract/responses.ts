@@ -46,6 +46,26 @@ export const CreatedKeyResponse = z.object({
   created_at: dateTime(),
 });
 
+const region = z.union([
+  z.object({ lat: z.number(), lng: z.number(), radius_km: z.number() }),
+  z.object({ country: z.string().describe('ISO 3166-1 alpha-2') }),
+]);
+
+/**
+ * What a key may do: the account default narrowed by the key's own policy (limits the lower of the
+ * two, task types those both allow, credential tasks unless either refuses). When both name regions
+ * a task must lie in one of each; `allowed_regions` shows the key's.
+ */
+export const EffectivePolicy = z.object({
+  max_reward_usd: usd().nullable(),
+  daily_limit_usd: usd().nullable(),
+  monthly_limit_usd: usd().nullable(),
+  allowed_task_types: z.array(z.enum(POLICY_TASK_FILTERS)).nullable(),
+  allowed_regions: z.array(region).nullable(),
+  allow_credential_tasks: z.boolean().nullable(),
+  approval_threshold_usd: usd().nullable(),
+}).describe("The policy a key follows in effect: the account default narrowed by the key's own");
+
 export const ApiKeySummary = z.object({
   id: z.string(),
   keyPrefix: z.string(),
@@ -54,6 +74,7 @@ export const ApiKeySummary = z.object({
   expiresAt: dateTime().nullable(),
   lastUsed: dateTime().nullable(),
   createdAt: dateTime(),
+  policy: EffectivePolicy,
 });
 export const KeyListResponse = z.object({ data: z.array(ApiKeySummary) });
 
@@ -344,10 +365,6 @@ export const PayoutStatusResponse = z.object({ payout_id: z.string(), status: z.
 // ---------------------------------------------------------------------------------------------
 // Owner controls: spending policies and what each key spent.
 
-const region = z.union([
-  z.object({ lat: z.number(), lng: z.number(), radius_km: z.number() }),
-  z.object({ country: z.string().describe('ISO 3166-1 alpha-2') }),
-]);
 
 export const SpendingPolicyResponse = z.object({
   key_id: z.string().nullable().describe('The key, or null for the account default'),
@@ -376,7 +393,8 @@ export const UsageResponse = z.object({
     key_prefix: z.string(),
     scopes: keyScopes(),
     calling_key: z.boolean().describe('This is the key the request came with'),
-    policy: z.enum(['key', 'account', 'none']),
+    policy: z.enum(['key', 'account', 'none']).describe("Whether the key has its own policy (narrowing the account default's), follows the account default, or has none"),
+    effective_policy: EffectivePolicy,
     day: usageWindow.describe('The rolling 24 hours'),
     month: usageWindow.describe('The calendar month, UTC'),
   })),
