@@ -207,6 +207,7 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/webhooks/{id}/resend', operationId: 'resendWebhook', tag: 'Webhooks', auth: 'agent',
     summary: 'Queue a delivery again now (same id and body), with a fresh retry budget',
+    description: 'At most `WEBHOOK_RESENDS_PER_MINUTE` (10) a minute per agent, across its keys; past that 429 `rate_limited`. A receiver whose circuit is open still waits.',
     body: rq.NoInputSchema, responses: ok(rs.WebhookDeliveryResponse), errors: [400, 401, 403, 404, 409],
   },
 
