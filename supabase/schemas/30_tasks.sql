@@ -297,25 +297,14 @@ begin
     perform private.require_scope('agent');
   end if;
 
-  -- Serialises this agent's money moves, so the balance and the policy's budgets below are current.
-  select a.id, a.balance into v_deposit_account, v_available
-    from public.ledger_accounts a
-   where a.agent_id = v_agent_id and a.kind = 'agent_deposit'
-     for update;
-
   v_rate := private.agent_fee_rate_pct(v_agent_id);
   v_fee := private.platform_fee_cents(p_reward_cents, v_rate);
   v_total := p_reward_cents + v_fee;
-
   v_status := private.enforce_spending_policy(v_agent_id, p_task_type, p_task_domain, p_location_lat, p_location_lng,
-                                              p_location_country, p_reward_cents, v_total, p_agent_public_key is not null);
+                                              p_location_country, p_reward_cents, p_agent_public_key is not null);
 
-  if v_available < v_total then
-    perform private.fail(402, 'insufficient_balance', 'Insufficient balance for escrow',
-      jsonb_build_object('required_usd', v_total / 100.0, 'available_usd', v_available / 100.0,
-                         'reward_usd', p_reward_cents / 100.0, 'platform_fee_usd', v_fee / 100.0));
-  end if;
-
+  -- Everything that does not need the agent's deposit account is written before it is locked, so
+  -- this agent's concurrent posts queue only for the funds and budget checks and the escrow move.
   insert into public.tasks (
     agent_id, title, description, task_type, task_domain, proof_type,
     location_lat, location_lng, location_address, location_country, reward_cents, fee_cents, fee_rate_pct, deadline,
@@ -335,11 +324,26 @@ begin
   values ('task_escrow', v_agent_id, v_task.id)
   returning ledger_accounts.id into v_escrow_account;
 
-  perform private.post_entry('task_escrow', array[v_deposit_account, v_escrow_account], array[-v_total, v_total],
-                             p_agent_id => v_agent_id, p_task_id => v_task.id);
-
   insert into public.task_events (task_id, from_status, to_status, actor)
   values (v_task.id, null, v_status, 'agent:' || v_agent_id);
+
+  -- Serialises this agent's money moves: the balance read here and the budgets' sums (which count
+  -- the task just written) are current until commit.
+  select a.id, a.balance into v_deposit_account, v_available
+    from public.ledger_accounts a
+   where a.agent_id = v_agent_id and a.kind = 'agent_deposit'
+     for update;
+
+  perform private.enforce_spending_budgets(v_agent_id, v_total);
+
+  if v_available < v_total then
+    perform private.fail(402, 'insufficient_balance', 'Insufficient balance for escrow',
+      jsonb_build_object('required_usd', v_total / 100.0, 'available_usd', v_available / 100.0,
+                         'reward_usd', p_reward_cents / 100.0, 'platform_fee_usd', v_fee / 100.0));
+  end if;
+
+  perform private.post_entry('task_escrow', array[v_deposit_account, v_escrow_account], array[-v_total, v_total],
+                             p_agent_id => v_agent_id, p_task_id => v_task.id);
 
   return query select v_task.id, v_task.status, v_task.reward_cents, v_task.fee_cents, v_total,
                       v_task.deadline, v_task.created_at;

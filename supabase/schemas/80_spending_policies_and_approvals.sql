@@ -4,9 +4,9 @@
  * account default when it has none; a key with neither behaves as the API reference says.
  *
  * Budgets count the key's own spend: reward + fee of the tasks it posted that were not refunded
- * in full (CANCELLED and EXPIRED tasks do not count). create_task checks them while it holds the
- * agent's deposit account lock, so concurrent posts of one agent queue and each sees the spend of
- * the ones before it: a budget lets through exactly what fits.
+ * in full (CANCELLED and EXPIRED tasks do not count). create_task checks them last, with the new
+ * task written and the agent's deposit account locked, so concurrent posts of one agent queue and
+ * each sees the spend of the ones before it and its own: a budget lets through exactly what fits.
  */
 
 /** One policy: for a key, or (key_id null) the account default. A null field sets no limit. */
@@ -110,13 +110,12 @@ $$;
  * the task starts in: PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
  * threshold. Refuses (403 policy_violation) a task that breaks a rule. The policy is the account
  * default narrowed by the key's own (effective_policy); the task-type and region lists of both
- * apply. Regions judge every task that carries a location, digital ones included. The caller must
- * hold the agent's deposit account lock (create_task does), so budget checks see every earlier post
- * of this agent.
+ * apply. Regions judge every task that carries a location, digital ones included. Its budgets are
+ * checked later, by private.enforce_spending_budgets.
  */
 create function private.enforce_spending_policy(
   p_agent_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision,
-  p_country text, p_reward_cents bigint, p_total_cents bigint, p_credential boolean
+  p_country text, p_reward_cents bigint, p_credential boolean
 ) returns text
   language plpgsql
   set search_path = ''
@@ -126,13 +125,10 @@ declare
   v_policy public.spending_policies := private.effective_policy(p_agent_id, v_key_id);
   v_lists public.spending_policies[];
   v_list public.spending_policies;
-  v_windows record;
-  v_spent bigint;
 begin
   if v_policy.id is null then
     return 'PENDING';
   end if;
-  select * into v_windows from private.budget_windows();
   -- The account default's lists, then the key's own: a task must pass both.
   v_lists := array(select p from public.spending_policies p
                     where p.agent_id = p_agent_id and (p.key_id is null or p.key_id = v_key_id)
@@ -171,8 +167,38 @@ begin
       jsonb_build_object('limit_usd', v_policy.max_reward_cents / 100.0, 'requested_usd', p_reward_cents / 100.0));
   end if;
 
+  -- Within every rule, but big enough that the owner wants to see it first.
+  if p_reward_cents > v_policy.approval_threshold_cents then
+    return 'PENDING_APPROVAL';
+  end if;
+  return 'PENDING';
+end
+$$;
+
+/**
+ * Refuses (403 policy_violation) a task the calling key's daily or monthly budget cannot hold.
+ * Called by create_task after it has written the task and while it holds the agent's deposit
+ * account lock: concurrent posts of one agent queue on that lock, each sum here is a new statement
+ * (so it sees every post that committed before the lock was granted), and it counts the new task
+ * itself, already written: a budget lets through exactly what fits.
+ */
+create function private.enforce_spending_budgets(p_agent_id text, p_total_cents bigint) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_key_id text := api.current_key_id();
+  v_policy public.spending_policies := private.effective_policy(p_agent_id, v_key_id);
+  v_windows record;
+  v_spent bigint;
+begin
+  if v_policy.daily_limit_cents is null and v_policy.monthly_limit_cents is null then
+    return;
+  end if;
+  select * into v_windows from private.budget_windows();
+
   if v_policy.daily_limit_cents is not null then
-    v_spent := private.key_spend_cents(v_key_id, v_windows.day_since);
+    v_spent := private.key_spend_cents(v_key_id, v_windows.day_since) - p_total_cents;
     if v_spent + p_total_cents > v_policy.daily_limit_cents then
       perform private.policy_violation('daily_limit',
         format('daily limit %s, %s left, this task needs %s', private.usd(v_policy.daily_limit_cents),
@@ -184,7 +210,7 @@ begin
   end if;
 
   if v_policy.monthly_limit_cents is not null then
-    v_spent := private.key_spend_cents(v_key_id, v_windows.month_since - interval '1 microsecond');
+    v_spent := private.key_spend_cents(v_key_id, v_windows.month_since - interval '1 microsecond') - p_total_cents;
     if v_spent + p_total_cents > v_policy.monthly_limit_cents then
       perform private.policy_violation('monthly_limit',
         format('monthly limit %s, %s left, this task needs %s', private.usd(v_policy.monthly_limit_cents),
@@ -194,12 +220,6 @@ begin
                            'required_usd', p_total_cents / 100.0));
     end if;
   end if;
-
-  -- Within every limit, but big enough that the owner wants to see it first.
-  if p_reward_cents > v_policy.approval_threshold_cents then
-    return 'PENDING_APPROVAL';
-  end if;
-  return 'PENDING';
 end
 $$;
 
