@@ -14,26 +14,35 @@ create table public.task_transitions (
 
 alter table public.task_transitions enable row level security;
 
-/** A unit of work posted by an agent; its reward and fee sit in the task's own escrow account. */
+/**
+ * A unit of work posted by an agent; its reward and fee sit in the task's own escrow account.
+ *
+ * `status` has no foreign key to task_statuses: every write of it goes through api.create_task (an
+ * initial state) or private.transition_task (a move task_transitions lists, whose ends reference
+ * task_statuses), and api.verify_ledger checks each task's path. A key would cost every insert and
+ * status change a lookup and a share lock on one of a handful of rows that every task shares.
+ * The column rules are four CHECKs, one per concern (each constraint is prepared on its own at
+ * every insert and update).
+ */
 create table public.tasks (
   id text primary key default private.new_id('task'),
   agent_id text not null references public.agents (id),
-  title text not null check (char_length(title) between 1 and 200),
-  description text not null check (char_length(description) between 1 and 5000),
-  task_type text not null check (task_type ~ '^[A-Z_]{3,40}$'),
-  task_domain text not null check (task_domain in ('PHYSICAL', 'DIGITAL')),
-  proof_type text not null check (proof_type in ('PHOTO', 'SCREENSHOT', 'CONFIRMATION', 'ARTIFACT')),
-  location_lat double precision check (location_lat between -90 and 90),
-  location_lng double precision check (location_lng between -180 and 180),
-  location_address text check (char_length(location_address) <= 500),
-  reward_cents bigint not null check (reward_cents between 1000 and 1000000),
-  fee_cents bigint not null check (fee_cents >= 200),
-  fee_rate_pct integer not null check (fee_rate_pct in (12, 15, 18)),
+  title text not null,
+  description text not null,
+  task_type text not null,
+  task_domain text not null,
+  proof_type text not null,
+  location_lat double precision,
+  location_lng double precision,
+  location_address text,
+  reward_cents bigint not null,
+  fee_cents bigint not null,
+  fee_rate_pct integer not null,
   deadline timestamptz not null,
-  proof_requirements text[] not null check (cardinality(proof_requirements) between 1 and 20),
-  digital_instructions text check (char_length(digital_instructions) <= 10000),
-  agent_public_key text check (char_length(agent_public_key) <= 1024),
-  status text not null default 'PENDING' references public.task_statuses (status),
+  proof_requirements text[] not null,
+  digital_instructions text,
+  agent_public_key text,
+  status text not null default 'PENDING',
   operator_id text,
   proof jsonb,
   guardian_result jsonb,
@@ -48,17 +57,36 @@ create table public.tasks (
   updated_at timestamptz not null default now(),
   -- What the operator earned from the task (the reward, or its share of a split dispute), and when
   -- that left the 7-day hold.
-  operator_earnings_cents bigint check (operator_earnings_cents >= 0),
+  operator_earnings_cents bigint,
   earnings_released_at timestamptz,
   dispute_resolution jsonb,
   -- The key that posted the task (from the request's claims: a column default, so every way of
   -- inserting a task records it) and the country its coordinates lie in, as the API derived it.
   key_id text default api.current_key_id(),
-  location_country text check (location_country ~ '^[A-Z]{2}$'),
+  location_country text,
   -- The owner's decision: `{decision: APPROVED|DECLINED, key_id, decided_at}`.
   approval jsonb,
-  constraint physical_tasks_have_coordinates
-    check (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null)),
+  constraint task_texts_within_limits check (
+    char_length(title) >= 1 and char_length(title) <= 200
+    and char_length(description) >= 1 and char_length(description) <= 5000
+    and char_length(location_address) <= 500
+    and cardinality(proof_requirements) >= 1 and cardinality(proof_requirements) <= 20
+    and char_length(digital_instructions) <= 10000
+    and char_length(agent_public_key) <= 1024),
+  constraint task_kind_known check (
+    task_type ~ '^[A-Z_]{3,40}$'
+    and task_domain in ('PHYSICAL', 'DIGITAL')
+    and proof_type in ('PHOTO', 'SCREENSHOT', 'CONFIRMATION', 'ARTIFACT')),
+  constraint task_place_valid check (
+    location_lat >= -90 and location_lat <= 90
+    and location_lng >= -180 and location_lng <= 180
+    and location_country ~ '^[A-Z]{2}$'
+    and (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null))),
+  constraint task_money_valid check (
+    reward_cents >= 1000 and reward_cents <= 1000000
+    and fee_cents >= 200
+    and fee_rate_pct in (12, 15, 18)
+    and operator_earnings_cents >= 0),
   constraint tasks_operator_fk foreign key (operator_id) references public.operators (id)
 );
 
@@ -110,12 +138,15 @@ create table public.task_callbacks (
 
 alter table public.task_callbacks enable row level security;
 
-/** The audit trail of every state change; it also feeds webhooks. */
+/**
+ * The audit trail of every state change; it also feeds webhooks. Its statuses have no foreign key
+ * for the reason tasks.status has none: transition_task writes only moves task_transitions lists.
+ */
 create table public.task_events (
   id bigint generated always as identity primary key,
   task_id text not null references public.tasks (id),
-  from_status text references public.task_statuses (status),
-  to_status text not null references public.task_statuses (status),
+  from_status text,
+  to_status text not null,
   actor text not null,
   created_at timestamptz not null default now()
 );

@@ -9,9 +9,7 @@
  */
 create table public.ledger_accounts (
   id bigint generated always as identity primary key,
-  kind text not null check (kind in (
-    'agent_deposit', 'task_escrow', 'operator_pending', 'operator_available',
-    'platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts')),
+  kind text not null,
   agent_id text references public.agents (id),
   task_id text references public.tasks (id),
   operator_id text,
@@ -26,16 +24,18 @@ create table public.ledger_accounts (
   -- not money the account holds, and postings record only balances.
   escrow_cents bigint not null default 0,
   constraint only_external_accounts_go_negative check (kind like 'external_%' or balance >= 0),
+  -- Its kind, and the owner that kind has (every balance update re-checks each constraint, so the
+  -- rules are few and whole).
   constraint account_has_its_owner check (
-    case kind
-      when 'agent_deposit' then agent_id is not null and task_id is null and operator_id is null
-      when 'task_escrow' then agent_id is not null and task_id is not null and operator_id is null
-      when 'operator_pending' then operator_id is not null and agent_id is null and task_id is null
-      when 'operator_available' then operator_id is not null and agent_id is null and task_id is null
-      else agent_id is null and task_id is null and operator_id is null
+    case
+      when kind = 'agent_deposit' then agent_id is not null and task_id is null and operator_id is null
+      when kind = 'task_escrow' then agent_id is not null and task_id is not null and operator_id is null
+      when kind in ('operator_pending', 'operator_available') then operator_id is not null and agent_id is null and task_id is null
+      when kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts')
+        then agent_id is null and task_id is null and operator_id is null
+      else false
     end),
-  constraint escrow_only_on_agent_deposits check (escrow_cents = 0 or kind = 'agent_deposit'),
-  constraint escrow_not_negative check (escrow_cents >= 0),
+  constraint escrow_only_on_agent_deposits check (escrow_cents = 0 or (kind = 'agent_deposit' and escrow_cents > 0)),
   constraint ledger_accounts_operator_fk foreign key (operator_id) references public.operators (id)
 );
 
