@@ -185,6 +185,8 @@ async function main() {
     }
   }
 
+  targets(results);
+
   say();
   say('plans (auto_explain of every statement behind each endpoint, scan lines only):');
   const agentClaims = { sub: heavy.id, role: 'authenticated', humanops_role: 'agent' };
@@ -211,6 +213,37 @@ async function main() {
   }
   say();
   say(grows ? `${grows} plan(s) scan a whole table` : 'no plan scans a whole table');
+}
+
+/**
+ * The targets at the largest size, each with what this run measured and met or missed; "flat" is
+ * the p50 at the largest size within 1.5× the p50 at the smallest.
+ */
+function targets(results) {
+  const first = results[0];
+  const last = results.at(-1);
+  const at = last.size.toLocaleString('en-US');
+  const growth = (name) => last.timings[name].p50 / first.timings[name].p50;
+  const read = (what, name, limitMs) => {
+    const p50 = last.timings[name].p50;
+    const flat = results.length < 2 || growth(name) <= 1.5;
+    return [what, `≤ ${limitMs} ms p50${results.length > 1 ? ', flat' : ''}`,
+      `${p50.toFixed(2)} ms${results.length > 1 ? `, ${growth(name).toFixed(2)}× the smallest size` : ''}`, p50 <= limitMs && flat];
+  };
+  const full = last.timings['api.verify_ledger() (SQL)'].p50;
+  const incremental = last.timings['incremental check, 100 posts (SQL)'].p50;
+  const rows = [
+    [`full api.verify_ledger() at ${at} tasks`, '≤ 2 s', `${(full / 1000).toFixed(2)} s`, full <= 2000],
+    ['incremental check after 100 posts', '≤ 10 ms', `${incremental.toFixed(2)} ms`, incremental <= 10],
+    read('GET /operator/tasks within 10 km', 'GET /operator/tasks 10 km', 10),
+    read('GET /tasks, heavy agent, first page', 'GET /tasks heavy, first page', 5),
+    read('GET /tasks, heavy agent, by cursor', 'GET /tasks heavy, cursor', 5),
+    read('GET /agents/balance, heavy agent', 'GET /agents/balance heavy', 3),
+  ];
+  say();
+  say(`targets at ${at} tasks`);
+  say(`${'what'.padEnd(44)} ${'target'.padEnd(20)} ${'measured'.padEnd(36)} result`);
+  for (const [what, target, value, met] of rows) say(`${what.padEnd(44)} ${target.padEnd(20)} ${value.padEnd(36)} ${met ? 'met' : 'missed'}`);
 }
 
 try {
