@@ -2,7 +2,7 @@
 // no database and no Deno. Importing them here also proves the function code runs outside Deno.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, LOCAL_APP_ORIGINS } from '../functions/_shared/config.ts';
+import { ConfigError, loadConfig } from '../functions/_shared/config.ts';
 import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
 import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
 import { VERSION } from '../functions/_shared/version.ts';
@@ -362,12 +362,19 @@ describe('loadConfig: CORS origins', () => {
   const DB = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 
   it('allows the local operator app by default, and exactly the listed origins when set', () => {
-    expect(loadConfig({ SUPABASE_DB_URL: DB }).cors.allowedOrigins).toEqual(LOCAL_APP_ORIGINS);
-    expect(LOCAL_APP_ORIGINS).toContain('http://127.0.0.1:54321');
+    expect(loadConfig({ SUPABASE_DB_URL: DB }).cors.allowedOrigins).toEqual([
+      'http://127.0.0.1:54321', 'http://localhost:54321', 'http://127.0.0.1:5173', 'http://localhost:5173',
+    ]);
     const listed = loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:3000' });
     expect(listed.cors.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
     expect(loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: '' }).cors.allowedOrigins).toEqual([]);
     expect(loadConfig({ SUPABASE_DB_URL: DB, CORS_ALLOWED_ORIGINS: '*' }).cors.allowedOrigins).toEqual(['*']);
+  });
+
+  // Third review (finding 6): the app served by `npm start` on another port was refused by default.
+  it('allows the operator app on the port the stack serves it on (HUMANOPS_PORT) by default', () => {
+    const origins = loadConfig({ SUPABASE_DB_URL: DB, HUMANOPS_PORT: '8080' }).cors.allowedOrigins;
+    expect(origins).toEqual(['http://127.0.0.1:8080', 'http://localhost:8080', 'http://127.0.0.1:5173', 'http://localhost:5173']);
   });
 
   it('refuses an entry that is not an origin, naming it', () => {

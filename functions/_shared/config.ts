@@ -176,18 +176,18 @@ export const POOLED_IDLE_SECONDS = 5;
 
 /**
  * Browser origins allowed by default where none are configured: locally the operator app, served
- * by `npm start` on the API's own origin or by a dev server on Vite's port; on Supabase none (the
- * app's origin is the deployer's to state).
+ * by `npm start` on the API's own origin (its port, HUMANOPS_PORT) or by a dev server on Vite's
+ * port; on Supabase none (the app's origin is the deployer's to state).
  */
-export const LOCAL_APP_ORIGINS = [
-  'http://127.0.0.1:54321',
-  'http://localhost:54321',
+export const localAppOrigins = (port: number) => [
+  `http://127.0.0.1:${port}`,
+  `http://localhost:${port}`,
   'http://127.0.0.1:5173',
   'http://localhost:5173',
 ];
 
-function allowedOrigins(value: string | undefined, onSupabase: boolean): string[] {
-  if (value === undefined) return onSupabase ? [] : LOCAL_APP_ORIGINS;
+function allowedOrigins(value: string | undefined, onSupabase: boolean, port: number): string[] {
+  if (value === undefined) return onSupabase ? [] : localAppOrigins(port);
   const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
     if (origin === '*') continue;
@@ -319,7 +319,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     tickBudgetMs: e.TICK_BUDGET_MS,
     requestLogsPer10s: e.LOG_REQUESTS_PER_10S,
-    cors: { allowedOrigins: allowedOrigins(e.CORS_ALLOWED_ORIGINS, onSupabase) },
+    cors: { allowedOrigins: allowedOrigins(e.CORS_ALLOWED_ORIGINS, onSupabase, e.HUMANOPS_PORT) },
     operatorAuth: {
       jwksUrl: e.CLERK_JWKS_URL,
       issuer: e.CLERK_ISSUER,
