@@ -89,10 +89,31 @@ function buildIfMissing() {
   say(`built      in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * The port `variable` names, refused at once (naming the port, what wanted it and how to move it)
+ * when something already listens there. Unset, `preferred` if it is free, else any free port; with
+ * `fixed`, `preferred` or nothing (the app's address is the one people open).
+ */
+async function chosenPort(variable, what, preferred, { fixed = false } = {}) {
+  const named = process.env[variable];
+  if (named === undefined && !fixed) return freePort(preferred);
+  const port = Number(named ?? preferred);
+  if (!(await portIsFree(port))) {
+    throw new Error(`port ${port} (${what}) is in use: stop what listens on 127.0.0.1:${port}, or set ${variable} to a free port` +
+      (fixed ? '' : ' (unset, a free one is picked)'));
+  }
+  return port;
+}
+
 try {
   const { values: flags } = parseArgs({ options: { chain: { type: 'boolean', default: false }, lan: { type: 'boolean', default: false } } });
   const mode = process.env.HUMANOPS_MODE ?? 'test';
   if (flags.chain && mode !== 'test') throw new Error('--chain runs a throwaway test chain: it is for test mode only');
+  // The local issuer's key sits in the data dir: anyone who can read it can be any operator.
+  if (mode === 'live' && (!process.env.CLERK_JWKS_URL || !process.env.CLERK_ISSUER)) {
+    throw new Error('live mode trusts only your identity provider, never this stack\'s local issuer: set CLERK_JWKS_URL, CLERK_ISSUER ' +
+      'and CLERK_AUTHORIZED_PARTIES to your Clerk instance\'s (or run in test mode)');
+  }
   const host = servingHost({ lan: flags.lan, env: process.env });
   buildIfMissing();
   const dir = defaultDataDir();
@@ -104,9 +125,8 @@ try {
       '(the default then moves to the temp dir by itself).');
   }
   mkdirSync(dir, { recursive: true });
-  const apiPort = Number(process.env.HUMANOPS_PORT ?? 54321);
-  if (!(await portIsFree(apiPort))) throw new Error(`port ${apiPort} is in use (set HUMANOPS_PORT to use another)`);
-  const dbPort = process.env.HUMANOPS_DB_PORT ? Number(process.env.HUMANOPS_DB_PORT) : await freePort(54322);
+  const apiPort = await chosenPort('HUMANOPS_PORT', 'the API and the operator app', 54321, { fixed: true });
+  const dbPort = await chosenPort('HUMANOPS_DB_PORT', 'Postgres', 54322);
 
   say(`data dir   ${dir}`);
   const pg = await startPostgres({ dataDir: join(dir, 'postgres'), port: dbPort });
@@ -122,13 +142,13 @@ try {
 
   const issuer = await startIssuer({
     dir,
-    port: process.env.HUMANOPS_ISSUER_PORT ? Number(process.env.HUMANOPS_ISSUER_PORT) : await freePort(54323),
+    port: await chosenPort('HUMANOPS_ISSUER_PORT', "the local issuer's JWKS", 54323),
   });
   children.push({ name: 'issuer', stop: () => issuer.stop() });
 
   let chain;
   if (flags.chain) {
-    chain = await startLocalChain({ port: process.env.HUMANOPS_CHAIN_PORT ? Number(process.env.HUMANOPS_CHAIN_PORT) : await freePort(8545) });
+    chain = await startLocalChain({ port: await chosenPort('HUMANOPS_CHAIN_PORT', 'the local chain', 8545) });
     children.push({ name: 'chain', stop: () => chain.stop() });
   }
   // With the local chain, deposits are confirmed on it: real transfers to the agents' addresses
@@ -186,7 +206,7 @@ try {
   });
 
   const reference = await startReference({
-    port: process.env.HUMANOPS_REFERENCE_PORT ? Number(process.env.HUMANOPS_REFERENCE_PORT) : await freePort(54324),
+    port: await chosenPort('HUMANOPS_REFERENCE_PORT', 'the API reference page', 54324),
     apiUrl,
   });
   children.push({ name: 'reference', stop: () => reference.stop() });
@@ -228,6 +248,6 @@ try {
   const phone = tls ? ` (on a phone: trust ${appOrigin}/local/ca.crt once, see "phone" above)` : '';
   say(`HumanOps is ready: ${apiUrl} (mode ${mode}); ${guardian}; operator app ${appOrigin}/${phone}; Ctrl-C stops it`);
 } catch (error) {
-  say(`HumanOps failed to start: ${error.message}`);
+  say(`HumanOps failed to start: ${error?.message ?? String(error)}`);
   await stopAll(1);
 }

@@ -20,7 +20,8 @@ const raw = (origin: string, path: string) => new Promise<{ status: number; body
   }).on('error', reject).end();
 });
 
-const signIn = (origin: string, body: string) => fetch(`${origin}/local/sign-in`, { method: 'POST', body });
+const signIn = (origin: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(`${origin}/local/sign-in`, { method: 'POST', body, headers });
 
 describe('the local site', () => {
   let stack: Stack;
@@ -68,6 +69,26 @@ describe('the local site', () => {
     expect((await signIn(withSignIn.origin, JSON.stringify({ email: 'not an email' }))).status).toBe(400);
     expect((await signIn(withSignIn.origin, '{')).status).toBe(400);
     expect((await signIn(without.origin, JSON.stringify({ email: 'ana@example.com' }))).status).toBe(405);
+  });
+
+  // Third review (finding 4): a page on another site could post a simple request (no preflight)
+  // and mint itself a token. Only same-origin JSON signs in.
+  it('refuses a sign-in that is not same-origin JSON: another site\'s page, text/plain, a form', async () => {
+    const body = JSON.stringify({ email: 'ana@example.com' });
+    const refused = [
+      await signIn(withSignIn.origin, body, { 'content-type': 'text/plain' }),
+      await signIn(withSignIn.origin, body, {}),
+      await signIn(withSignIn.origin, 'email=ana%40example.com', { 'content-type': 'application/x-www-form-urlencoded' }),
+    ];
+    for (const reply of refused) expect([reply.status, (await reply.json()).code]).toEqual([415, 'unsupported_media_type']);
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+      const reply = await signIn(withSignIn.origin, body, { 'content-type': 'application/json', ...headers });
+      expect([reply.status, (await reply.json()).code]).toEqual([403, 'cross_origin_refused']);
+    }
+    // The app on this origin, as a browser sends it.
+    const same = await signIn(withSignIn.origin, body, { 'content-type': 'application/json', origin: withSignIn.origin, 'sec-fetch-site': 'same-origin' });
+    expect(same.status).toBe(200);
+    expect((await same.json()).token).toMatch(/^eyJ/);
   });
 
   it('has no local sign-in in live mode, even when given the issuer\'s key', async () => {

@@ -45,7 +45,9 @@ async function makeDataDir(): Promise<string> {
 }
 
 /** `detached` puts the stack in a process group of its own, as a terminal's foreground job is. */
-function launch({ dataDir, apiPort, dbPort, detached = false, args = [] }: { dataDir: string; apiPort: number; dbPort: number; detached?: boolean; args?: string[] }): Running {
+function launch({ dataDir, apiPort, dbPort, detached = false, args = [], extraEnv = {} }: {
+  dataDir: string; apiPort: number; dbPort: number; detached?: boolean; args?: string[]; extraEnv?: Record<string, string>;
+}): Running {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('HUMANOPS_') || name === 'SUPABASE_DB_URL') delete env[name];
@@ -54,7 +56,10 @@ function launch({ dataDir, apiPort, dbPort, detached = false, args = [] }: { dat
     cwd: repoRoot,
     // The issuer and the reference page on any free port: their defaults (54323, 54324) are checked
     // free and then bound, a race another stack on a shared machine can win (EADDRINUSE).
-    env: { ...env, HUMANOPS_DATA_DIR: dataDir, HUMANOPS_PORT: String(apiPort), HUMANOPS_DB_PORT: String(dbPort), HUMANOPS_ISSUER_PORT: '0', HUMANOPS_REFERENCE_PORT: '0' },
+    env: {
+      ...env, HUMANOPS_DATA_DIR: dataDir, HUMANOPS_PORT: String(apiPort), HUMANOPS_DB_PORT: String(dbPort), HUMANOPS_ISSUER_PORT: '0', HUMANOPS_REFERENCE_PORT: '0',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
@@ -293,7 +298,7 @@ describe('npm start (scripts/stack.mjs)', () => {
     const page = await fetch(`${origin}/`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await page.text()).toContain('<div id="app">');
-    const signIn = await fetch(`${origin}/local/sign-in`, { method: 'POST', body: JSON.stringify({ email: 'ana@example.com' }) });
+    const signIn = await fetch(`${origin}/local/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ana@example.com' }) });
     const { token, operator_id } = await signIn.json();
     const me = await fetch(`${url}/operator/me`, { headers: { authorization: `Bearer ${token}` } });
     expect([me.status, (await me.json()).code]).toEqual([403, 'operator_not_registered']);
@@ -460,6 +465,50 @@ describe('npm start (scripts/stack.mjs)', () => {
       }
     }, 120_000);
   }
+
+  // Third review (finding 6): a taken Postgres port surfaced as "Cannot read properties of undefined
+  // (reading 'message')". Every port is named with what wanted it and the setting that moves it.
+  it('refuses to start when the Postgres port is taken, naming the port, what wanted it and the setting to change', async () => {
+    const dataDir = await makeDataDir();
+    const apiPort = await freePort();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve, reject) => blocker.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const dbPort = (blocker.address() as { port: number }).port;
+    try {
+      const stack = launch({ dataDir, apiPort, dbPort });
+      expect((await waitForExit(stack)).code, stack.output()).toBe(1);
+      expect(stack.output()).toContain(`HumanOps failed to start: port ${dbPort} (Postgres) is in use: stop what listens on 127.0.0.1:${dbPort}, or set HUMANOPS_DB_PORT to a free port`);
+      expect(stack.output()).not.toMatch(/Cannot read properties/);
+      expect(processesMentioning(dataDir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
+  it('a Postgres that cannot bind its port says which port, instead of failing with nothing', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve, reject) => blocker.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { startPostgres } = await import('../scripts/lib/postgres.mjs');
+      const failure = await startPostgres({ dataDir: join(await makeDataDir(), 'postgres'), port, ephemeral: true }).then(() => null, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toBe(`Postgres did not start on 127.0.0.1:${port} (is the port in use?)`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
+  // Third review (finding 4): `HUMANOPS_MODE=live npm start` trusted the local issuer, whose key
+  // sits in the data dir, so anyone could sign in as anyone against the live API.
+  it('refuses live mode on its own local issuer, before starting anything', async () => {
+    const dataDir = await makeDataDir();
+    const stack = launch({ dataDir, apiPort: await freePort(), dbPort: await freePort(), extraEnv: { HUMANOPS_MODE: 'live', HUMANOPS_ADMIN_KEY: randomBytes(24).toString('hex') } });
+    expect((await waitForExit(stack)).code, stack.output()).toBe(1);
+    expect(stack.output()).toContain("HumanOps failed to start: live mode trusts only your identity provider, never this stack's local issuer: set CLERK_JWKS_URL");
+    expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 60_000);
 
   it('refuses to start when the API port is taken, naming the port, and leaves no Postgres behind', async () => {
     const dataDir = await makeDataDir();

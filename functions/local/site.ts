@@ -51,6 +51,16 @@ export function createSite({ distDir, signIn, caCertificate }: SiteOptions) {
   if (signIn) {
     site.post('/local/sign-in', async (c) => {
       c.header('cache-control', 'no-store');
+      // Only the app on this origin may sign in: a cross-site page could otherwise post a simple
+      // (text/plain, form) request that needs no preflight and mint itself a token.
+      const origin = c.req.header('origin');
+      const fetchSite = c.req.header('sec-fetch-site');
+      if ((origin !== undefined && origin !== new URL(c.req.url).origin) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
+        return c.json({ error: 'Sign in from the operator app on this origin', code: 'cross_origin_refused' }, 403);
+      }
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+        return c.json({ error: 'Send {"email": "…"} as application/json', code: 'unsupported_media_type' }, 415);
+      }
       const text = await c.req.text();
       let email: unknown;
       try {

