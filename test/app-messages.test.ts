@@ -31,3 +31,15 @@ describe('the app explains every API error in words', () => {
     expect(explain(new APIConnectionError('fetch failed'))).toMatch(/^No connection\./);
   });
 });
+
+describe("the app words every Guardian reason", () => {
+  it('has a topic for every rule check, and keeps the note that names the photo', async () => {
+    const { CHECK_NAMES } = await import('../functions/_shared/guardian/rules.ts');
+    const { REASON_TOPICS, reasonWords } = await import('../app/src/messages.ts');
+    expect(Object.keys(REASON_TOPICS).sort()).toEqual([...CHECK_NAMES].sort());
+    expect(reasonWords({ check: 'gps_location', note: 'Photo 2 was taken 5 km from the task location (limit 1 km)', hard: true }))
+      .toBe('Where the photo was taken: Photo 2 was taken 5 km from the task location (limit 1 km).');
+    expect(reasonWords({ check: 'photo_metadata', note: 'Photo 1 names no camera maker, which photos straight from a phone or camera do', hard: false }))
+      .toBe('Photo details: Photo 1 names no camera maker, which photos straight from a phone or camera do. The requester will look at this.');
+  });
+});

@@ -18,14 +18,15 @@ const approve = (request: { body: any }) => {
   return toolAnswer({ requirement_results: requirements.map((requirement) => ({ requirement, met: true, note: 'seen' })), confidence: 97, reasoning: 'Looks right' });
 };
 
+let scenes = 0;
 /** Posts a task, has `operator` accept it and submit `photos` (fresh EXIF each), and returns its id. */
-async function submitted(stack: Stack, agent: Agent, operator: Operator, photos: Uint8Array[] = [makeJpeg()], task: Record<string, unknown> = {}) {
+async function submitted(stack: Stack, agent: Agent, operator: Operator, photos: Uint8Array[] = [makeJpeg({ scene: ++scenes })], task: Record<string, unknown> = {}) {
   const created = await stack.createTask(agent, { location: NY, proof_requirements: ['Photo of storefront sign'], ...task });
   const id = created.body.task_id as string;
   expect((await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth })).status).toBe(200);
   const paths: string[] = [];
   for (const photo of photos) {
-    const uploaded = await stack.upload(operator, id, withExif(photo, { lat: NY.lat, lng: NY.lng, takenAt: new Date() }));
+    const uploaded = await stack.upload(operator, id, withExif(photo, { lat: NY.lat + 0.0002, lng: NY.lng - 0.0002, takenAt: new Date() }));
     expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
     paths.push(uploaded.body.path);
   }
@@ -246,9 +247,9 @@ describe('a job that kills its worker cannot loop', () => {
     const agent = await stack.registerAgent('poison');
     await stack.deposit(agent, 1000);
     const operator = await stack.registerOperator();
-    const poisoned = await submitted(stack, agent, operator, [makeJpeg()], { title: 'The poisoned proof' });
+    const poisoned = await submitted(stack, agent, operator, [makeJpeg({ scene: ++scenes })], { title: 'The poisoned proof' });
     const mates: string[] = [];
-    for (let i = 0; i < 3; i++) mates.push(await submitted(stack, agent, operator, [makeJpeg()], { title: `A good proof ${i}` }));
+    for (let i = 0; i < 3; i++) mates.push(await submitted(stack, agent, operator, [makeJpeg({ scene: ++scenes })], { title: `A good proof ${i}` }));
     const isPoisoned = (request: { body: any }) => request.body.messages[0].content.at(-1).text.includes('The poisoned proof');
     // The poisoned proof hangs its worker (as one that runs out of memory or CPU would); the others
     // take a moment, so the first death takes them along.
@@ -273,7 +274,7 @@ describe('a job that kills its worker cannot loop', () => {
   }, 180_000);
 });
 
-describe('memory and CPU of a tick: four jobs of five 3.7 MB photos', () => {
+describe('memory and CPU of a tick: four jobs of five 3.4 MB photos', () => {
   let stack: Stack;
   let model: StandIn;
   let worker: Instance;
@@ -293,9 +294,13 @@ describe('memory and CPU of a tick: four jobs of five 3.7 MB photos', () => {
     const agent = await stack.registerAgent('photos');
     await stack.deposit(agent, 1000);
     const operator = await stack.registerOperator();
-    const photo = makeLargeJpeg();
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(await submitted(stack, agent, operator, Array.from({ length: 5 }, () => photo)));
+    let photo = new Uint8Array();
+    // A photo of its own for each task: the same picture for another task would be a reused proof.
+    for (let i = 0; i < 4; i++) {
+      photo = makeLargeJpeg(i + 1);
+      ids.push(await submitted(stack, agent, operator, Array.from({ length: 5 }, () => photo)));
+    }
 
     // A fresh worker runs the tick: nothing left over from the uploads counts against it.
     worker = await stack.startInstance();

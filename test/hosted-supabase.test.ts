@@ -317,7 +317,7 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
     // The proof goes to Supabase Storage (the stand-in), with the new secret key.
     const form = new FormData();
     form.set('task_id', taskId);
-    form.set('file', new Blob([makeJpeg({ lat: 40.7128, lng: -74.006, takenAt: new Date() }) as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), 'proof.jpg');
+    form.set('file', new Blob([makeJpeg({ lat: 40.7131, lng: -74.0063, takenAt: new Date() }) as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), 'proof.jpg');
     const upload = await fetch(`${api.url}/operator/upload`, { method: 'POST', headers: bearer, body: form });
     const uploadedProof = await upload.json();
     expect(upload.status, JSON.stringify(uploadedProof)).toBe(201);

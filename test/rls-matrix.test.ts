@@ -38,6 +38,7 @@ const SPECS: Record<string, Spec> = {
   operators: { key: 't.id', operator: 't.id = $ID' },
   proof_files: { key: 't.path', operator: 't.operator_id = $ID' },
   guardian_jobs: { key: 't.id' },
+  proof_fingerprints: { key: "t.task_id || '#' || t.photo_number" },
   payouts: { key: 't.id', operator: 't.operator_id = $ID' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
@@ -64,7 +65,7 @@ beforeAll(async () => {
   yvonne = await stack.registerOperator();
   const digital = { task_type: 'CONTENT_REVIEW', reward_usd: 20, location: undefined, proof_requirements: ['Written assessment'] };
   // Every table gets rows of both agents and both operators: tasks open, held, completed, rated and
-  // paid out; a proof file; webhook deliveries; idempotency keys.
+  // paid out; proof files, one judged by the Guardian; webhook deliveries; idempotency keys.
   for (const [agent, operator] of [[alice, xavier], [bob, yvonne]] as const) {
     await stack.deposit(agent, 500);
     expect((await stack.call('PUT', '/agents/policy', { key: agent.key, body: { max_reward_usd: 1000 } })).status).toBe(200);
@@ -72,6 +73,10 @@ beforeAll(async () => {
     const held = (await stack.createTask(agent, { callback_url: 'http://127.0.0.1:9/hook' })).body.task_id;
     await stack.call('POST', `/operator/tasks/${held}/accept`, { headers: operator.auth });
     expect((await stack.upload(operator, held, makeJpeg())).status).toBe(201);
+    const judged = (await stack.createTask(agent)).body.task_id; // the tick's Guardian fingerprints its photo
+    await stack.call('POST', `/operator/tasks/${judged}/accept`, { headers: operator.auth });
+    const photo = await stack.upload(operator, judged, makeJpeg({ scene: agent === alice ? 1 : 2 }));
+    expect((await stack.call('POST', `/operator/tasks/${judged}/submit`, { headers: operator.auth, body: { photos: [photo.body.path] } })).status).toBe(200);
     const done = (await stack.createTask(agent, digital)).body.task_id;
     await stack.call('POST', `/operator/tasks/${done}/accept`, { headers: operator.auth });
     await stack.call('POST', `/operator/tasks/${done}/submit`, { headers: operator.auth, body: { confirmation_text: 'Reviewed' } });

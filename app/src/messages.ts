@@ -59,6 +59,31 @@ export function explain(error: unknown): string {
   return 'Something went wrong. Try again.';
 }
 
+/**
+ * What each of the Guardian's rule checks is about, as an operator thinks of it; the check's own
+ * note (which names the photo by its number) follows.
+ */
+export const REASON_TOPICS: Record<string, string> = {
+  proof_type: 'Kind of proof',
+  confirmation_text: 'Confirmation',
+  artifact: 'Credentials',
+  images_exist: 'Photos received',
+  image_count: 'Number of photos',
+  gps_location: 'Where the photo was taken',
+  capture_time: 'When the photo was taken',
+  photo_metadata: 'Photo details',
+  image_content: 'What the photo shows',
+  photo_reuse: 'Photo used before',
+  instruction_text: 'Text addressed to the checker',
+};
+
+/** One of the Guardian's reasons as a sentence: its topic, then what was found. */
+export function reasonWords(reason: { check: string; note: string; hard: boolean }): string {
+  const topic = REASON_TOPICS[reason.check] ?? 'Check';
+  const note = /[.!?]$/.test(reason.note) ? reason.note : `${reason.note}.`;
+  return `${topic}: ${note}${reason.hard ? '' : ' The requester will look at this.'}`;
+}
+
 /** Words for a task's status, as an operator thinks of it. */
 export const STATUS_WORDS: Record<string, string> = {
   PENDING: 'Open',

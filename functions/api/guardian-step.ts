@@ -6,11 +6,14 @@
  */
 import { judgeWithModel } from '../_shared/guardian/model.ts';
 import { MIN_CALL_MS, ModelRetryLater } from '../_shared/guardian/model-call.ts';
+import { examinePhotos } from '../_shared/guardian/photos.ts';
 import { runRuleChecks } from '../_shared/guardian/rules.ts';
 import type { GuardianTask } from '../_shared/guardian/types.ts';
 import { combineVerdict, OUTCOME } from '../_shared/guardian/verdict.ts';
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
+import { photoFactsOf } from './photo-facts.ts';
+import { proofHistory } from './proof-history.ts';
 import { byReference, loadPhotos, oneJobAtATime, ProofTooLarge } from './guardian-photos.ts';
 import type { Tick, WorkStep } from './worker.ts';
 
@@ -76,7 +79,9 @@ export async function verifyTask(deps: Deps, tick: Tick, jobId: number, taskId: 
   const task = await loadTask(deps, taskId);
   const { checks, images } = await oneJobAtATime(async () => {
     const loaded = await loadPhotos(deps.storage, task.proof.photos, guardian.jobMaxBytes);
-    const checks = await runRuleChecks(task, loaded, { gpsRadiusKm: guardian.gpsRadiusKm });
+    const photos = await examinePhotos(loaded, await photoFactsOf(deps, task.proof.photos));
+    const earlierUses = await proofHistory(deps).record(task, photos);
+    const checks = runRuleChecks(task, photos, { gpsRadiusKm: guardian.gpsRadiusKm, earlierUses });
     const byUrl = guardian.apiKey && guardian.imageSource === 'url' && deps.storage;
     return { checks, images: byUrl ? await byReference(deps.storage!, loaded, tick.origin) : loaded };
   });

@@ -8,6 +8,7 @@ import { ApiError, notFound } from '../_shared/errors.ts';
 import type { Db } from '../_shared/db.ts';
 import { log } from '../_shared/log.ts';
 import type { ProofStorage } from '../_shared/storage.ts';
+import { recordPhotoFacts } from './photo-facts.ts';
 
 /** The caps api.record_proof_file enforces: files per task, and unbound files waiting per operator. */
 export const MAX_FILES_PER_TASK = 50;
@@ -39,7 +40,10 @@ export async function checkRoomForProof(db: Db, operatorId: string, taskId: stri
   });
 }
 
-/** Stores the object, then records it; when the record is refused, the object is removed. */
+/**
+ * Stores the object, then records it; when the record is refused, the object is removed. Then
+ * reads its pixels for the Guardian (photo-facts.ts): once per file, in the request that brought it.
+ */
 export async function storeProofFile(
   { db, storage }: { db: Db; storage: ProofStorage },
   file: { operatorId: string; taskId: string | null; path: string; bytes: Uint8Array; contentType: string },
@@ -53,6 +57,7 @@ export async function storeProofFile(
       log('error', 'could not remove a proof file whose record was refused', { path: file.path, error: String(cause) }));
     throw error;
   }
+  await recordPhotoFacts(db, file.path, file.bytes);
 }
 
 /** Unbound files older than this were never submitted and will not be: they are swept. */

@@ -8,7 +8,12 @@ create table public.proof_files (
   task_id text references public.tasks (id),
   content_type text not null check (content_type in ('image/jpeg', 'image/png', 'image/webp', 'image/heic')),
   size_bytes bigint not null check (size_bytes > 0),
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- What the server read from the file when it stored it (api.record_photo_facts): its SHA-256,
+  -- and for a JPEG the Guardian's difference hash and brightness spread. Null until then.
+  brightness_spread real,
+  dhash bigint,
+  sha256 bytea check (octet_length(sha256) = 32)
 );
 
 create index proof_files_by_task on public.proof_files (task_id, operator_id);
@@ -288,6 +293,24 @@ begin
 end
 $$;
 grant execute on function api.sweep_unbound_proof_files(interval, integer) to service_role;
+
+/**
+ * Records what the server read from a file it stored: its SHA-256 (hex) and, for a JPEG, its
+ * difference hash (16 hex digits) and brightness spread. The API calls it as service_role right
+ * after storing the file, so nothing an operator sends can set them.
+ */
+create function api.record_photo_facts(p_path text, p_sha256 text, p_dhash text, p_spread real) returns void
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  update public.proof_files
+     set sha256 = decode(p_sha256, 'hex'),
+         dhash = case when p_dhash is null then null else ('x' || p_dhash)::bit(64)::bigint end,
+         brightness_spread = p_spread
+   where path = p_path
+$$;
+grant execute on function api.record_photo_facts(text, text, text, real) to service_role;
 
 /**
  * Submits proof for a task the calling operator holds (ACCEPTED or IN_PROGRESS, before its

@@ -17,6 +17,32 @@ create index guardian_jobs_ready on public.guardian_jobs (available_at) where st
 
 alter table public.guardian_jobs enable row level security;
 
+/**
+ * A fingerprint of every proof photo the Guardian has judged: the file's SHA-256, its difference
+ * hash (null when its pixels could not be read), the task's place and when the proof was submitted.
+ * Reuse is looked up here (api.record_proof_fingerprints): the same file for another task, or a near
+ * copy among proofs of tasks near the same place.
+ */
+create table public.proof_fingerprints (
+  task_id text not null references public.tasks (id),
+  photo_number integer not null check (photo_number between 1 and 100),
+  sha256 bytea not null check (octet_length(sha256) = 32),
+  dhash bigint,
+  lat double precision check (lat between -90 and 90),
+  lng double precision check (lng between -180 and 180),
+  submitted_at timestamptz not null,
+  primary key (task_id, photo_number)
+);
+
+create index proof_fingerprints_by_file on public.proof_fingerprints (sha256);
+
+-- Near copies are looked for in a box around the task's place. The index holds what the search
+-- compares, so the proofs of a busy place are read from it alone, not row by row from the table.
+create index proof_fingerprints_by_place on public.proof_fingerprints using gist (point(lng, lat))
+  include (lat, lng, dhash, task_id, submitted_at) where dhash is not null and lat is not null;
+
+alter table public.proof_fingerprints enable row level security;
+
 /** An agent's rating of the operator who completed its task: once per task. */
 create table public.task_ratings (
   task_id text primary key references public.tasks (id),
@@ -200,6 +226,67 @@ $$;
 grant execute on function api.fail_guardian_job(bigint, text, integer, integer) to service_role;
 
 /**
+ * Records the fingerprints of one task's proof photos (on a retried job, again) and returns what
+ * they match among proofs of other tasks submitted before this one: the same file ('same_file'), or
+ * a difference hash within p_similar_bits bits among tasks within p_within_km of this one's place
+ * ('similar', with the bits apart). Only dates come back, never whose proof it was; of two proofs
+ * with the same photo, the later one is the one that matches.
+ * p_photos: [{ "number", "sha256" (hex), "dhash" (16 hex digits, or null) }].
+ */
+create function api.record_proof_fingerprints(p_task_id text, p_photos jsonb, p_similar_bits integer, p_within_km double precision)
+  returns table (photo_number integer, kind text, submitted_at timestamptz, bits integer)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+  v_dlat double precision;
+  v_dlng double precision;
+begin
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  if not found then
+    perform private.fail(404, 'task_not_found', 'Task not found');
+  end if;
+  delete from public.proof_fingerprints f where f.task_id = p_task_id;
+  insert into public.proof_fingerprints (task_id, photo_number, sha256, dhash, lat, lng, submitted_at)
+  select p_task_id, (p ->> 'number')::integer, decode(p ->> 'sha256', 'hex'),
+         case when p ->> 'dhash' is null then null else ('x' || (p ->> 'dhash'))::bit(64)::bigint end,
+         v_task.location_lat, v_task.location_lng, coalesce(v_task.submitted_at, now())
+    from jsonb_array_elements(p_photos) p;
+
+  return query
+  select mine.photo_number, 'same_file'::text, min(theirs.submitted_at), null::integer
+    from public.proof_fingerprints mine
+    join public.proof_fingerprints theirs on theirs.sha256 = mine.sha256
+   where mine.task_id = p_task_id and theirs.task_id <> p_task_id
+     and (theirs.submitted_at, theirs.task_id) < (mine.submitted_at, mine.task_id)
+   group by mine.photo_number;
+
+  if v_task.location_lat is not null then
+    -- A degree of latitude is 111.2 km everywhere; one of longitude shrinks with the cosine.
+    v_dlat := p_within_km / 111.2;
+    v_dlng := p_within_km / (111.2 * greatest(cos(radians(v_task.location_lat)), 0.01));
+    return query
+    select mine.photo_number, 'similar'::text, near.submitted_at, near.bits
+      from public.proof_fingerprints mine
+      cross join lateral (
+        select theirs.submitted_at, bit_count((theirs.dhash # mine.dhash)::bit(64))::integer as bits
+          from public.proof_fingerprints theirs
+         where point(theirs.lng, theirs.lat) <@ box(point(mine.lng - v_dlng, mine.lat - v_dlat), point(mine.lng + v_dlng, mine.lat + v_dlat))
+           and theirs.dhash is not null and theirs.lat is not null
+           and theirs.task_id <> p_task_id
+           and (theirs.submitted_at, theirs.task_id) < (mine.submitted_at, mine.task_id)
+           and bit_count((theirs.dhash # mine.dhash)::bit(64)) <= p_similar_bits
+         order by 2
+         limit 1) near
+     where mine.task_id = p_task_id and mine.dhash is not null;
+  end if;
+end
+$$;
+grant execute on function api.record_proof_fingerprints(text, jsonb, integer, double precision) to service_role;
+
+/**
  * The agent's decision on a submitted task. APPROVE completes and pays from SUBMITTED, VERIFIED,
  * MANUAL_REVIEW, or DISPUTED (the agent overrides a dispute); REJECT disputes from SUBMITTED or
  * MANUAL_REVIEW. REJECT of a task the Guardian disputed confirms the Guardian and settles as the
@@ -346,6 +433,7 @@ grant execute on function api.rate_task(text, integer, text) to authenticated;
 -- Who reads what: agents and operators read the ratings of their tasks; the Guardian's queue is
 -- the API's.
 grant select on public.guardian_jobs to service_role;
+grant select on public.proof_fingerprints to service_role;
 create policy "agents and operators read the ratings of their tasks" on public.task_ratings for select to authenticated
   using (agent_id = (select api.current_agent_id()) or operator_id = (select api.current_operator_id()));
 grant select on public.task_ratings to authenticated, service_role;

@@ -1,6 +1,6 @@
 /** Where a submitted task stands, with the Guardian's reasons once it has judged the proof. */
 import type { OperatorTask } from '@humanops/sdk/operator';
-import { STATUS_WORDS } from '../messages.ts';
+import { reasonWords, STATUS_WORDS } from '../messages.ts';
 
 export function TaskStatus({ task }: { task: OperatorTask }) {
   const verdict = task.guardian_result;
@@ -11,6 +11,11 @@ export function TaskStatus({ task }: { task: OperatorTask }) {
       {verdict && (
         <>
           {verdict.reasoning && <p class="text">{verdict.reasoning}</p>}
+          {verdict.reasons?.length > 0 && (
+            <ul class="reasons" aria-label="What the Guardian found">
+              {verdict.reasons.map((reason) => <li>{reasonWords(reason)}</li>)}
+            </ul>
+          )}
           {verdict.requirement_results.length > 0 && (
             <ul class="verdicts">
               {verdict.requirement_results.map((result) => (

@@ -32,7 +32,11 @@ export interface ProofImage {
   url?: string;
 }
 
-/** A rule check's outcome. A failed hard check caps the confidence below auto-approval. */
+/**
+ * A rule check's outcome. A failed hard check refutes the proof (rules alone dispute it, and it caps
+ * any model below approval); a failed check that is not hard only keeps the proof from being
+ * approved automatically, so it goes to the agent's review.
+ */
 export interface RuleCheck {
   check: string;
   passed: boolean;

@@ -1,8 +1,9 @@
 /**
  * One verdict from two layers: the rule checks (always) and the model (when configured).
  * Confidence ≥ the approve threshold approves, ≥ the review threshold goes to the agent, below
- * disputes. A failed hard check caps the confidence below approval, and so does any requirement
- * not judged met; without a model the Guardian never approves.
+ * disputes. Any failed check caps the confidence below approval, and so does any requirement not
+ * judged met; without a model the Guardian never approves, and disputes only on a failed hard check.
+ * The model's confidence never outranks a rule.
  */
 import type { ModelJudgement, RuleCheck, Verdict } from './types.ts';
 
@@ -22,6 +23,7 @@ export function combineVerdict(
   model: string | null,
 ): Verdict {
   const failures = checks.filter((c) => !c.passed && c.hard);
+  const doubts = checks.filter((c) => !c.passed && !c.hard);
   let confidence: number;
   let reasoning: string;
   if (judgement?.refused) {
@@ -38,6 +40,10 @@ export function combineVerdict(
   if (failures.length > 0) {
     confidence = Math.min(confidence, thresholds.approve - 1);
     reasoning = `${reasoning} Failed checks: ${failures.map((f) => f.note).join('; ')}.`;
+  }
+  if (doubts.length > 0) {
+    confidence = Math.min(confidence, thresholds.approve - 1);
+    reasoning = `${reasoning} For a person to check: ${doubts.map((f) => f.note).join('; ')}.`;
   }
   const requirementResults = judgement?.requirementResults
     ?? requirements.map((requirement) => ({ requirement, met: null, note: 'Not judged: no model configured' }));

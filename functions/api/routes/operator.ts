@@ -53,7 +53,7 @@ interface OpenTaskRow {
   digital_instructions: string | null;
   agent_public_key: string | null;
   operator_id: string | null;
-  guardian_result: { decision?: string; reasoning?: string; requirement_results?: unknown } | null;
+  guardian_result: { decision?: string; reasoning?: string; requirement_results?: unknown; checks?: { check: string; passed: boolean; hard: boolean; note: string }[] } | null;
   accepted_at: Date | null;
   started_at: Date | null;
   submitted_at: Date | null;
@@ -98,7 +98,12 @@ function heldTask(row: OpenTaskRow, operatorId: string) {
     started_at: iso(row.started_at),
     submitted_at: iso(row.submitted_at),
     guardian_result: verdict
-      ? { decision: verdict.decision ?? null, reasoning: verdict.reasoning ?? null, requirement_results: verdict.requirement_results ?? [] }
+      ? {
+        decision: verdict.decision ?? null,
+        reasoning: verdict.reasoning ?? null,
+        requirement_results: verdict.requirement_results ?? [],
+        reasons: (verdict.checks ?? []).filter((c) => !c.passed).map(({ check, note, hard }) => ({ check, note, hard })),
+      }
       : null,
   };
 }

@@ -314,6 +314,8 @@ export const OperatorTaskResponse = z.object({
     decision: z.enum(['APPROVE', 'MANUAL_REVIEW', 'REJECT']).nullable(),
     reasoning: z.string().nullable(),
     requirement_results: z.array(RequirementResult),
+    reasons: z.array(z.object({ check: z.string(), note: z.string(), hard: z.boolean() }))
+      .describe("What the Guardian's rules found against the proof, each in plain words naming the photo by its number (Photo 1 is the first submitted); hard when it refutes the proof, else a person decides"),
   }).nullable().describe("The Guardian's verdict on your proof, for the operator who holds the task"),
 });
 export const MyTasksResponse = z.object({ data: z.array(OperatorTaskResponse), pagination: Pagination });

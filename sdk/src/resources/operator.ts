@@ -50,7 +50,13 @@ export interface OperatorTask extends OpenTask {
   accepted_at: string | null;
   started_at: string | null;
   submitted_at: string | null;
-  guardian_result: { decision: string | null; reasoning: string | null; requirement_results: { requirement: string; met: boolean | null; note: string }[] } | null;
+  guardian_result: {
+    decision: string | null;
+    reasoning: string | null;
+    requirement_results: { requirement: string; met: boolean | null; note: string }[];
+    /** What the Guardian's rules found, each in plain words naming the photo by its number; `hard` when it refutes the proof. */
+    reasons: { check: string; note: string; hard: boolean }[];
+  } | null;
 }
 
 export type { Page };

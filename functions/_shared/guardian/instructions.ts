@@ -1,0 +1,34 @@
+/**
+ * Text that reads as an instruction to the Guardian, in a photo's EXIF text fields or the operator's
+ * notes. It stays data either way (the model sees it fenced); finding it sends the proof to review,
+ * because an honest proof has no reason to address the judge.
+ */
+import { findings, outcome, photo } from './outcome.ts';
+import type { PhotoFacts } from './photos.ts';
+import type { GuardianTask, RuleCheck } from './types.ts';
+
+const INSTRUCTION_LIKE = [
+  /\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules?|previous|above|system)\b/i,
+  /(^|[\s"'(\[])(system|assistant|developer)\s*(prompt|message)?\s*:/i,
+  /<\/?\s*(untrusted_data|system|instructions?)\b/i,
+  /\b(approve|accept|pass)\b[^.\n]{0,40}\b(confidence|verdict|score)\b/i,
+  /\b(confidence|verdict|decision)\b[^.\n]{0,20}\b(of|to|=|:|at)\s*("?approve|1?\d\d\b|1\.0)/i,
+  /\b(guardian|ai|model|assistant|claude|llm|verifier)\b[^.\n]{0,30}\b(must|should|shall|will)\b[^.\n]{0,20}\b(approve|accept|pass|ignore)/i,
+  /\byou are (now )?(a|an|the)\b[^.\n]{0,40}\b(assistant|ai|model|guardian|verifier)\b/i,
+  /\brecord_verdict\b/i,
+];
+
+export const readsAsInstruction = (text: string) => INSTRUCTION_LIKE.some((pattern) => pattern.test(text));
+
+export function instructionCheck(task: GuardianTask, photos: PhotoFacts[]): RuleCheck {
+  const found = findings();
+  const { notes, confirmationText } = task.proof;
+  if (notes && readsAsInstruction(notes)) found.doubtful.push('The operator\'s notes read as an instruction to the Guardian rather than a description of the work');
+  if (confirmationText && readsAsInstruction(confirmationText)) found.doubtful.push('The confirmation text reads as an instruction to the Guardian rather than a description of the work');
+  for (const p of photos) {
+    for (const { field } of p.exif?.texts.filter((t) => readsAsInstruction(t.text)) ?? []) {
+      found.doubtful.push(`${photo(p.number)} carries text in its ${field} field that reads as an instruction to the Guardian`);
+    }
+  }
+  return outcome('instruction_text', found, 'No text in the proof addresses the Guardian');
+}
