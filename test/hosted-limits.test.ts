@@ -213,6 +213,31 @@ describe('the smaller limits: statement timeout, sampled logs', () => {
     }
   });
 
+  it('a request the statement timeout cancels answers 503 try_again with Retry-After, and changes nothing', async () => {
+    const instance = await stack.startInstance({ DB_STATEMENT_TIMEOUT_MS: '300' });
+    const agent = await stack.registerAgent();
+    await stack.deposit(agent, 100);
+    const created = await stack.createTask(agent, { location: NY });
+    expect(created.status).toBe(201);
+    const id = created.body.task_id as string;
+    try {
+      // Another transaction holds the task's row, which the cancel must lock: it waits past its timeout.
+      const answer = await stack.sql.begin(async (tx) => {
+        await tx`select 1 from tasks where id = ${id} for update`;
+        return fetch(`${instance.url}/tasks/${id}/cancel`, { method: 'POST', headers: { 'x-api-key': agent.key } })
+          .then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.json() }));
+      });
+      expect(answer).toMatchObject({ status: 503, retryAfter: '2', body: { code: 'try_again' } });
+      const [task] = await stack.sql`select status from tasks where id = ${id}`;
+      expect(task.status).toBe('PENDING');
+      // Nothing was kept under the request's Idempotency-Key either: the retry is what takes effect.
+      const retried = await stack.call('POST', `/tasks/${id}/cancel`, { key: agent.key });
+      expect(retried.status).toBe(200);
+    } finally {
+      await instance.stop();
+    }
+  });
+
   it('logs the first requests of each 10 s, every error, and a count of the rest', async () => {
     const instance = await stack.startInstance({ LOG_REQUESTS_PER_10S: '5' });
     try {

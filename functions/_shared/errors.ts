@@ -56,6 +56,11 @@ export function toApiError(error: unknown): ApiError | null {
     if (error.code === '40001' || error.code === '40P01' || error.code === '55P03') {
       return new ApiError(503, 'try_again', 'The request conflicted with another; try again', undefined, { 'Retry-After': '1' });
     }
+    // The statement timeout (DB_STATEMENT_TIMEOUT_MS) cancelled the request's transaction, so nothing
+    // of it was written: a retry is safe, and with its Idempotency-Key it takes effect once.
+    if (error.code === '57014') {
+      return new ApiError(503, 'try_again', 'The database took too long to answer; try again', undefined, { 'Retry-After': '2' });
+    }
     if (error.code?.startsWith('08') || error.code === '57P01' || error.code === '53300') {
       return new ApiError(503, 'database_unavailable', 'The database is unavailable; try again shortly', undefined, { 'Retry-After': '2' });
     }
