@@ -43,6 +43,20 @@ describe('POST /sandbox/tasks/:id/simulate', () => {
     expect((await detail(id)).status).toBe('MANUAL_REVIEW');
   });
 
+  it('each sandbox photo proof is a file of its own: the Guardian sends them to review, never refutes a later one as reused', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = (await stack.createTask(agent)).body.task_id;
+      await simulate(id, { action: 'accept' });
+      expect((await simulate(id, { action: 'submit' })).body.status).toBe('SUBMITTED');
+      ids.push(id);
+    }
+    await stack.tick();
+    for (const id of ids) expect((await detail(id)).status).toBe('MANUAL_REVIEW');
+    const files = await stack.sql`select distinct encode(sha256, 'hex') as sha256 from proof_files where task_id = any(${ids}::text[])`;
+    expect(files).toHaveLength(2);
+  });
+
   it('expire refunds the escrow like a real deadline', async () => {
     const id = (await stack.createTask(agent)).body.task_id;
     const before = (await stack.call('GET', '/agents/balance', { key: agent.key })).body;

@@ -23,6 +23,22 @@ const SANDBOX_JPEG = Uint8Array.from(atob(
   '/9j/4AAQSkZJRgABAQAAAQABAAD/2wCEABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2MBERISGBUYLxoaL2NCOEJjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY//AABEIAAEAAQMBEQACEQEDEQH/xAGiAAABBQEBAQEBAQAAAAAAAAAAAQIDBAUGBwgJCgsQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+gEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoLEQACAQIEBAMEBwUEBAABAncAAQIDEQQFITEGEkFRB2FxEyIygQgUQpGhscEJIzNS8BVictEKFiQ04SXxFxgZGiYnKCkqNTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqCg4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2dri4+Tl5ufo6ery8/T19vf4+fr/2gAMAwEAAhEDEQA/APQKAP8A/9k=',
 ), (c) => c.charCodeAt(0));
 
+/**
+ * The sandbox's photo for one task: the same picture with the task named in a JPEG comment, so each
+ * task's proof is its own file and the Guardian's reuse check does not refute every one after the first.
+ */
+function sandboxPhoto(taskId: string): Uint8Array {
+  const text = new TextEncoder().encode(`HumanOps sandbox proof for ${taskId}`);
+  const segment = new Uint8Array(4 + text.length);
+  segment.set([0xff, 0xfe, (text.length + 2) >> 8, (text.length + 2) & 0xff]);
+  segment.set(text, 4);
+  const photo = new Uint8Array(SANDBOX_JPEG.length + segment.length);
+  photo.set(SANDBOX_JPEG.subarray(0, 2)); // SOI, then the comment, then the rest as it was
+  photo.set(segment, 2);
+  photo.set(SANDBOX_JPEG.subarray(2), 2 + segment.length);
+  return photo;
+}
+
 export function sandboxRoutes(deps: Deps) {
   const { db, config } = deps;
   const app = new Hono<AppEnv>();
@@ -40,7 +56,7 @@ export function sandboxRoutes(deps: Deps) {
     if (task.proof_type === 'PHOTO' || task.proof_type === 'SCREENSHOT') {
       if (!deps.storage) throw new ApiError(503, 'storage_unavailable', 'Proof storage is not configured on this server');
       const path = proofPath(SANDBOX_OPERATOR, task.id, 'jpg');
-      await storeProofFile({ db, storage: deps.storage }, { operatorId: SANDBOX_OPERATOR, taskId: task.id, path, bytes: SANDBOX_JPEG, contentType: 'image/jpeg' });
+      await storeProofFile({ db, storage: deps.storage }, { operatorId: SANDBOX_OPERATOR, taskId: task.id, path, bytes: sandboxPhoto(task.id), contentType: 'image/jpeg' });
       proof.photos = [path];
     } else if (task.proof_type === 'CONFIRMATION') {
       proof.confirmation_text = 'Sandbox confirmation: the task was done as described.';
