@@ -473,6 +473,72 @@ describe('earnings, payouts and ratings', () => {
   });
 });
 
+describe('payout Idempotency-Key', () => {
+  /** An operator with $50 available: two completed tasks, their earnings released at once. */
+  async function paidOperator() {
+    const operator = await stack.registerOperator();
+    for (let i = 0; i < 2; i++) {
+      const taskId = await acceptedTask(operator, { task_type: 'CONTENT_REVIEW', reward_usd: 25, location: undefined });
+      await post(operator, `/operator/tasks/${taskId}/submit`, { confirmation_text: 'done' });
+      await stack.sql`select private.complete_task(${taskId}, 'guardian')`;
+    }
+    await stack.sql`select api.release_earnings(interval '0 seconds')`;
+    expect((await get(operator, '/operator/earnings')).body).toMatchObject({ available_balance: 50 });
+    return operator;
+  }
+  const payout = (operator: Operator, amount_usd: number, key: string) =>
+    stack.call('POST', '/operator/payout', { headers: { ...operator.auth, 'idempotency-key': key }, body: { amount_usd } });
+  const moved = async (operator: Operator) => ({
+    payouts: (await stack.sql`select count(*)::int as n from payouts where operator_id = ${operator.id}`)[0].n,
+    entries: (await stack.sql`select count(*)::int as n from ledger_entries where operator_id = ${operator.id} and kind = 'payout'`)[0].n,
+    available: (await get(operator, '/operator/earnings')).body.available_balance,
+  });
+
+  it('pays once for a retry with the same key and replays the first answer', async () => {
+    const operator = await paidOperator();
+    const first = await payout(operator, 10, 'payout-1');
+    const retry = await payout(operator, 10, 'payout-1');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await moved(operator)).toEqual({ payouts: 1, entries: 1, available: 40 });
+  });
+
+  it('refuses the same key with another amount and moves nothing', async () => {
+    const operator = await paidOperator();
+    expect((await payout(operator, 10, 'payout-2')).status).toBe(200);
+    const other = await payout(operator, 20, 'payout-2');
+    expect(other.status).toBe(409);
+    expect(other.body).toEqual({ error: 'This Idempotency-Key was already used with a different request', code: 'idempotency_key_reused' });
+    expect(await moved(operator)).toEqual({ payouts: 1, entries: 1, available: 40 });
+  });
+
+  it('10 concurrent requests under one key make one payout', async () => {
+    const operator = await paidOperator();
+    const replies = await Promise.all(Array.from({ length: 10 }, () => payout(operator, 10, 'burst')));
+    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(replies.map((r) => r.body.payout_id)).size).toBe(1);
+    expect(await moved(operator)).toEqual({ payouts: 1, entries: 1, available: 40 });
+    expect(await stack.sql`select problem from api.verify_ledger()`).toEqual([]);
+  });
+
+  it("keeps each operator's keys its own, apart from agents', and does not remember a failure", async () => {
+    const [mine, theirs] = [await paidOperator(), await paidOperator()];
+    expect((await stack.createTask(agent, {}, { 'idempotency-key': 'shared' })).status).toBe(201);
+    const tooMuch = await payout(mine, 60, 'shared');
+    expect(tooMuch.status).toBe(402);
+    const first = await payout(mine, 10, 'shared');
+    const second = await payout(theirs, 10, 'shared');
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body.payout_id).not.toBe(first.body.payout_id);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(await moved(mine)).toEqual({ payouts: 1, entries: 1, available: 40 });
+    expect(await moved(theirs)).toEqual({ payouts: 1, entries: 1, available: 40 });
+  });
+});
+
 describe('row-level security for operators', () => {
   it('through the same claims supabase-js would carry, an operator reads open tasks and its own, nothing else', async () => {
     const holder = await stack.registerOperator();

@@ -29,7 +29,7 @@ const SPECS: Record<string, Spec> = {
   task_callbacks: { key: 't.task_id', agent: 't.agent_id = $ID' },
   task_events: { key: 't.id', agent: ofTask('agent_id'), operator: ofTask('operator_id') },
   deposits: { key: 't.id', agent: 't.agent_id = $ID' },
-  idempotency_keys: { key: "t.agent_id || '/' || t.key" },
+  idempotency_keys: { key: "coalesce('agent ' || t.agent_id, 'operator ' || t.operator_id) || '/' || t.key" },
   rate_limits: { key: "t.bucket || '@' || t.window_start" },
   agent_spend_daily: { key: "t.agent_id || '@' || t.day" },
   ledger_accounts: { key: 't.id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
@@ -65,7 +65,7 @@ beforeAll(async () => {
   yvonne = await stack.registerOperator();
   const digital = { task_type: 'CONTENT_REVIEW', reward_usd: 20, location: undefined, proof_requirements: ['Written assessment'] };
   // Every table gets rows of both agents and both operators: tasks open, held, completed, rated and
-  // paid out; proof files, one judged by the Guardian; webhook deliveries; idempotency keys.
+  // paid out; proof files, one judged by the Guardian; webhook deliveries; idempotency keys of both.
   for (const [agent, operator] of [[alice, xavier], [bob, yvonne]] as const) {
     await stack.deposit(agent, 500);
     expect((await stack.call('PUT', '/agents/policy', { key: agent.key, body: { max_reward_usd: 1000 } })).status).toBe(200);
@@ -85,7 +85,8 @@ beforeAll(async () => {
   }
   await stack.tick(); // releases earnings (no hold here), queues and tries the webhooks
   for (const operator of [xavier, yvonne]) {
-    expect((await stack.call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10 } })).status).toBe(200);
+    const headers = { ...operator.auth, 'idempotency-key': `payout-${operator.id}` };
+    expect((await stack.call('POST', '/operator/payout', { headers, body: { amount_usd: 10 } })).status).toBe(200);
   }
   await stack.sql`select * from api.verify_ledger_incremental()`; // leaves its watermark in ledger_checks
   await stack.sql`select api.note_webhook_receiver('https://silent.example.com/hook', false)`; // a receiver that timed out
@@ -191,6 +192,8 @@ describe('RLS as every role on every table', () => {
       `select api.submit_task('${held.id}', '{}'::jsonb, '{}'::text[])`,
       `select api.record_proof_file('${held.id}', 'x/y.jpg', 'image/jpeg', 10)`,
       `select api.request_payout(1000, 'test', null)`,
+      `select api.claim_operator_idempotency_key('k', 'h')`,
+      `select api.store_operator_idempotent_response('k', 200, '{}'::jsonb)`,
     ];
     const body = physicalTask();
     const agentCalls = [
@@ -200,6 +203,7 @@ describe('RLS as every role on every table', () => {
       `select api.rate_task('${mine.id}', 5, null)`,
       `select api.create_api_key('k', repeat('b', 64), 'ho_test_k..')`,
       `select api.claim_idempotency_key('k', 'h')`,
+      `select api.store_idempotent_response('k', 200, '{}'::jsonb)`,
       `select * from api.agent_tasks(null, null, null, 20, 0)`,
       `select api.count_agent_tasks(null, 1000)`,
     ];

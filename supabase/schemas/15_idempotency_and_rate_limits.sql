@@ -1,15 +1,21 @@
 /**
  * Idempotency keys: the first request under a key inserts its row in its own transaction, so a
  * concurrent duplicate waits on that row and then replays the stored response. Kept 7 days.
+ * A key belongs to one caller, an agent or an operator, so nobody's key collides with another's.
+ * The operator has no foreign key (operators come later in the schema): the claim checks the
+ * operator is registered.
  */
 create table public.idempotency_keys (
-  agent_id text not null references public.agents (id),
+  agent_id text references public.agents (id),
   key text not null check (char_length(key) between 1 and 255),
   request_hash text not null,
   response_status integer,
   response_body jsonb,
   created_at timestamptz not null default now(),
-  primary key (agent_id, key)
+  operator_id text,
+  constraint idempotency_keys_one_caller check (num_nonnulls(agent_id, operator_id) = 1),
+  constraint idempotency_keys_per_agent unique (agent_id, key),
+  constraint idempotency_keys_per_operator unique (operator_id, key)
 );
 
 create index idempotency_keys_by_age on public.idempotency_keys (created_at);
@@ -37,31 +43,34 @@ create unlogged table public.rate_limits (
 alter table public.rate_limits enable row level security;
 
 /**
- * Claims an idempotency key for the calling agent inside the request's transaction.
- * 'new': this request owns the key and must store its response; 'replay': a finished request
- * with the same body, whose response is returned; 'mismatch': the key was used for another body.
+ * Claims an idempotency key for one caller (exactly one of `p_agent_id`, `p_operator_id`) inside
+ * the request's transaction. 'new': this request owns the key and must store its response;
+ * 'replay': a finished request with the same body, whose response is returned; 'mismatch': the key
+ * was used for another body.
  */
-create function api.claim_idempotency_key(p_key text, p_request_hash text)
+create function private.claim_idempotency_key(p_agent_id text, p_operator_id text, p_key text, p_request_hash text)
   returns table (state text, response_status integer, response_body jsonb)
   language plpgsql
-  security definer
   set search_path = ''
   set plan_cache_mode = force_generic_plan
   set enable_seqscan = off
   as $$
 declare
-  v_agent_id text := private.require_agent();
   v_row public.idempotency_keys;
 begin
-  insert into public.idempotency_keys (agent_id, key, request_hash)
-  values (v_agent_id, p_key, p_request_hash)
+  insert into public.idempotency_keys (agent_id, operator_id, key, request_hash)
+  values (p_agent_id, p_operator_id, p_key, p_request_hash)
   on conflict do nothing;
   if found then
     return query select 'new'::text, null::integer, null::jsonb;
     return;
   end if;
 
-  select * into v_row from public.idempotency_keys k where k.agent_id = v_agent_id and k.key = p_key;
+  if p_agent_id is not null then
+    select * into v_row from public.idempotency_keys k where k.agent_id = p_agent_id and k.key = p_key;
+  else
+    select * into v_row from public.idempotency_keys k where k.operator_id = p_operator_id and k.key = p_key;
+  end if;
   if v_row.request_hash <> p_request_hash then
     return query select 'mismatch'::text, null::integer, null::jsonb;
   else
@@ -69,18 +78,41 @@ begin
   end if;
 end
 $$;
-grant execute on function api.claim_idempotency_key(text, text) to authenticated;
 
-create function api.store_idempotent_response(p_key text, p_status integer, p_body jsonb) returns void
+/** Stores the response of the request that claimed the key (see private.claim_idempotency_key). */
+create function private.store_idempotent_response(p_agent_id text, p_operator_id text, p_key text, p_status integer, p_body jsonb)
+  returns void
   language plpgsql
-  security definer
   set search_path = ''
   as $$
 begin
-  update public.idempotency_keys
-     set response_status = p_status, response_body = p_body
-   where agent_id = api.current_agent_id() and key = p_key;
+  if p_agent_id is not null then
+    update public.idempotency_keys set response_status = p_status, response_body = p_body
+     where agent_id = p_agent_id and key = p_key;
+  else
+    update public.idempotency_keys set response_status = p_status, response_body = p_body
+     where operator_id = p_operator_id and key = p_key;
+  end if;
 end
+$$;
+
+/** Claims an idempotency key for the calling agent (see private.claim_idempotency_key). */
+create function api.claim_idempotency_key(p_key text, p_request_hash text)
+  returns table (state text, response_status integer, response_body jsonb)
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  select * from private.claim_idempotency_key(private.require_agent(), null, p_key, p_request_hash);
+$$;
+grant execute on function api.claim_idempotency_key(text, text) to authenticated;
+
+create function api.store_idempotent_response(p_key text, p_status integer, p_body jsonb) returns void
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  select private.store_idempotent_response(private.require_agent(), null, p_key, p_status, p_body);
 $$;
 grant execute on function api.store_idempotent_response(text, integer, jsonb) to authenticated;
 

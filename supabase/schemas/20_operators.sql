@@ -74,6 +74,26 @@ begin
 end
 $$;
 
+/** Claims an idempotency key for the calling registered operator (see private.claim_idempotency_key). */
+create function api.claim_operator_idempotency_key(p_key text, p_request_hash text)
+  returns table (state text, response_status integer, response_body jsonb)
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  select * from private.claim_idempotency_key(null, (private.require_operator(false)).id, p_key, p_request_hash);
+$$;
+grant execute on function api.claim_operator_idempotency_key(text, text) to authenticated;
+
+create function api.store_operator_idempotent_response(p_key text, p_status integer, p_body jsonb) returns void
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  select private.store_idempotent_response(null, (private.require_operator(false)).id, p_key, p_status, p_body);
+$$;
+grant execute on function api.store_operator_idempotent_response(text, integer, jsonb) to authenticated;
+
 /** Great-circle distance in km (haversine on a 6371 km sphere); a pure function anyone may call. */
 create function api.distance_km(lat1 double precision, lng1 double precision, lat2 double precision, lng2 double precision)
   returns double precision

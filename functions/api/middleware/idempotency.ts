@@ -1,4 +1,4 @@
-/** Idempotency-Key: one effect per key and agent, the first response replayed to retries. */
+/** Idempotency-Key: one effect per key and caller (agent or operator), the first response replayed to retries. */
 import type { Context } from 'hono';
 import { ApiError } from '../../_shared/errors.ts';
 import { sha256Hex } from '../../_shared/crypto.ts';
@@ -33,8 +33,15 @@ export interface Outcome {
   body: unknown;
 }
 
+interface Claim {
+  state: 'new' | 'replay' | 'mismatch';
+  response_status: number | null;
+  response_body: unknown;
+}
+
 /**
- * Runs `work` at most once per `Idempotency-Key` (per agent), inside the request's transaction.
+ * Runs `work` at most once per `Idempotency-Key` and caller, inside the request's transaction: the
+ * caller is the route's agent (set by requireAgent) or else its operator, each with keys of its own.
  * A retry with the same body gets the first response again (status and body); a concurrent one
  * waits for the first to finish and then does the same; another body under the key is a 409.
  * Only successes are stored: a failed request wrote nothing, so its retry runs afresh.
@@ -43,8 +50,10 @@ export async function idempotent(c: Context<AppEnv>, tx: Tx, body: unknown, work
   const request = await idempotencyOf(c, body);
   if (!request) return work();
   const { key, requestHash } = request;
-  const [claim] = await tx<{ state: string; response_status: number | null; response_body: unknown }[]>`
-    select state, response_status, response_body from api.claim_idempotency_key(${key}, ${requestHash})`;
+  const byAgent = c.get('agent') !== undefined;
+  const [claim] = byAgent
+    ? await tx<Claim[]>`select state, response_status, response_body from api.claim_idempotency_key(${key}, ${requestHash})`
+    : await tx<Claim[]>`select state, response_status, response_body from api.claim_operator_idempotency_key(${key}, ${requestHash})`;
   if (claim.state === 'mismatch') {
     throw new ApiError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
   }
@@ -53,6 +62,9 @@ export async function idempotent(c: Context<AppEnv>, tx: Tx, body: unknown, work
     return { status: claim.response_status ?? 200, body: claim.response_body };
   }
   const outcome = await work();
-  await tx`select api.store_idempotent_response(${key}, ${outcome.status}, ${tx.json(outcome.body as never)})`;
+  const response = tx.json(outcome.body as never);
+  await (byAgent
+    ? tx`select api.store_idempotent_response(${key}, ${outcome.status}, ${response})`
+    : tx`select api.store_operator_idempotent_response(${key}, ${outcome.status}, ${response})`);
   return outcome;
 }

@@ -14,6 +14,7 @@ import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
+import { idempotent } from '../middleware/idempotency.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 import { checkRoomForProof, storeProofFile } from '../proof-files.ts';
@@ -409,7 +410,8 @@ export function operatorRoutes(deps: Deps) {
   });
 
   app.post('/operator/payout', async (c) => {
-    const input = await validate(PayoutSchema, await readJson(c));
+    const raw = await readJson(c);
+    const input = await validate(PayoutSchema, raw);
     if (config.mode !== 'test') {
       // What the operator can act on comes first: KYC, then the missing payout provider.
       const [operator] = await db.asOperator(operatorId(c), (tx) => tx<{ kyc_status: string }[]>`
@@ -421,9 +423,16 @@ export function operatorRoutes(deps: Deps) {
       throw new ApiError(503, 'payouts_unavailable', 'Payouts are not available yet; your earnings stay safe in your available balance', undefined, { 'Retry-After': '86400' });
     }
     await releaseDueInTestMode(c);
-    const [payout] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
-      select id, status, amount_cents from api.request_payout(${input.amount_usd}, 'test', ${input.payoneer_payee_id ?? null})`);
-    return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents), message: 'Payout completed (test mode)' });
+    const outcome = await db.asOperator(operatorId(c), (tx) =>
+      idempotent(c, tx, raw, async () => {
+        const [payout] = await tx<{ id: string; status: string; amount_cents: string }[]>`
+          select id, status, amount_cents from api.request_payout(${input.amount_usd}, 'test', ${input.payoneer_payee_id ?? null})`;
+        return {
+          status: 200,
+          body: { payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents), message: 'Payout completed (test mode)' },
+        };
+      }));
+    return c.json(outcome.body as object, outcome.status as 200);
   });
 
   app.get('/operator/payout/status/:id', async (c) => {

@@ -270,9 +270,9 @@ export const ROUTES: Route[] = [
     summary: 'Pending and available balances, and recent paid tasks', responses: ok(rs.EarningsResponse), errors: [401, 403],
   },
   {
-    method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator',
+    method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator', idempotent: true,
     summary: 'Pay out from the available balance (test mode; in live mode 403 without KYC, then 503 for now)',
-    body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 503],
+    body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 409, 503],
   },
   {
     method: 'get', path: '/operator/payout/status/{id}', operationId: 'getPayoutStatus', tag: 'Operator', auth: 'operator',
