@@ -93,6 +93,13 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
   }
 
   /** An operator registered through the API (for scenarios that are not about registering). */
+  /** Once the service worker controls the page (its shell is cached), cuts the network and reloads. */
+  async function reloadOffline(page: Page) {
+    await expect.poll(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)), { timeout: 10_000 }).toBe(true);
+    await page.context().setOffline(true);
+    await page.reload();
+  }
+
   async function registeredOperator(page: Page) {
     const email = `op-${randomBytes(4).toString('hex')}@example.com`;
     const operatorId = localOperatorId(email);
@@ -344,10 +351,7 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     const context = await phone();
     const page = await context.newPage();
     await registeredOperator(page);
-    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-    await expect.poll(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)), { timeout: 10_000 }).toBe(true);
-    await context.setOffline(true);
-    await page.reload();
+    await reloadOffline(page);
     await page.getByRole('link', { name: 'HumanOps' }).waitFor();
     await page.getByText('You are offline.', { exact: false }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
@@ -373,9 +377,7 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     });
     const page = await context.newPage();
     await registeredOperator(page);
-    await expect.poll(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)), { timeout: 10_000 }).toBe(true);
-    await context.setOffline(true);
-    await page.reload();
+    await reloadOffline(page);
     expect(await page.evaluate(() => navigator.onLine)).toBe(true);
     await page.getByText('You are offline.', { exact: false }).waitFor();
     await context.setOffline(false);

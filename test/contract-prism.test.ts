@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/ports.mjs';
-import { apiByHand, readmeWalkThrough } from './helpers/walk-throughs.ts';
+import { apiByHand, cleanEnv, readmeWalkThrough, runBash } from './helpers/walk-throughs.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const PRISM = join(repoRoot, 'node_modules/@stoplight/prism-cli/dist/index.js');
@@ -34,14 +34,6 @@ let direct: string;
 let proxy: string;
 let prismLog = '';
 
-/** A clean environment: nothing of the developer's own HumanOps settings leaks in. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('HUMANOPS_') || name.startsWith('ANTHROPIC_') || name === 'SUPABASE_DB_URL') delete env[name];
-  }
-  return { ...env, ...extra };
-}
 
 async function waitFor(child: ChildProcess, output: () => string, ready: RegExp, what: string, ms: number) {
   const deadline = Date.now() + ms;
@@ -135,16 +127,7 @@ curl() {
 `;
     const pointed = script.replace(/^API=.*$/m, 'API=$PRISM');
     expect(pointed, 'the walk-through sets API').not.toBe(script);
-    const shell = spawn('bash', ['-c', `set -euo pipefail\n${curl}\n${pointed}\necho "WALKED TASK=$TASK"\n`], {
-      cwd: repoRoot,
-      env: cleanEnv({ HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    shell.stdout!.on('data', (chunk) => (out += chunk));
-    shell.stderr!.on('data', (chunk) => (err += chunk));
-    const [code] = await once(shell, 'exit');
+    const { code, out, err } = await runBash(`${curl}\n${pointed}\necho "WALKED TASK=$TASK"\n`, { HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir });
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
     expect(out).toMatch(/WALKED TASK=task_/);
     expect(out.split('\n').filter((line) => line.startsWith('{') && line.includes('"code":')), out).toEqual([]);

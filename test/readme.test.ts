@@ -12,24 +12,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/ports.mjs';
-import { AGENTS_GUIDE, API_BY_HAND, apiByHand, bashBlocks, README, README_WALK_THROUGH, readmeWalkThrough } from './helpers/walk-throughs.ts';
+import { AGENTS_GUIDE, API_BY_HAND, apiByHand, bashBlocks, cleanEnv, README, README_WALK_THROUGH, readmeWalkThrough, runBash } from './helpers/walk-throughs.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs `script` in one bash session from the clone's folder, as a newcomer pastes it. */
-async function runBash(script: string): Promise<{ code: number; out: string; err: string }> {
-  const shell = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
-    cwd: repoRoot,
-    env: cleanEnv({ HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  shell.stdout!.on('data', (chunk) => (out += chunk));
-  shell.stderr!.on('data', (chunk) => (err += chunk));
-  const [code] = await once(shell, 'exit');
-  return { code, out, err };
-}
 
 /** The API's answers in a run's output that were refusals (they carry a "code"). */
 const refusals = (out: string) => out.split('\n').filter((line) => line.startsWith('{') && line.includes('"code":'));
@@ -38,15 +24,8 @@ let stack: ChildProcess | undefined;
 let output = '';
 let dataDir: string;
 let apiPort: number;
+const walkEnv = () => ({ HUMANOPS_PORT: String(apiPort), HUMANOPS_DATA_DIR: dataDir });
 
-/** A clean environment: nothing of the developer's own HumanOps settings leaks in. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('HUMANOPS_') || name.startsWith('ANTHROPIC_') || name === 'SUPABASE_DB_URL') delete env[name];
-  }
-  return { ...env, ...extra };
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'humanops-readme-'));
@@ -123,7 +102,7 @@ describe('the walk-throughs', () => {
   });
 
   it('the README\'s walk-through runs as written: the task is COMPLETED and the operator\'s $25 is available', async () => {
-    const { code, out, err } = await runBash(`${readmeWalkThrough()}echo "WALKED KEY=$KEY TASK=$TASK"\n`);
+    const { code, out, err } = await runBash(`${readmeWalkThrough()}echo "WALKED KEY=$KEY TASK=$TASK"\n`, walkEnv());
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
     expect(refusals(out), out).toEqual([]);
 
@@ -137,7 +116,7 @@ describe('the walk-throughs', () => {
   }, 120_000);
 
   it('the API by hand runs as written, from a new agent to a COMPLETED, rated task and a payout', async () => {
-    const { code, out, err } = await runBash(`${apiByHand()}echo "WALKED KEY=$KEY TASK=$TASK"\n`);
+    const { code, out, err } = await runBash(`${apiByHand()}echo "WALKED KEY=$KEY TASK=$TASK"\n`, walkEnv());
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
     expect(refusals(out), out).toEqual([]);
 

@@ -1,8 +1,11 @@
 /**
  * The documentation's walk-throughs as bash: the README's short one (the agent's two blocks around
  * the operator's part in the app) and the whole API by hand in docs/agents.md. readme.test.ts runs
- * them against `npm start`; contract-prism.test.ts runs them through a validating proxy.
+ * them against `npm start`; contract-prism.test.ts runs them through a validating proxy. Both run
+ * `npm start` and the scripts in the clean environment and bash session defined here.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +13,26 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const README = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 export const AGENTS_GUIDE = readFileSync(join(repoRoot, 'docs/agents.md'), 'utf8');
+
+/** A clean environment: nothing of the developer's own HumanOps settings leaks in. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('HUMANOPS_') || name.startsWith('ANTHROPIC_') || name === 'SUPABASE_DB_URL') delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs `script` in one bash session from the clone's folder, as a newcomer pastes it. */
+export async function runBash(script: string, env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  const shell = spawn('bash', ['-c', `set -euo pipefail\n${script}`], { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  shell.stdout!.on('data', (chunk) => (out += chunk));
+  shell.stderr!.on('data', (chunk) => (err += chunk));
+  const [code] = await once(shell, 'exit');
+  return { code, out, err };
+}
 
 export const README_WALK_THROUGH = 'A walk-through: an agent posts, an operator does it, the agent approves';
 export const API_BY_HAND = 'The API by hand';
