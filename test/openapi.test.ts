@@ -315,6 +315,20 @@ describe('the live API answers as documented', () => {
     await call('DELETE', `/agents/keys/${bot.id}/policy`, { key: bot.api_key });
     await call('PUT', '/agents/policy', { key, body: { monthly_limit_usd: null, allowed_regions: null } });
 
+    // Owners: a link code, redeemed by a signed-in person, whose session then acts for the agent.
+    const code = (await call('POST', '/agents/owners/link-code', { key })).body.code;
+    await call('POST', '/agents/owners/link-code', { key: bot.api_key });
+    const person = { authorization: `Bearer ${await operatorToken('user_conformance_owner')}` };
+    await call('POST', '/owner/link', { headers: person, body: { code } });
+    await call('POST', '/owner/link', { headers: person, body: { code } });
+    await call('POST', '/owner/link', { headers: person, body: {} });
+    await call('GET', '/owner/agents', { headers: person });
+    await call('GET', '/owner/agents');
+    await call('GET', '/agents/owners', { headers: { ...person, 'x-agent-id': registered.body.agent_id } });
+    await call('GET', '/agents/owners', { key: bot.api_key });
+    await call('DELETE', '/agents/owners/user_nobody', { key });
+    await call('DELETE', '/agents/owners/user_conformance_owner', { key });
+
     // Not enough money is a 402.
     const poor = (await call('POST', '/agents/register', { body: { name: 'poor', email: 'p@example.com' } })).body.api_key;
     await call('POST', '/tasks', { key: poor, body: physical });

@@ -5,7 +5,7 @@
 // the operator's functions directly in SQL, nor operator claims the agent's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJpeg } from './helpers/images.ts';
-import { type Agent, type Operator, physicalTask, type Stack, startStack } from './helpers/stack.ts';
+import { type Agent, type Operator, operatorToken, physicalTask, type Stack, startStack } from './helpers/stack.ts';
 
 /**
  * Per table: a row's identity, and which rows an agent (`$ID` = its id) or an operator may read.
@@ -45,6 +45,10 @@ const SPECS: Record<string, Spec> = {
   spending_policies: { key: 't.id', agent: 't.agent_id = $ID' },
   webhook_receivers: { key: 't.receiver' },
   ledger_checks: { key: 't.id' },
+  // Read only through api.owned_agents / api.agent_owners; the link itself is what
+  // api.current_agent_id checks for an owner session.
+  owner_links: { key: "t.owner_id || '>' || t.agent_id" },
+  owner_link_codes: { key: 't.code_hash' },
   // Verified operators read open tasks (PENDING, unclaimed, before their deadline) through this view.
   open_tasks: { key: 't.id', from: 'public.tasks', operator: "t.status = 'PENDING' and t.operator_id is null and t.deadline > now()" },
 };
@@ -90,12 +94,20 @@ beforeAll(async () => {
   }
   await stack.sql`select * from api.verify_ledger_incremental()`; // leaves its watermark in ledger_checks
   await stack.sql`select api.note_webhook_receiver('https://silent.example.com/hook', false)`; // a receiver that timed out
+  // A person linked to alice (their code used) and a code of bob's waiting.
+  const code = (await stack.call('POST', '/agents/owners/link-code', { key: alice.key })).body.code;
+  const ownerAuth = { authorization: `Bearer ${await operatorToken('user_rls_owner')}` };
+  expect((await stack.call('POST', '/owner/link', { headers: ownerAuth, body: { code } })).status).toBe(200);
+  expect((await stack.call('POST', '/agents/owners/link-code', { key: bob.key })).status).toBe(201);
   roles = [
     { name: 'anon', role: 'anon', claims: null },
     { name: 'agent alice', role: 'authenticated', claims: { sub: alice.id, role: 'authenticated', humanops_role: 'agent' }, agent: alice.id },
     { name: 'agent bob', role: 'authenticated', claims: { sub: bob.id, role: 'authenticated', humanops_role: 'agent' }, agent: bob.id },
     { name: 'operator xavier', role: 'authenticated', claims: { sub: xavier.id, role: 'authenticated' }, operator: xavier.id },
     { name: 'operator yvonne', role: 'authenticated', claims: { sub: yvonne.id, role: 'authenticated' }, operator: yvonne.id },
+    // An owner session reads what its linked agent reads, and nothing of an agent it is not linked to.
+    { name: 'owner of alice', role: 'authenticated', claims: { sub: alice.id, role: 'authenticated', humanops_role: 'owner', humanops_owner: 'user_rls_owner' }, agent: alice.id },
+    { name: 'owner of alice naming bob', role: 'authenticated', claims: { sub: bob.id, role: 'authenticated', humanops_role: 'owner', humanops_owner: 'user_rls_owner' } },
     { name: 'service_role', role: 'service_role', claims: { role: 'service_role' } },
   ];
 });
@@ -160,7 +172,7 @@ describe('RLS as every role on every table', () => {
       }
     }
     // Not vacuous: each agent and operator reads its own rows somewhere, and only they do.
-    for (const role of roles.filter((r) => r.name !== 'anon')) expect(seen.some((s) => s.startsWith(`${role.name}:`)), role.name).toBe(true);
+    for (const role of roles.filter((r) => r.name !== 'anon' && r.name !== 'owner of alice naming bob')) expect(seen.some((s) => s.startsWith(`${role.name}:`)), role.name).toBe(true);
   });
 
   it('no role writes any table directly: insert, update and delete are refused', async () => {

@@ -13,11 +13,15 @@ export type Tx = postgres.TransactionSql;
 /** What a key may do: `owner` manages keys, policies and approvals; `agent` posts and manages tasks; every key reads. */
 export type Scope = 'owner' | 'agent' | 'read';
 
-/** The agent a request acts for and the key it came with (its policy and scopes apply in SQL). */
+/**
+ * The agent a request acts for and the key it came with (its policy and scopes apply in SQL), or
+ * the signed-in owner acting for it (`ownerId`, no key: SQL checks the link on every statement).
+ */
 export interface AgentKey {
   id: string;
-  keyId: string;
+  keyId: string | null;
   scopes: Scope[];
+  ownerId?: string;
 }
 
 export interface Db {
@@ -32,6 +36,8 @@ export interface Db {
    * (`sub`, `role: authenticated`), so RLS treats the API and supabase-js alike.
    */
   asOperator<T>(operatorId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `work` in one transaction as a signed-in owner acting for no agent (linking, listing their agents). */
+  asOwner<T>(ownerId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs `work` in one transaction as service_role. */
   asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   end(): Promise<void>;
@@ -68,10 +74,12 @@ export function createDb(url: string, options: DbOptions): Db {
   return {
     sql,
     asAgent: (agent, work) =>
-      run('authenticated', {
-        sub: agent.id, role: 'authenticated', humanops_role: 'agent', humanops_key: agent.keyId, humanops_scopes: agent.scopes,
-      }, work),
+      run('authenticated', agent.ownerId
+        ? { sub: agent.id, role: 'authenticated', humanops_role: 'owner', humanops_owner: agent.ownerId }
+        : { sub: agent.id, role: 'authenticated', humanops_role: 'agent', humanops_key: agent.keyId, humanops_scopes: agent.scopes },
+      work),
     asOperator: (operatorId, work) => run('authenticated', { sub: operatorId, role: 'authenticated' }, work),
+    asOwner: (ownerId, work) => run('authenticated', { sub: ownerId, role: 'authenticated', humanops_role: 'owner', humanops_owner: ownerId }, work),
     asService: (work) => run('service_role', { role: 'service_role' }, work),
     end: () => sql.end({ timeout: 5 }),
   };

@@ -20,6 +20,7 @@ import { internalRoutes } from './routes/internal.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
+import { ownerRoutes } from './routes/owners.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
@@ -53,6 +54,7 @@ export function createApp(deps: Deps) {
   app.route('/', openApiRoutes(deps.config.apiBaseUrl));
   app.route('/', agentRoutes(deps));
   app.route('/', policyRoutes(deps));
+  app.route('/', ownerRoutes(deps));
   app.route('/', depositRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', operatorSearchRoutes(deps));

@@ -26,6 +26,8 @@ export interface AppEnv {
     /** The agent behind the request's API key, once looked up (its scopes not yet checked for the route). */
     keyOwner?: Agent;
     operator: { id: string };
+    /** The signed-in person on their own routes (/owner/*). */
+    owner: { id: string };
     /** Leave this request out of the log. */
     quiet?: boolean;
   };

@@ -45,15 +45,27 @@ create index api_keys_active_by_agent on public.api_keys (agent_id, created_at) 
 
 alter table public.api_keys enable row level security;
 
-/** The calling agent: the `sub` of the request's claims when they name an agent, else null. */
+/**
+ * The calling agent, else null: the `sub` of the request's claims when they name an agent (an API
+ * key), or when they name an owner session (`humanops_role = 'owner'`) whose person is linked to
+ * that agent now (public.owner_links, in 12_owners). Security definer so the link is read whatever
+ * the caller may see.
+ */
 create function api.current_agent_id() returns text
   language plpgsql stable
+  security definer
   set search_path = ''
   as $$
 declare
   v_claims jsonb := auth.jwt();
 begin
-  return case when v_claims->>'humanops_role' = 'agent' then v_claims->>'sub' end;
+  if v_claims->>'humanops_role' = 'agent' then
+    return v_claims->>'sub';
+  elsif v_claims->>'humanops_role' = 'owner' then
+    return (select l.agent_id from public.owner_links l
+             where l.owner_id = v_claims->>'humanops_owner' and l.agent_id = v_claims->>'sub');
+  end if;
+  return null;
 end
 $$;
 grant execute on function api.current_agent_id() to authenticated, service_role;
@@ -71,7 +83,7 @@ end
 $$;
 grant execute on function api.current_key_id() to authenticated, service_role;
 
-/** The calling key's scopes (`humanops_scopes`), or null when no agent calls. */
+/** The calling key's scopes (`humanops_scopes`), an owner session's, or null when no agent calls. */
 create function private.current_key_scopes() returns text[]
   language plpgsql stable
   set search_path = ''
@@ -79,7 +91,10 @@ create function private.current_key_scopes() returns text[]
 declare
   v_claims jsonb := auth.jwt();
 begin
-  if v_claims->>'humanops_role' is distinct from 'agent' then
+  if v_claims->>'humanops_role' = 'owner' then
+    -- An owner session holds what the key registration returns holds.
+    return '{owner,agent}';
+  elsif v_claims->>'humanops_role' is distinct from 'agent' then
     return null;
   end if;
   return coalesce(array(select jsonb_array_elements_text(v_claims->'humanops_scopes')), '{}');

@@ -332,7 +332,7 @@ create function api.decide_task_approval(p_task_id text, p_decision text) return
 declare
   v_agent_id text := private.require_scope('owner');
   v_task public.tasks;
-  v_actor text := 'owner:' || coalesce(api.current_key_id(), v_agent_id);
+  v_actor text := 'owner:' || coalesce(api.current_key_id(), private.current_owner_id(), v_agent_id);
 begin
   if p_decision not in ('APPROVE', 'DECLINE') then
     raise exception 'Unknown approval decision %', p_decision;
@@ -357,7 +357,7 @@ begin
   end if;
   update public.tasks t
      set approval = jsonb_build_object('decision', case p_decision when 'APPROVE' then 'APPROVED' else 'DECLINED' end,
-                                       'key_id', api.current_key_id(), 'decided_at', now())
+                                       'key_id', api.current_key_id(), 'owner_id', private.current_owner_id(), 'decided_at', now())
    where t.id = v_task.id
   returning * into v_task;
   return v_task;

@@ -4,6 +4,7 @@ import { ApiError, unauthorized } from '../../_shared/errors.ts';
 import { sha256Hex } from '../../_shared/crypto.ts';
 import type { Scope } from '../../_shared/db.ts';
 import type { AppEnv, Deps } from '../context.ts';
+import { ownerSessionAgent } from './owner-auth.ts';
 import { matchedRoute } from './route.ts';
 
 const KEY_FORMAT = /^ho_(test|live)_[A-Za-z0-9]{20,128}$/;
@@ -16,14 +17,15 @@ const OWNER_ROUTES = new Set([
   'POST /api/v1/agents/keys', 'DELETE /api/v1/agents/keys/:id',
   'PUT /api/v1/agents/policy', 'PUT /api/v1/agents/keys/:id/policy', 'DELETE /api/v1/agents/keys/:id/policy',
   'POST /api/v1/tasks/:id/approve', 'POST /api/v1/tasks/:id/decline',
+  'POST /api/v1/agents/owners/link-code', 'GET /api/v1/agents/owners', 'DELETE /api/v1/agents/owners/:owner_id',
 ]);
 const DEPOSIT_ROUTES = new Set(['POST /api/v1/agents/deposit/usdc', 'POST /api/v1/agents/deposit', 'POST /api/v1/agents/deposit/status']);
 
 export function scopesNeeded(c: Context): Scope[] {
-  if (c.req.method === 'GET' || c.req.method === 'HEAD') return ['read', 'agent', 'owner'];
   const route = matchedRoute(c);
   const name = `${c.req.method} ${route?.path}`;
   if (OWNER_ROUTES.has(name)) return ['owner'];
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return ['read', 'agent', 'owner'];
   if (DEPOSIT_ROUTES.has(name)) return ['agent', 'owner'];
   return ['agent'];
 }
@@ -54,12 +56,22 @@ export async function authenticateAgent({ db }: Deps, key: string): Promise<{ id
   return { id: found.agent_id, keyId: found.key_id, scopes: found.scopes };
 }
 
-/** Agent routes: `X-API-Key` must name an active, unexpired key of this mode, holding the scope the route needs. */
+/**
+ * Agent routes: `X-API-Key` must name an active, unexpired key of this mode, holding the scope the
+ * route needs; or, without a key, a signed-in owner's session names a linked agent in X-Agent-Id.
+ */
 export function requireAgent(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // Guards of overlapping paths (`/agents/keys/*` and `/agents/keys/:id/policy`) authenticate once.
     if (c.get('agent')) return next();
     const key = c.req.header('x-api-key');
+    if (key === undefined && c.req.header('authorization') !== undefined) {
+      const agent = await ownerSessionAgent(c, deps);
+      const refused = scopeProblem(c, agent.scopes);
+      if (refused) throw refused;
+      c.set('agent', agent);
+      return next();
+    }
     const problem = agentKeyProblem(key, deps.config.mode);
     if (problem) throw problem;
     // The rate limiter may have looked the key up already.

@@ -11,7 +11,7 @@ import type { AppEnv, Deps } from '../context.ts';
 export function corsPolicy({ config }: Deps): MiddlewareHandler<AppEnv> {
   const origins = config.cors.allowedOrigins;
   const allowed = (origin: string) => origins.includes('*') || origins.includes(origin);
-  const headers = ['Authorization', 'Content-Type', 'X-API-Key', 'Idempotency-Key', 'X-Request-Id'];
+  const headers = ['Authorization', 'Content-Type', 'X-API-Key', 'Idempotency-Key', 'X-Request-Id', 'X-Agent-Id'];
   if (config.allowDevOperatorIdHeader) headers.push('X-Operator-Id');
   const answer = cors({
     origin: (origin) => origin,

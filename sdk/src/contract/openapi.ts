@@ -44,8 +44,9 @@ const formatsWithoutPatterns = (context: { zodSchema: unknown; jsonSchema: JsonS
 };
 
 const SECURITY: Record<Route['auth'], Record<string, string[]>[]> = {
-  agent: [{ ApiKey: [] }],
+  agent: [{ ApiKey: [] }, { OwnerBearer: [], AgentId: [] }],
   operator: [{ OperatorBearer: [] }, { DevOperatorId: [] }],
+  owner: [{ OwnerBearer: [] }],
   admin: [{ AdminKey: [] }],
   worker: [{ WorkerSecret: [] }],
   none: [],
@@ -174,6 +175,8 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
       securitySchemes: {
         ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An agent API key: `ho_test_…` in test mode, `ho_live_…` in live mode.' },
         OperatorBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "An operator's session token from the identity provider (Clerk), verified against its JWKS." },
+        OwnerBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A signed-in owner's session token from the same identity provider as operators' (Clerk), verified against its JWKS. On agent routes it goes with X-Agent-Id and acts for that agent while the person is linked to it (POST /owner/link), with an owner key's powers; it never posts tasks." },
+        AgentId: { type: 'apiKey', in: 'header', name: 'X-Agent-Id', description: 'With an owner session: the linked agent to act for (GET /owner/agents lists them).' },
         DevOperatorId: { type: 'apiKey', in: 'header', name: 'X-Operator-Id', description: 'Local development only: act as this operator id. Honoured only by a test-mode server listening on loopback; never in live mode or on a hosted deployment.' },
         AdminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'The platform admin key (HUMANOPS_ADMIN_KEY).' },
         WorkerSecret: { type: 'apiKey', in: 'header', name: 'X-Worker-Secret', description: 'The scheduler\'s secret (WORKER_SECRET).' },

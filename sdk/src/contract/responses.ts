@@ -80,6 +80,27 @@ export const KeyListResponse = z.object({ data: z.array(ApiKeySummary) });
 
 export const RevokedKeyResponse = z.object({ revoked: z.literal(true) });
 
+export const LinkCodeResponse = z.object({
+  code: z.string().describe('One-time: give it to the person, who redeems it with POST /owner/link once signed in. Shown once.'),
+  expires_at: dateTime(),
+});
+
+export const OwnerSummary = z.object({
+  owner_id: z.string().describe("The person's id at the identity provider (the session token's subject)"),
+  linked_at: dateTime(),
+});
+export const OwnerListResponse = z.object({ data: z.array(OwnerSummary) });
+
+export const UnlinkedOwnerResponse = z.object({ unlinked: z.literal(true) });
+
+export const OwnedAgent = z.object({
+  agent_id: z.string(),
+  name: z.string(),
+  mode: z.enum(['test', 'live']),
+  linked_at: dateTime(),
+});
+export const OwnedAgentListResponse = z.object({ data: z.array(OwnedAgent) });
+
 export const BalanceResponse = z.object({
   deposit_balance: usd(),
   escrow_balance: usd(),

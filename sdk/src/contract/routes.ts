@@ -9,10 +9,12 @@ import * as rs from './responses.ts';
 
 /**
  * Who may call: an agent's X-API-Key (a GET takes any key; a write needs the key's `agent` scope, or
- * `owner` where the summary says so, else 403 insufficient_scope); an operator's Bearer session token; X-Admin-Key;
+ * `owner` where the summary says so, else 403 insufficient_scope), or a signed-in owner's Bearer session token
+ * with X-Agent-Id naming a linked agent (an owner key's powers); an operator's Bearer session token; a
+ * signed-in person's Bearer session token (`owner`: linking, their agents); X-Admin-Key;
  * X-Worker-Secret; nobody in particular; or registration (anyone in test mode, X-Admin-Key in live).
  */
-export type Auth = 'agent' | 'operator' | 'admin' | 'worker' | 'none' | 'registration';
+export type Auth = 'agent' | 'operator' | 'owner' | 'admin' | 'worker' | 'none' | 'registration';
 
 export interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -43,7 +45,7 @@ export interface Route {
 export const TAGS = [
   { name: 'System', description: 'Health and this document.' },
   { name: 'Agents', description: 'Registration, API keys and balances.' },
-  { name: 'Owner controls', description: 'Spending policies per key and for the account, spend against them, and the approval queue; changes need an owner key.' },
+  { name: 'Owner controls', description: 'Spending policies per key and for the account, spend against them, the approval queue, and the people who own the account; changes need an owner key or an owner session.' },
   { name: 'Deposits', description: 'Funding an account: USDC on Base, and test-mode fiat.' },
   { name: 'Tasks', description: 'Post tasks into escrow, follow them, review and rate the work.' },
   { name: 'Webhooks', description: 'Signed deliveries of task events to your callback_url.' },
@@ -120,6 +122,32 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/agents/usage', operationId: 'getUsage', tag: 'Owner controls', auth: 'agent',
     summary: "Each active key's spend in the rolling day and the calendar month against its limits", responses: ok(rs.UsageResponse), errors: [401],
+  },
+
+  {
+    method: 'post', path: '/agents/owners/link-code', operationId: 'createOwnerLinkCode', tag: 'Owner controls', auth: 'agent',
+    summary: 'A one-time code that links a signed-in person as an owner of this agent (owner scope; shown once, expires in 15 minutes)',
+    body: rq.NoInputSchema, responses: created(rs.LinkCodeResponse), errors: [400, 401, 403, 409],
+  },
+  {
+    method: 'get', path: '/agents/owners', operationId: 'listOwners', tag: 'Owner controls', auth: 'agent',
+    summary: 'The people who own this agent (owner scope)', responses: ok(rs.OwnerListResponse), errors: [401, 403],
+  },
+  {
+    method: 'delete', path: '/agents/owners/{owner_id}', operationId: 'unlinkOwner', tag: 'Owner controls', auth: 'agent',
+    summary: "Unlink an owner (owner scope): their sessions lose this agent at once",
+    pathParameters: { owner_id: { type: 'string', minLength: 1, maxLength: 128 } },
+    responses: ok(rs.UnlinkedOwnerResponse), errors: [401, 403, 404],
+  },
+  {
+    method: 'post', path: '/owner/link', operationId: 'linkOwner', tag: 'Owner controls', auth: 'owner',
+    summary: 'Redeem a link code: the signed-in person becomes an owner of its agent',
+    description: '404 `link_code_not_found` for an unknown code; 410 `link_code_used` or `link_code_expired`. A code works once.',
+    body: rq.LinkOwnerSchema, responses: ok(rs.OwnedAgent), errors: [400, 401, 404, 410],
+  },
+  {
+    method: 'get', path: '/owner/agents', operationId: 'listOwnedAgents', tag: 'Owner controls', auth: 'owner',
+    summary: 'The agents the signed-in person owns', responses: ok(rs.OwnedAgentListResponse), errors: [401],
   },
 
   // Deposits

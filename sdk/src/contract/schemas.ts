@@ -86,6 +86,11 @@ export const FiatDepositSchema = z.strictObject({
   return_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
 });
 
+/** A signed-in person redeems an owner's one-time link code. */
+export const LinkOwnerSchema = z.strictObject({
+  code: z.string({ error: unlessMissing('must be a string') }).trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+});
+
 /** Actions that take no input (cancel): a body, if any, must be an empty object. */
 export const NoInputSchema = z.strictObject({});
 
