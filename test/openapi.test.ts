@@ -21,6 +21,7 @@ import { openApiDocument } from '../sdk/src/contract/openapi.ts';
 import { generateKeyPair } from '../sdk/src/e2ee.ts';
 import { makeJpeg } from './helpers/images.ts';
 import { futureDeadline, operatorToken, type Reply, type Stack, startStack, txHash } from './helpers/stack.ts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
 const doc = openApiDocument({ version: VERSION }) as any;
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
@@ -257,6 +258,11 @@ describe('the live API answers as documented', () => {
     await call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10_000 } });
     await call('GET', `/operator/payout/status/${payout.body.payout_id}`, { headers: operator.auth });
     await call('GET', '/operator/payout/status/payout_missing', { headers: operator.auth });
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const challenge = await call('GET', '/operator/payout-address/challenge', { headers: operator.auth });
+    await call('GET', '/operator/payout-address/challenge', { headers: { authorization: `Bearer ${await operatorToken('op_unregistered')}` } });
+    await call('PUT', '/operator/payout-address', { headers: operator.auth, body: { address: wallet.address, signature: await wallet.signMessage({ message: challenge.body.message }) } });
+    await call('PUT', '/operator/payout-address', { headers: operator.auth, body: { address: '0x12', signature: '0x' } });
     const deliveries = (await call('GET', `/tasks/${task}/webhooks`, { key })).body.data;
     await call('POST', `/webhooks/${deliveries[0].delivery_id}/resend`, { key });
     await call('POST', '/webhooks/whd_missing/resend', { key });

@@ -40,6 +40,8 @@ const SPECS: Record<string, Spec> = {
   guardian_jobs: { key: 't.id' },
   proof_fingerprints: { key: "t.task_id || '#' || t.photo_number" },
   payouts: { key: 't.id', operator: 't.operator_id = $ID' },
+  payout_address_challenges: { key: 't.operator_id', operator: 't.operator_id = $ID' },
+  deposit_addresses: { key: 't.address' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
   spending_policies: { key: 't.id', agent: 't.agent_id = $ID' },
@@ -72,6 +74,8 @@ beforeAll(async () => {
   // paid out; proof files, one judged by the Guardian; webhook deliveries; idempotency keys of both.
   for (const [agent, operator] of [[alice, xavier], [bob, yvonne]] as const) {
     await stack.deposit(agent, 500);
+    expect((await stack.call('GET', '/agents/deposit/address', { key: agent.key })).status).toBe(200);
+    expect((await stack.call('GET', '/operator/payout-address/challenge', { headers: operator.auth })).status).toBe(200);
     expect((await stack.call('PUT', '/agents/policy', { key: agent.key, body: { max_reward_usd: 1000 } })).status).toBe(200);
     await stack.createTask(agent, {}, { 'idempotency-key': `open-${agent.id}` });
     const held = (await stack.createTask(agent, { callback_url: 'http://127.0.0.1:9/hook' })).body.task_id;

@@ -211,6 +211,21 @@ describe('loadConfig', () => {
     expect(config.adminKey).toBeUndefined();
   });
 
+  it('payouts: a 48-hour address cool-down, shorter only in test mode; a malformed payout key named, never shown', () => {
+    expect(loadConfig({ SUPABASE_DB_URL: DB }).payouts).toEqual({ privateKey: undefined, addressCooldownSeconds: 172_800, dailyCapCents: 100_000 });
+    expect(loadConfig({ SUPABASE_DB_URL: DB, PAYOUT_ADDRESS_COOLDOWN_SECONDS: '5' }).payouts.addressCooldownSeconds).toBe(5);
+    expect(() => loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN, PAYOUT_ADDRESS_COOLDOWN_SECONDS: '3600' })).toThrow(/only in test mode/);
+    const secret = `0x${'ab'.repeat(31)}zz`;
+    let message = '';
+    try {
+      loadConfig({ SUPABASE_DB_URL: DB, PAYOUT_PRIVATE_KEY: secret });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/PAYOUT_PRIVATE_KEY must be 0x followed by 64 hex digits/);
+    expect(message).not.toContain('abab');
+  });
+
   it('accepts postgresql:// URLs and reads numbers and flags from strings', () => {
     const config = loadConfig({ SUPABASE_DB_URL: 'postgresql://u@h/db', HUMANOPS_PORT: '8080', RATE_LIMIT_PER_MINUTE: '7', RATE_LIMIT_ENABLED: 'no' });
     expect(config.port).toBe(8080);

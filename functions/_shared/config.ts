@@ -61,7 +61,15 @@ const EnvSchema = z.object({
   USDC_CONTRACT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').default('0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'),
   BASE_MIN_CONFIRMATIONS: positiveInt.default(12),
   DEPOSIT_XPUB: z.string().regex(/^[xt]pub[1-9A-HJ-NP-Za-km-z]{100,112}$/, 'must be a BIP-32 extended public key (xpub…)').optional(),
+  // Never echoed in an error: a malformed key is reported by name only (see loadConfig).
+  PAYOUT_PRIVATE_KEY: z.string().optional(),
+  PAYOUT_ADDRESS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).optional(),
+  PAYOUT_DAILY_CAP_USD: z.coerce.number().int().min(10).default(1000),
+  BASE_EXPLORER_URL: z.url({ protocol: /^https?$/ }).default('https://basescan.org'),
 });
+
+/** 48 hours: how long a changed payout address waits before payouts go to it (live mode's floor). */
+export const PAYOUT_ADDRESS_COOLDOWN_SECONDS = 48 * 3600;
 
 export type Mode = 'test' | 'live';
 
@@ -161,6 +169,16 @@ export interface Config {
     depositXpub: string | undefined;
     /** The xpub is test mode's public one (TEST_DEPOSIT_XPUB): addresses are marked test-only. */
     testDepositKey: boolean;
+    /** Where a transaction is shown: `${explorerUrl}/tx/${hash}`. */
+    explorerUrl: string;
+  };
+  payouts: {
+    /** The hot wallet's key (0x + 64 hex): a secret, never logged. Without it live payouts answer 503. */
+    privateKey: `0x${string}` | undefined;
+    /** How long a changed payout address waits before payouts go to it (48 h; shorter only in test mode). */
+    addressCooldownSeconds: number;
+    /** Most an operator may pay out in 24 hours, in cents. */
+    dailyCapCents: number;
   };
 }
 
@@ -270,6 +288,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.HUMANOPS_MODE === 'live' && list(e.CLERK_AUTHORIZED_PARTIES).length === 0) {
     throw new ConfigError('Invalid configuration: CLERK_AUTHORIZED_PARTIES (the origins of the operator apps) is required in live mode');
   }
+  if (e.PAYOUT_PRIVATE_KEY !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(e.PAYOUT_PRIVATE_KEY)) {
+    throw new ConfigError('Invalid configuration: PAYOUT_PRIVATE_KEY must be 0x followed by 64 hex digits');
+  }
+  const cooldown = e.PAYOUT_ADDRESS_COOLDOWN_SECONDS ?? PAYOUT_ADDRESS_COOLDOWN_SECONDS;
+  if (mode === 'live' && cooldown < PAYOUT_ADDRESS_COOLDOWN_SECONDS) {
+    throw new ConfigError('Invalid configuration: PAYOUT_ADDRESS_COOLDOWN_SECONDS may be shorter than 48 hours (172800) only in test mode');
+  }
   if (e.GUARDIAN_REVIEW_THRESHOLD >= e.GUARDIAN_APPROVE_THRESHOLD) {
     throw new ConfigError('Invalid configuration: GUARDIAN_REVIEW_THRESHOLD must be below GUARDIAN_APPROVE_THRESHOLD');
   }
@@ -360,6 +385,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minConfirmations: e.BASE_MIN_CONFIRMATIONS,
       depositXpub: e.DEPOSIT_XPUB ?? (e.HUMANOPS_MODE === 'test' ? TEST_DEPOSIT_XPUB : undefined),
       testDepositKey: e.DEPOSIT_XPUB === undefined && e.HUMANOPS_MODE === 'test',
+      explorerUrl: e.BASE_EXPLORER_URL.replace(/\/+$/, ''),
+    },
+    payouts: {
+      privateKey: e.PAYOUT_PRIVATE_KEY as `0x${string}` | undefined,
+      addressCooldownSeconds: cooldown,
+      dailyCapCents: e.PAYOUT_DAILY_CAP_USD * 100,
     },
   };
 }

@@ -12,6 +12,8 @@ export interface Deps {
   verifyOperatorToken?: (token: string) => Promise<{ sub: string }>;
   /** Proof files; absent when no storage is configured (uploads then answer 503). */
   storage?: ProofStorage;
+  /** The platform's payout hot wallet (PAYOUT_PRIVATE_KEY): its address, never its key. */
+  hotWallet?: { address: `0x${string}` };
   /** The same storage when it is the local folder, whose signed URLs this app serves. */
   localStorage?: ReturnType<typeof createLocalStorage>;
 }

@@ -9,6 +9,7 @@ import { log } from '../_shared/log.ts';
 import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
 import { createLocalStorage, createSupabaseStorage } from '../_shared/storage.ts';
 import { assertDepositXpub, createOnChainVerifier } from '../_shared/usdc.ts';
+import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './app.ts';
 
 export type Handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
@@ -42,6 +43,7 @@ export function buildApi(config: Config) {
       ? createSupabaseStorage({ url: config.storage.url, serviceRoleKey: config.storage.serviceKey })
       : localStorage,
     localStorage,
+    hotWallet: config.payouts.privateKey ? { address: privateKeyToAccount(config.payouts.privateKey).address } : undefined,
   });
   return { app, db };
 }

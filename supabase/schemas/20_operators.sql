@@ -17,6 +17,11 @@ create table public.operators (
   rating_sum bigint not null default 0,
   rating_count integer not null default 0,
   created_at timestamptz not null default now(),
+  -- Where payouts go (EIP-55), proven by a signature; a changed address is usable only after a
+  -- cool-down, so a stolen session cannot redirect earnings at once.
+  payout_address text check (payout_address ~ '^0x[0-9a-fA-F]{40}$'),
+  payout_address_usable_at timestamptz,
+  constraint payout_address_has_its_start check ((payout_address is null) = (payout_address_usable_at is null)),
   constraint coordinates_come_in_pairs check ((lat is null) = (lng is null))
 );
 

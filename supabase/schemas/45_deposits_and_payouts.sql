@@ -39,6 +39,29 @@ create index payouts_by_operator on public.payouts (operator_id, created_at desc
 alter table public.payouts enable row level security;
 
 /**
+ * Deposit addresses the platform has shown agents (lower case): money sent there stays with the
+ * platform, so none may be an operator's payout address.
+ */
+create table public.deposit_addresses (
+  address text primary key check (address ~ '^0x[0-9a-f]{40}$'),
+  agent_id text not null references public.agents (id)
+);
+
+alter table public.deposit_addresses enable row level security;
+
+/**
+ * The challenge an operator signs to set a payout address: one live nonce per operator, replaced by
+ * the next request, spent by the first address it sets, worthless once expired.
+ */
+create table public.payout_address_challenges (
+  operator_id text primary key references public.operators (id),
+  nonce text not null check (nonce ~ '^[0-9a-f]{32}$'),
+  expires_at timestamptz not null
+);
+
+alter table public.payout_address_challenges enable row level security;
+
+/**
  * Credits a deposit that the API has verified (a confirmed USDC transfer, or a test-mode deposit).
  * A transfer is identified by (chain, tx hash, log index) and credits at most once: a concurrent
  * duplicate waits for the first and then gets a 409.
@@ -149,6 +172,70 @@ end
 $$;
 grant execute on function api.request_payout(bigint, text, text) to authenticated;
 
+/** Remembers a deposit address shown to an agent (lower case), so it can never become a payout address. */
+create function api.record_deposit_address(p_agent_id text, p_address text) returns void
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  insert into public.deposit_addresses (address, agent_id) values (lower(p_address), p_agent_id)
+  on conflict (address) do nothing
+$$;
+grant execute on function api.record_deposit_address(text, text) to service_role;
+
+/** A fresh challenge for the calling operator (registered), replacing any earlier one; valid 10 minutes. */
+create function api.issue_payout_address_challenge() returns table (nonce text, expires_at timestamptz)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(false);
+begin
+  return query
+  insert into public.payout_address_challenges as c (operator_id, nonce, expires_at)
+  values (v_operator.id, replace(gen_random_uuid()::text, '-', ''), date_trunc('second', now()) + interval '10 minutes')
+  on conflict (operator_id) do update set nonce = excluded.nonce, expires_at = excluded.expires_at
+  returning c.nonce, c.expires_at;
+end
+$$;
+grant execute on function api.issue_payout_address_challenge() to authenticated;
+
+/**
+ * Sets an operator's payout address once the API has verified the signature over the challenge
+ * `p_nonce`: the challenge is spent (a used, replaced or expired one is a 400 and nothing changes).
+ * The first address is usable at once; another one after `p_cooldown_seconds`; the same one again
+ * changes nothing. A deposit address the platform showed an agent is refused.
+ */
+create function api.set_payout_address(p_operator_id text, p_nonce text, p_address text, p_cooldown_seconds integer)
+  returns table (payout_address text, payout_address_usable_at timestamptz)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  delete from public.payout_address_challenges c
+   where c.operator_id = p_operator_id and c.nonce = p_nonce and c.expires_at > now();
+  if not found then
+    perform private.fail(400, 'challenge_expired',
+      'The challenge was used, replaced or has expired; sign a new one (GET /operator/payout-address/challenge)');
+  end if;
+  if exists (select from public.deposit_addresses d where d.address = lower(p_address)) then
+    perform private.fail(400, 'deposit_address_refused', 'This is a HumanOps deposit address; payouts must go to an address of your own');
+  end if;
+  return query
+  update public.operators o
+     set payout_address = p_address,
+         payout_address_usable_at = case
+           when o.payout_address is null then now()
+           when o.payout_address = p_address then o.payout_address_usable_at
+           else now() + make_interval(secs => p_cooldown_seconds) end
+   where o.id = p_operator_id
+  returning o.payout_address, o.payout_address_usable_at;
+end
+$$;
+grant execute on function api.set_payout_address(text, text, text, integer) to service_role;
+
 -- Who reads what: an agent reads its deposits, an operator its payouts.
 create policy "an agent reads its deposits" on public.deposits for select to authenticated
   using (agent_id = (select api.current_agent_id()));
@@ -156,3 +243,7 @@ grant select on public.deposits to authenticated, service_role;
 create policy "an operator reads its payouts" on public.payouts for select to authenticated
   using (operator_id = (select api.current_operator_id()));
 grant select on public.payouts to authenticated, service_role;
+create policy "an operator reads its payout address challenge" on public.payout_address_challenges for select to authenticated
+  using (operator_id = (select api.current_operator_id()));
+grant select on public.payout_address_challenges to authenticated, service_role;
+grant select on public.deposit_addresses to service_role;

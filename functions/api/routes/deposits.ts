@@ -56,6 +56,8 @@ export function depositRoutes(deps: Deps) {
     if (!address) {
       throw new ApiError(503, 'deposit_addresses_unavailable', 'Deposit addresses are not configured on this server (DEPOSIT_XPUB)');
     }
+    // Remembered once shown, so that no operator can make it a payout address.
+    await db.asService((tx) => tx`select api.record_deposit_address(${c.get('agent').id}, ${address})`);
     return c.json({
       address,
       chain: 'base',

@@ -18,6 +18,7 @@ import { idempotent } from '../middleware/idempotency.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 import { checkRoomForProof, storeProofFile } from '../proof-files.ts';
+import { mountPayoutAddressRoutes, payoutAddressFields } from './payout-address.ts';
 import { readUploadForm } from '../upload-form.ts';
 
 /**
@@ -158,7 +159,9 @@ export function operatorRoutes(deps: Deps) {
     const [operator] = await db.asOperator(id, (tx) => tx<{
       id: string; name: string; email: string; phone: string | null; city: string; country: string; lat: number | null;
       lng: number | null; skills: string[]; kyc_status: string; rating_sum: string; rating_count: number; created_at: Date;
-    }[]>`select id, name, email, phone, city, country, lat, lng, skills, kyc_status, rating_sum, rating_count, created_at
+      payout_address: string | null; payout_address_usable_at: Date | null;
+    }[]>`select id, name, email, phone, city, country, lat, lng, skills, kyc_status, rating_sum, rating_count, created_at,
+                payout_address, payout_address_usable_at
            from public.operators where id = ${id}`);
     if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
     return c.json({
@@ -172,6 +175,7 @@ export function operatorRoutes(deps: Deps) {
       rating: operator.rating_count ? Math.round((Number(operator.rating_sum) / operator.rating_count) * 10) / 10 : null,
       rating_count: operator.rating_count,
       created_at: iso(operator.created_at),
+      ...payoutAddressFields(operator),
     });
   });
 
@@ -408,6 +412,8 @@ export function operatorRoutes(deps: Deps) {
       })),
     });
   });
+
+  mountPayoutAddressRoutes(app, deps);
 
   app.post('/operator/payout', async (c) => {
     const raw = await readJson(c);

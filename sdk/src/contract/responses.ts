@@ -341,6 +341,19 @@ export const OperatorTaskResponse = z.object({
 });
 export const MyTasksResponse = z.object({ data: z.array(OperatorTaskResponse), pagination: Pagination });
 
+const payoutAddressFields = {
+  payout_address: z.string().nullable().describe('Where your payouts go (EIP-55), set with PUT /operator/payout-address'),
+  payout_address_cooldown_ends_at: dateTime().nullable()
+    .describe('A changed address receives payouts only from this time on (48 hours after the change); null when none is pending'),
+};
+
+export const PayoutAddressChallengeResponse = z.object({
+  nonce: z.string(),
+  message: z.string().describe('Sign exactly this text with personal_sign (EIP-191) from the payout address'),
+  expires_at: dateTime(),
+});
+export const PayoutAddressResponse = z.object(payoutAddressFields);
+
 export const OperatorProfileResponse = z.object({
   operator_id: z.string(),
   name: z.string(),
@@ -352,6 +365,7 @@ export const OperatorProfileResponse = z.object({
   rating: z.number().nullable(),
   rating_count: z.int(),
   created_at: dateTime(),
+  ...payoutAddressFields,
 });
 
 export const AcceptedTaskResponse = z.object({ task_id: z.string(), status: status(), accepted_at: dateTime() });

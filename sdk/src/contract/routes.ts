@@ -298,6 +298,18 @@ export const ROUTES: Route[] = [
     summary: 'Pending and available balances, and recent paid tasks', responses: ok(rs.EarningsResponse), errors: [401, 403],
   },
   {
+    method: 'get', path: '/operator/payout-address/challenge', operationId: 'getPayoutAddressChallenge', tag: 'Operator', auth: 'operator',
+    summary: 'A message to sign from your payout address (single use, valid 10 minutes)',
+    description: 'Each request replaces the previous challenge. Sign `message` with personal_sign (EIP-191) from the address you want paid, then PUT /operator/payout-address.',
+    responses: ok(rs.PayoutAddressChallengeResponse), errors: [401, 403],
+  },
+  {
+    method: 'put', path: '/operator/payout-address', operationId: 'setPayoutAddress', tag: 'Operator', auth: 'operator',
+    summary: 'Set the Base address your payouts go to, proven by its signature of the challenge',
+    description: 'The first address is used at once; a changed one only after a 48-hour cool-down, during which payouts wait. Refused with a 400 that changes nothing: not an address or a wrong checksum (`invalid_address`), a signature by another key (`signature_invalid`), a used, replaced or expired challenge (`challenge_expired`), the zero address, the platform\'s own wallet or token, or a HumanOps deposit address.',
+    body: rq.PayoutAddressSchema, responses: ok(rs.PayoutAddressResponse), errors: [400, 401, 403],
+  },
+  {
     method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator', idempotent: true,
     summary: 'Pay out from the available balance (test mode; in live mode 403 without KYC, then 503 for now)',
     body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 409, 503],

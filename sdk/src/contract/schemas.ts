@@ -327,6 +327,13 @@ export const PayoutSchema = z.strictObject({
   payoneer_payee_id: text(200).optional(),
 });
 
+export const PayoutAddressSchema = z.strictObject({
+  address: documented(z.string({ error: unlessMissing('must be a 0x address') }).regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address of 40 hex digits'),
+    { description: 'Your Base address (EIP-55 checksummed or all one case)' }),
+  signature: documented(z.string({ error: unlessMissing('must be a hex signature') }).regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte signature: 0x and 130 hex digits'),
+    { description: "The address's personal_sign (EIP-191) signature of the challenge's message" }),
+});
+
 export const RateTaskSchema = z.strictObject({
   rating: z.number({ error: unlessMissing('must be a whole number from 1 to 5') }).int('must be a whole number from 1 to 5').min(1, 'must be a whole number from 1 to 5').max(5, 'must be a whole number from 1 to 5'),
   comment: z.string().max(1000, 'must be at most 1000 characters').optional(),

@@ -22,6 +22,17 @@ export interface OperatorProfile {
   rating: number | null;
   rating_count: number;
   created_at: string;
+  /** Where payouts go (EIP-55), or null before one is set. */
+  payout_address: string | null;
+  /** While a changed address waits out its 48-hour cool-down: when payouts may go to it. */
+  payout_address_cooldown_ends_at: string | null;
+}
+
+/** What to sign (personal_sign, EIP-191) from the address payouts should go to. */
+export interface PayoutAddressChallenge {
+  nonce: string;
+  message: string;
+  expires_at: string;
 }
 
 /** A task as an operator sees it in the feed. */
@@ -105,6 +116,20 @@ export class OperatorAccount {
   /** The signed-in operator; throws PermissionDeniedError with code `operator_not_registered` before registration. */
   retrieve(options: RequestOptions = {}): APIPromise<OperatorProfile> {
     return this.client.request('GET', '/operator/me', options);
+  }
+
+  /** A fresh challenge (replacing any earlier one, valid 10 minutes) to sign from the payout address. */
+  payoutAddressChallenge(options: RequestOptions = {}): APIPromise<PayoutAddressChallenge> {
+    return this.client.request('GET', '/operator/payout-address/challenge', options);
+  }
+
+  /**
+   * Sets the payout address with its signature of the challenge's message; a changed address is used
+   * only after its cool-down (`payout_address_cooldown_ends_at`).
+   */
+  setPayoutAddress(params: { address: string; signature: string }, options: RequestOptions = {}):
+    APIPromise<Pick<OperatorProfile, 'payout_address' | 'payout_address_cooldown_ends_at'>> {
+    return this.client.request('PUT', '/operator/payout-address', { body: params, ...options });
   }
 }
 
