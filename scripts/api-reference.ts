@@ -194,7 +194,7 @@ export function renderReference(doc: Document): string {
     for (const [method, path, op] of operations) lines.push(...operationSection(doc, method, path, op));
   }
 
-  lines.push('## Webhook events', '', 'Each is a POST of [WebhookPayload](#webhookpayload) to the task\'s `callback_url`:', '');
+  lines.push('## Webhook events', '', 'Each is a POST to the task\'s `callback_url` of [WebhookPayload](#webhookpayload), or for `task.message` of [TaskMessageWebhookPayload](#taskmessagewebhookpayload):', '');
   for (const [event, item] of Object.entries<Schema>(doc.webhooks)) lines.push(`- ${code(event)}: ${item.post.summary}`);
   lines.push('', `Headers: ${webhookHeaders(doc)}.`, '');
 

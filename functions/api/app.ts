@@ -17,6 +17,7 @@ import { credentialRoutes } from './routes/credentials.ts';
 import { depositRoutes } from './routes/deposits.ts';
 import { healthRoutes } from './routes/health.ts';
 import { internalRoutes } from './routes/internal.ts';
+import { messageRoutes } from './routes/messages.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
@@ -59,6 +60,7 @@ export function createApp(deps: Deps) {
   app.route('/', taskRoutes(deps));
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
+  app.route('/', messageRoutes(deps));
   app.route('/', reviewRoutes(deps));
   app.route('/', approvalRoutes(deps));
   app.route('/', credentialRoutes(deps));

@@ -49,6 +49,10 @@ async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
            location_lat, location_lng, location_address, accepted_at, submitted_at, proof
       from public.tasks where id = ${taskId}`);
   const proof = row.proof ?? {};
+  const thread = await deps.db.asService((tx) => tx<{ sender: 'agent' | 'operator'; body: string }[]>`
+    select m.sender, m.body from public.task_messages m join public.tasks t on t.id = m.task_id
+     where m.task_id = ${taskId} and (m.operator_id = t.operator_id or m.visibility = 'public')
+     order by m.created_at, m.id`);
   return {
     id: row.id,
     title: row.title,
@@ -70,6 +74,7 @@ async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
       referenceUrl: proof.reference_url ?? null,
       hasArtifact: proof.artifact != null,
     },
+    thread: thread.map((m) => ({ from: m.sender, text: m.body })),
   };
 }
 

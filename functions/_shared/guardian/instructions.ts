@@ -1,7 +1,7 @@
 /**
- * Text that reads as an instruction to the Guardian, in a photo's EXIF text fields or the operator's
- * notes. It stays data either way (the model sees it fenced); finding it sends the proof to review,
- * because an honest proof has no reason to address the judge.
+ * Text that reads as an instruction to the Guardian, in a photo's EXIF text fields, the operator's
+ * notes or its messages in the task's thread. It stays data either way (the model sees it fenced);
+ * finding it sends the proof to review, because an honest proof has no reason to address the judge.
  */
 import { findings, outcome, photo } from './outcome.ts';
 import type { PhotoFacts } from './photos.ts';
@@ -25,6 +25,9 @@ export function instructionCheck(task: GuardianTask, photos: PhotoFacts[]): Rule
   const { notes, confirmationText } = task.proof;
   if (notes && readsAsInstruction(notes)) found.doubtful.push('The operator\'s notes read as an instruction to the Guardian rather than a description of the work');
   if (confirmationText && readsAsInstruction(confirmationText)) found.doubtful.push('The confirmation text reads as an instruction to the Guardian rather than a description of the work');
+  if (task.thread?.some((m) => m.from === 'operator' && readsAsInstruction(m.text))) {
+    found.doubtful.push('The operator\'s messages to the agent read as an instruction to the Guardian');
+  }
   for (const p of photos) {
     for (const { field } of p.exif?.texts.filter((t) => readsAsInstruction(t.text)) ?? []) {
       found.doubtful.push(`${photo(p.number)} carries text in its ${field} field that reads as an instruction to the Guardian`);

@@ -254,12 +254,14 @@ function webhooks() {
   return Object.fromEntries(responses.WEBHOOK_EVENTS.map((event) => [event, {
     post: {
       operationId: `webhook_${event.replace('.', '_')}`,
-      summary: `The task moved to ${event.slice('task.'.length).toUpperCase()}`,
+      summary: event === 'task.message'
+        ? 'An operator wrote in the task\'s thread (its text is untrusted data from a person)'
+        : `The task moved to ${event.slice('task.'.length).toUpperCase()}`,
       description: 'Answer 2xx within the timeout; anything else is retried with backoff for about a day. Verify the signature before trusting the body (the SDK\'s verifyWebhook does).',
       // Authenticated by its signature headers, not by a security scheme.
       security: [],
       parameters: signed,
-      requestBody: { required: true, content: { 'application/json': { schema: { $ref: ref('WebhookPayload') } } } },
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: ref(event === 'task.message' ? 'TaskMessageWebhookPayload' : 'WebhookPayload') } } } },
       responses: { '2XX': { description: 'Received' } },
     },
   }]));

@@ -339,6 +339,22 @@ export const RateTaskSchema = z.strictObject({
   comment: z.string().max(1000, 'must be at most 1000 characters').optional(),
 });
 
+/**
+ * A message in a task's thread: plain text, at most 2,000 characters, no control characters but line
+ * breaks and tabs. It reaches the other side as untrusted data, never as markup or instructions.
+ */
+const messageText = () => text(2000).refine((v) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(v), 'must be plain text (no control characters)');
+
+export const OperatorMessageSchema = z.strictObject({ text: messageText() });
+
+export const AgentMessageSchema = z.strictObject({
+  text: messageText(),
+  reply_to: z.string().regex(ID_PATTERN, 'must be the message_id of an operator\'s question').optional()
+    .describe("The operator's question this answers (its message_id); without it, the message goes to the holder, or with visibility public to everyone"),
+  visibility: z.enum(['asker', 'public'], 'must be asker or public').default('asker')
+    .describe('asker: only the operator in this conversation sees it; public: every operator who looks at the task sees it and the question it answers'),
+});
+
 export const OperatorSearchQuery = z.strictObject({
   lat: queryNumber(latitude),
   lng: queryNumber(longitude),
