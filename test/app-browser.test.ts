@@ -237,6 +237,27 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('asks the requester a question on a task and sees the answer arrive, both shown as text', async () => {
+    const taskId = await postTask({ description: 'Use the provided details.' });
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await page.getByRole('heading', { name: 'Questions to the requester' }).waitFor();
+    await page.getByLabel('Ask the requester').fill('Which details? <img src=x onerror=alert(1)>');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('Which details? <img src=x onerror=alert(1)>').waitFor();
+    expect(await page.locator('.messages img').count()).toBe(0);
+
+    const { data } = await agentClient.tasks.messages(taskId);
+    expect(data.map((m) => [m.from, m.text])).toEqual([['operator', 'Which details? <img src=x onerror=alert(1)>']]);
+    await agentClient.tasks.sendMessage(taskId, { text: 'The sign above the door, facing the street.', reply_to: data[0].message_id });
+    // The open thread fetches the answer by itself.
+    await page.getByText('The sign above the door, facing the street.').waitFor(POLL);
+    await expectAccessible(page, 'task thread');
+    await context.close();
+  });
+
   it('an expired task cannot be accepted, and says so', async () => {
     const taskId = await postTask();
     const context = await phone();

@@ -224,6 +224,15 @@ describe('the live API answers as documented', () => {
     await call('GET', '/operator/tasks?lat=40.7128&lng=-74.006&radius_km=10', { headers: operator.auth });
     await call('GET', '/operator/tasks', { headers: { authorization: 'Bearer not-a-token' } });
     await call('GET', `/operator/tasks/${task}`, { headers: operator.auth });
+    // A question before accepting, answered in public; then the thread as each side reads it.
+    const question = await call('POST', `/operator/tasks/${task}/messages`, { headers: operator.auth, body: { text: 'Which door?' } });
+    await call('POST', `/operator/tasks/${task}/messages`, { headers: operator.auth, body: { text: '' } });
+    await call('POST', `/tasks/${task}/messages`, { key, body: { text: 'The front one.', reply_to: question.body.message_id, visibility: 'public' } });
+    await call('POST', `/tasks/${task}/messages`, { key, body: { text: 'To nobody' } });
+    await call('GET', `/tasks/${task}/messages`, { key });
+    await call('GET', '/tasks/task_missing/messages', { key });
+    await call('GET', `/operator/tasks/${task}/messages`, { headers: operator.auth });
+    await call('GET', '/operator/tasks/task_missing/messages', { headers: operator.auth });
     await call('POST', `/operator/tasks/${task}/accept`, { headers: operator.auth });
     await call('POST', `/operator/tasks/${task}/accept`, { headers: operator.auth });
     await call('POST', `/operator/tasks/${task}/start`, { headers: operator.auth });
@@ -342,6 +351,7 @@ describe('the live API answers as documented', () => {
     // The webhook deliveries of the physical task's events.
     await call('POST', '/internal/tick', { headers: worker });
     expect(receiver.received.length).toBeGreaterThan(0);
+    expect(receiver.received.map((d) => d.body.event)).toContain('task.message');
 
     // Every answer validates against what the document says for its route and status.
     const failures: string[] = [];
@@ -367,7 +377,8 @@ describe('the live API answers as documented', () => {
       if (!validate(s.body)) failures.push(`${where}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(s.body).slice(0, 300)}`);
     }
     for (const delivery of receiver.received) {
-      const validate = ajv.compile({ $ref: 'openapi.json#/components/schemas/WebhookPayload' });
+      const payload = delivery.body.event === 'task.message' ? 'TaskMessageWebhookPayload' : 'WebhookPayload';
+      const validate = ajv.compile({ $ref: `openapi.json#/components/schemas/${payload}` });
       if (!validate(delivery.body)) failures.push(`webhook ${delivery.body.event}: ${ajv.errorsText(validate.errors)}`);
       for (const header of ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-humanops-signature']) {
         if (!delivery.headers[header]) failures.push(`webhook ${delivery.body.event}: no ${header} header`);

@@ -44,6 +44,11 @@ const SPECS: Record<string, Spec> = {
   deposit_addresses: { key: 't.address' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
+  // An operator reads its own conversations, and the public answers on tasks still open to all.
+  task_messages: {
+    key: 't.id', agent: 't.agent_id = $ID',
+    operator: "t.operator_id = $ID or (t.visibility = 'public' and exists (select from public.tasks x where x.id = t.task_id and x.status = 'PENDING' and x.operator_id is null and x.deadline > now()))",
+  },
   spending_policies: { key: 't.id', agent: 't.agent_id = $ID' },
   webhook_receivers: { key: 't.receiver' },
   ledger_checks: { key: 't.id' },
@@ -77,9 +82,14 @@ beforeAll(async () => {
     expect((await stack.call('GET', '/agents/deposit/address', { key: agent.key })).status).toBe(200);
     expect((await stack.call('GET', '/operator/payout-address/challenge', { headers: operator.auth })).status).toBe(200);
     expect((await stack.call('PUT', '/agents/policy', { key: agent.key, body: { max_reward_usd: 1000 } })).status).toBe(200);
-    await stack.createTask(agent, {}, { 'idempotency-key': `open-${agent.id}` });
+    const open = (await stack.createTask(agent, {}, { 'idempotency-key': `open-${agent.id}` })).body.task_id;
     const held = (await stack.createTask(agent, { callback_url: 'http://127.0.0.1:9/hook' })).body.task_id;
+    // Threads: a private question and its answer, a public note, and the holder's conversation.
+    const question = await stack.call('POST', `/operator/tasks/${open}/messages`, { headers: operator.auth, body: { text: 'Which door?' } });
+    await stack.call('POST', `/tasks/${open}/messages`, { key: agent.key, body: { text: 'The front one.', reply_to: question.body.message_id } });
+    await stack.call('POST', `/tasks/${open}/messages`, { key: agent.key, body: { text: 'Open until 6 pm.', visibility: 'public' } });
     await stack.call('POST', `/operator/tasks/${held}/accept`, { headers: operator.auth });
+    expect((await stack.call('POST', `/operator/tasks/${held}/messages`, { headers: operator.auth, body: { text: 'On my way' } })).status).toBe(201);
     expect((await stack.upload(operator, held, makeJpeg())).status).toBe(201);
     const judged = (await stack.createTask(agent)).body.task_id; // the tick's Guardian fingerprints its photo
     await stack.call('POST', `/operator/tasks/${judged}/accept`, { headers: operator.auth });
@@ -210,6 +220,8 @@ describe('RLS as every role on every table', () => {
       `select api.request_payout(1000, 'test', null)`,
       `select api.claim_operator_idempotency_key('k', 'h')`,
       `select api.store_operator_idempotent_response('k', 200, '{}'::jsonb)`,
+      `select api.send_operator_message('${open.id}', 'hello')`,
+      `select * from api.operator_task_messages('${open.id}')`,
     ];
     const body = physicalTask();
     const agentCalls = [
@@ -222,6 +234,8 @@ describe('RLS as every role on every table', () => {
       `select api.store_idempotent_response('k', 200, '{}'::jsonb)`,
       `select * from api.agent_tasks(null, null, null, 20, 0)`,
       `select api.count_agent_tasks(null, 1000)`,
+      `select api.send_agent_message('${mine.id}', 'hello', null, true)`,
+      `select * from api.agent_task_messages('${mine.id}')`,
     ];
     const alices = roles.find((r) => r.name === 'agent alice')!;
     const xaviers = roles.find((r) => r.name === 'operator xavier')!;

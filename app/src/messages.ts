@@ -30,6 +30,7 @@ const BY_CODE: Record<string, string> = {
   insufficient_balance: 'You do not have that much available to withdraw yet.',
   payouts_unavailable: 'Payouts are not available yet. Your earnings stay safe in your available balance.',
   payout_not_found: 'We could not find that payout.',
+  thread_closed: 'This conversation is closed: the task was taken by someone else or has ended.',
   rate_limited: 'Too many tries in a short time. Wait a minute and try again.',
   database_unavailable: 'We are having trouble on our side. Try again in a moment.',
   try_again: 'We are having trouble on our side. Try again in a moment.',

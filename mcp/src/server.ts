@@ -9,6 +9,7 @@ import { KeyStore } from './keystore.ts';
 import { registerAccountTools } from './tools/account.ts';
 import { registerCredentialTools } from './tools/credentials.ts';
 import { registerLimitTools } from './tools/limits.ts';
+import { registerMessageTools } from './tools/messages.ts';
 import { registerReviewTools } from './tools/review.ts';
 import { registerSandboxTools } from './tools/sandbox.ts';
 import { registerTaskTools } from './tools/tasks.ts';
@@ -43,6 +44,7 @@ export function createServer(options: ServerOptions): McpServer {
   registerTaskTools(server, context);
   registerCredentialTools(server, context);
   registerReviewTools(server, context);
+  registerMessageTools(server, context);
   registerAccountTools(server, context);
   registerLimitTools(server, context);
   if (context.testMode) registerSandboxTools(server, context);

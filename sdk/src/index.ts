@@ -166,11 +166,12 @@ export type { ClientOptions, Logger, LogLevel, OperatorClientOptions, RequestOpt
 export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
 export { VERSION } from './version.ts';
 export { HumanOpsOperatorClient } from './operator.ts';
-export type { CreateTaskParams, ListTasksParams, SimulateParams } from './resources/tasks.ts';
+export type { CreateTaskParams, ListTasksParams, SendMessageParams, SimulateParams } from './resources/tasks.ts';
 export type { ApprovedTask, CreateKeyParams, DeclinedTask, SpendingPolicy, SpendingPolicyParams, Usage } from './resources/owner.ts';
 export type {
   ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
-  SimulateResult, Task, TaskCreated, TaskList, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask, WebhookDelivery, WebhookPayload,
+  SimulateResult, Task, TaskCreated, TaskList, TaskMessage, TaskMessageWebhookPayload, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask,
+  WebhookDelivery, WebhookPayload,
 } from './resources/types.ts';
 export {
   CATEGORIES, CREDENTIAL_CATEGORIES, DIGITAL_CATEGORIES, TASK_TYPES, TASK_STATUSES, defaultRequirements,

@@ -30,7 +30,7 @@ export type {
 } from './resources/operator.ts';
 export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';
 export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
-export type { TaskStatus } from './resources/types.ts';
+export type { OperatorTaskMessage, OperatorTaskMessages, TaskStatus } from './resources/types.ts';
 export { encryptForAgent, type EncryptedCredential } from './e2ee.ts';
 export { CATEGORIES, TASK_TYPES, type TaskType } from './contract/categories.ts';
 export * from './errors.ts';

@@ -238,10 +238,10 @@ end
 $$;
 grant execute on function api.send_agent_message(text, text, text, boolean) to authenticated;
 
--- Who reads what: an agent the threads of its tasks; an operator its own conversations and public
--- answers (the API reads through the functions above, which also check the task).
-create policy "agents read their tasks' threads, operators their conversations and public answers"
+-- Who reads what: an agent the threads of its tasks; an operator its own conversations, and the
+-- public answers on tasks open to it (the API reads through the functions above).
+create policy "agents read their tasks' threads, operators their conversations and open tasks' public answers"
   on public.task_messages for select to authenticated
   using (agent_id = (select api.current_agent_id()) or operator_id = (select api.current_operator_id())
-         or (visibility = 'public' and (select api.current_verified_operator_id()) is not null));
+         or (visibility = 'public' and exists (select from public.open_tasks o where o.id = task_id)));
 grant select on public.task_messages to authenticated, service_role;

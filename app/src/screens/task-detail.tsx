@@ -7,6 +7,7 @@ import { ConfirmationForm } from '../components/confirmation-form.tsx';
 import { CredentialForm } from '../components/credential-form.tsx';
 import { ProofCapture } from '../components/proof-capture.tsx';
 import { TaskStatus } from '../components/task-status.tsx';
+import { TaskThread } from '../components/task-thread.tsx';
 import { timeLeft, typeLabel, usd } from '../format.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
 import { explain } from '../messages.ts';
@@ -133,6 +134,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       )}
       {task.status === 'IN_PROGRESS' && <Proof task={task} onSubmitted={load} />}
       {held && task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS' && <TaskStatus task={task} />}
+      <TaskThread taskId={task.task_id} held={held} />
     </article>
   );
 }

@@ -4,7 +4,7 @@ import type { APIPromise, Page, PagePromise } from '../api-promise.ts';
 import type { APIClient, RequestOptions, UploadOptions } from '../client.ts';
 import type { RegisterOperatorSchema } from '../contract/schemas.ts';
 import { encryptForAgent, type EncryptedCredential } from '../e2ee.ts';
-import type { TaskStatus } from './types.ts';
+import type { OperatorTaskMessage, OperatorTaskMessages, TaskStatus } from './types.ts';
 
 export type RegisterOperatorParams = z.input<typeof RegisterOperatorSchema>;
 export type KycStatus = 'PENDING' | 'VERIFIED' | 'REJECTED';
@@ -158,6 +158,19 @@ export class OperatorTasks {
    */
   accept(taskId: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; accepted_at: string }> {
     return this.client.request('POST', `${path(taskId)}/accept`, { body: {}, ...options });
+  }
+
+  /**
+   * The task's thread as this operator may read it: its own conversation with the agent and the
+   * public answers; `can_write` is false once the task is closed or held by someone else.
+   */
+  messages(taskId: string, options: RequestOptions = {}): APIPromise<OperatorTaskMessages> {
+    return this.client.request('GET', `${path(taskId)}/messages`, options);
+  }
+
+  /** Asks the agent about an open task (or writes to it about one this operator holds): plain text, up to 2,000 characters. */
+  sendMessage(taskId: string, text: string, options: RequestOptions = {}): APIPromise<OperatorTaskMessage> {
+    return this.client.request('POST', `${path(taskId)}/messages`, { body: { text }, ...options });
   }
 
   /** Marks an accepted task as being worked on. */

@@ -274,7 +274,9 @@ grant select on table "public"."task_messages" to "service_role";
   as permissive
   for select
   to authenticated
-using (((agent_id = ( SELECT api.current_agent_id() AS current_agent_id)) OR (operator_id = ( SELECT api.current_operator_id() AS current_operator_id)) OR ((visibility = 'public'::text) AND (( SELECT api.current_verified_operator_id() AS current_verified_operator_id) IS NOT NULL))));
+using (((agent_id = ( SELECT api.current_agent_id() AS current_agent_id)) OR (operator_id = ( SELECT api.current_operator_id() AS current_operator_id)) OR ((visibility = 'public'::text) AND (EXISTS ( SELECT
+   FROM open_tasks o
+  WHERE (o.id = task_messages.task_id))))));
 
 grant execute on function api.agent_task_messages(text) to authenticated;
 grant execute on function api.operator_task_messages(text) to authenticated;
