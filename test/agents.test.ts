@@ -31,7 +31,7 @@ describe('POST /agents/register', () => {
   });
 
   it.each([
-    [{}, 'name: is required'],
+    [{}, 'name: is required; email: is required'],
     [{ name: 'a' }, 'email: is required'],
     [{ name: '', email: 'a@example.com' }, 'name: must not be empty'],
     [{ name: 'x'.repeat(101), email: 'a@example.com' }, 'name: must be at most 100 characters'],

@@ -5,6 +5,8 @@
 // local certificate authority, which the browser trusts by its key (as a phone that installed it).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HumanOpsClient } from '@humanops/sdk';
@@ -145,15 +147,15 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await page.getByLabel('Phone').fill('+1 212 555 0100');
     await page.getByLabel('City').fill('New York');
     await page.getByLabel('Country code').fill('US');
-    await page.getByRole('button', { name: 'Verification', exact: true }).click();
-    await page.getByRole('button', { name: 'Photo', exact: true }).click();
-    expect(await page.getByRole('button', { name: 'Verification', exact: true }).getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('button', { name: 'Check a place', exact: true }).click();
+    await page.getByRole('button', { name: 'Take photos', exact: true }).click();
+    expect(await page.getByRole('button', { name: 'Check a place', exact: true }).getAttribute('aria-pressed')).toBe('true');
     await page.getByRole('button', { name: 'Create my profile' }).click();
 
     await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
     const card = page.getByRole('link', { name: new RegExp(title) });
     await card.waitFor();
-    await expect.poll(() => card.textContent(), POLL).toMatch(/\$25\.00.*Verification.*m away.*left/);
+    await expect.poll(() => card.textContent(), POLL).toMatch(/\$25\.00.*Check a place.*m away.*left/);
     // Nearest first.
     const hrefs = await page.locator('.cards a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
     expect(hrefs.indexOf(`#/task/${taskId}`)).toBeLessThan(hrefs.indexOf(`#/task/${farther}`));
@@ -464,6 +466,94 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await stack.tick();
     await expect.poll(async () => (await agentClient.tasks.retrieve(task.task_id)).status, POLL).toBe('COMPLETED');
     expect(await agentClient.retrieveCredential(task.task_id, privateKey)).toEqual({ api_key: secret, dashboard_url: 'https://weatherly.example/dashboard' });
+    await context.close();
+  });
+
+  /** What an agent's model finds through the MCP server's search_operators tool near a point. */
+  async function searchOperators(args: { lat: number; lng: number; radius_km: number }): Promise<string[]> {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [new URL('../mcp/dist/index.js', import.meta.url).pathname],
+      env: { HUMANOPS_API_KEY: agent.key, HUMANOPS_API_URL: stack.url.replace(/\/api\/v1$/, ''), PATH: process.env.PATH ?? '' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'app-browser-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const result = await client.callTool({ name: 'search_operators', arguments: args });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      return (result.structuredContent as { data: { operator_id: string }[] }).data.map((o) => o.operator_id);
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('registering in the app sets a home area from the phone\'s position, so an agent finds the operator with search_operators', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    const { operatorId } = await signIn(page);
+    await page.getByRole('heading', { name: 'Set up your profile' }).waitFor();
+    await page.getByText('Set near 40.71, -74.01.').waitFor();
+    await page.getByLabel('Full name').fill('Riley Chen');
+    await page.getByLabel('City').fill('New York');
+    await page.getByLabel('Country code').fill('US');
+    await page.getByRole('button', { name: 'Create my profile' }).click();
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+    // Sent coarse: about a kilometre, never the phone's exact point.
+    expect(await stack.sql`select lat, lng from operators where id = ${operatorId}`).toEqual([{ lat: 40.71, lng: -74.01 }]);
+    expect(await searchOperators({ lat: 40.7484, lng: -73.9857, radius_km: 10 })).toContain(operatorId); // from Midtown
+    expect(await searchOperators({ lat: 42.3601, lng: -71.0589, radius_km: 50 })).not.toContain(operatorId); // Boston
+    await context.close();
+  });
+
+  it('the profile editor lists every problem at once, marks each field, and saves a new home area and travel radius that searches follow', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    const operatorId = await registeredOperator(page);
+    await nav(page).getByRole('link', { name: 'Profile' }).click();
+    await page.getByRole('button', { name: 'Edit profile' }).click();
+    await page.getByRole('heading', { name: 'Edit your profile' }).waitFor();
+    await expectAccessible(page, 'profile editor');
+
+    await page.getByLabel('Full name').fill('');
+    await page.getByLabel('Phone').fill('call me');
+    await page.getByLabel(/How far you will travel/).fill('900');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const summary = page.getByRole('alert').filter({ hasText: 'things to fix' });
+    await summary.getByText('3 things to fix:').waitFor();
+    for (const [label, sentence] of [
+      ['Full name', 'Enter your name, up to 100 characters.'],
+      ['Phone', 'Enter a phone number, such as +1 212 555 0100, or leave it empty.'],
+      [/How far you will travel/, 'Enter a whole number of kilometres from 1 to 500, or leave it empty.'],
+    ] as const) {
+      const field = page.getByLabel(label);
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
+      const describedBy = (await field.getAttribute('aria-describedby'))!.split(' ');
+      expect(await page.locator(`[id="${describedBy.at(-1)}"]`).textContent()).toBe(sentence);
+    }
+    await expectAccessible(page, 'profile editor with problems');
+    // Fixing a field clears its own message at once, and only its own.
+    await page.getByLabel('Full name').fill('Sam Lee-Park');
+    expect(await page.getByLabel('Full name').getAttribute('aria-invalid')).toBeNull();
+    await summary.getByText('2 things to fix:').waitFor();
+    expect((await stack.call('GET', '/operator/me', { headers: { authorization: `Bearer ${await operatorToken(operatorId)}` } })).body.name).toBe('Sam Lee');
+
+    await page.getByLabel('Phone').fill('+1 718 555 0100');
+    await page.getByLabel(/How far you will travel/).fill('3');
+    await page.getByLabel(/Or type it/).fill('40.6782, -73.9442');
+    await page.getByRole('button', { name: 'Use this place' }).click();
+    await page.getByText('Set near 40.68, -73.94.').waitFor();
+    await page.getByRole('button', { name: 'Take photos', exact: true }).click();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Your profile is saved.').waitFor();
+    await page.getByRole('heading', { name: 'Sam Lee-Park' }).waitFor();
+    await page.getByText('Up to 3 km').waitFor();
+    await expectAccessible(page, 'profile saved');
+    const [row] = await stack.sql`select name, phone, lat, lng, travel_radius_km, skills from operators where id = ${operatorId}`;
+    expect(row).toEqual({ name: 'Sam Lee-Park', phone: '+1 718 555 0100', lat: 40.68, lng: -73.94, travel_radius_km: 3, skills: ['PHOTO'] });
+    // Found from Brooklyn, no longer from lower Manhattan (about 6 km away, beyond the 3 km travel radius).
+    expect(await searchOperators({ lat: 40.6782, lng: -73.9442, radius_km: 5 })).toContain(operatorId);
+    expect(await searchOperators({ lat: HERE.latitude, lng: HERE.longitude, radius_km: 25 })).not.toContain(operatorId);
     await context.close();
   });
 });

@@ -218,6 +218,8 @@ describe('the live API answers as documented', () => {
     await call('GET', '/operator/earnings');
     await call('GET', '/operator/me', { headers: operator.auth });
     await call('GET', '/operator/me', { headers: { authorization: `Bearer ${await operatorToken('op_unregistered')}` } });
+    await call('PATCH', '/operator/me', { headers: operator.auth, body: { phone: '+1 212 555 0100', travel_radius_km: 30 } });
+    await call('PATCH', '/operator/me', { headers: operator.auth, body: { name: '', travel_radius_km: 0 } });
     await call('GET', '/operator/my-tasks?status=NOPE', { headers: operator.auth });
     await call('GET', '/operator/tasks/task_missing', { headers: operator.auth });
     await call('POST', '/operator/tasks/task_missing/start', { headers: operator.auth });

@@ -264,7 +264,7 @@ describe('smaller gaps: proof files and input', () => {
   });
 
   it.each([
-    ['/operators/search?lat=&lng=', 'lat: must be a number'],
+    ['/operators/search?lat=&lng=', 'lat: must be a number; lng: must be a number'],
     ['/operators/search?lat=0x10&lng=1', 'lat: must be a number'],
     ['/operators/search?lat=1&lng=2&limit=0x10', 'limit: must be a number'],
     ['/tasks?limit=0x10', 'limit: must be a number'],

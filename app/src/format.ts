@@ -16,7 +16,6 @@ export function timeLeft(deadline: string, now = Date.now()): string {
   return `${Math.floor(hours / 24)} days left`;
 }
 
-export const typeLabel = (type: string) => type.charAt(0) + type.slice(1).toLowerCase().replace(/_/g, ' ');
 
 /** Great-circle distance in km. */
 export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {

@@ -44,7 +44,7 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-/** Validates `input`, or throws a 400 naming the offending field. */
+/** Validates `input`, or throws a 400 naming every offending field (in the message and in `details.issues`). */
 export async function validate<S extends z.ZodType>(schema: S, input: unknown): Promise<z.output<S>> {
   const withNul = nulField(input, []);
   if (withNul) {
@@ -58,8 +58,10 @@ export async function validate<S extends z.ZodType>(schema: S, input: unknown): 
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'is not a known field' }))
       : [{ field: issue.path.join('.') || null, message: issue.message }]);
-  const first = issues[0];
-  const message = first.field ? `${first.field}: ${first.message}` : `Request body: ${first.message}`;
+  // Every field's problem at once, so a form can be fixed in one go: the first issue of each field
+  // (a later one is often a consequence, e.g. an unreadable date is also "not within 365 days").
+  const firstOfEach = issues.filter((issue, index) => issues.findIndex((other) => other.field === issue.field) === index);
+  const message = firstOfEach.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : `Request body: ${issue.message}`)).join('; ');
   throw badRequest('validation_error', message, { issues });
 }
 

@@ -22,6 +22,8 @@ create table public.operators (
   payout_address text check (payout_address ~ '^0x[0-9a-fA-F]{40}$'),
   payout_address_usable_at timestamptz,
   constraint payout_address_has_its_start check ((payout_address is null) = (payout_address_usable_at is null)),
+  -- How far from home the operator will go for a task; null: no limit of their own.
+  travel_radius_km integer check (travel_radius_km between 1 and 500),
   constraint coordinates_come_in_pairs check ((lat is null) = (lng is null))
 );
 
@@ -152,7 +154,8 @@ create function private.chord_of_km(p_km double precision) returns double precis
 /** Creates an operator for an identity, with its earnings accounts. KYC status is decided by the API (mode). */
 create function api.register_operator(
   p_operator_id text, p_name text, p_email text, p_phone text, p_city text, p_country text,
-  p_lat double precision, p_lng double precision, p_skills text[], p_kyc_status text
+  p_lat double precision, p_lng double precision, p_skills text[], p_kyc_status text,
+  p_travel_radius_km integer default null
 ) returns public.operators
   language plpgsql
   security definer
@@ -161,8 +164,8 @@ create function api.register_operator(
 declare
   v_operator public.operators;
 begin
-  insert into public.operators (id, name, email, phone, city, country, lat, lng, skills, kyc_status, kyc_reviewed_at)
-  values (p_operator_id, p_name, p_email, p_phone, p_city, p_country, p_lat, p_lng, p_skills, p_kyc_status,
+  insert into public.operators (id, name, email, phone, city, country, lat, lng, travel_radius_km, skills, kyc_status, kyc_reviewed_at)
+  values (p_operator_id, p_name, p_email, p_phone, p_city, p_country, p_lat, p_lng, p_travel_radius_km, p_skills, p_kyc_status,
           case when p_kyc_status <> 'PENDING' then now() end)
   on conflict (id) do nothing
   returning * into v_operator;
@@ -173,7 +176,39 @@ begin
   return v_operator;
 end
 $$;
-grant execute on function api.register_operator(text, text, text, text, text, text, double precision, double precision, text[], text) to service_role;
+grant execute on function api.register_operator(text, text, text, text, text, text, double precision, double precision, text[], text, integer) to service_role;
+
+/**
+ * The calling operator edits its profile: each key present in `p_changes` replaces that part (name,
+ * phone, skills, travel_radius_km, or the whole home area under location), absent keys stay. A null
+ * phone or travel radius clears it. The API has validated every value; the table's checks stand behind it.
+ */
+create function api.update_operator(p_changes jsonb) returns public.operators
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(false);
+  v_location jsonb := p_changes->'location';
+begin
+  update public.operators o
+     set name = case when p_changes ? 'name' then p_changes->>'name' else o.name end,
+         phone = case when p_changes ? 'phone' then p_changes->>'phone' else o.phone end,
+         skills = case when p_changes ? 'skills'
+                       then array(select jsonb_array_elements_text(p_changes->'skills')) else o.skills end,
+         travel_radius_km = case when p_changes ? 'travel_radius_km'
+                                 then (p_changes->>'travel_radius_km')::integer else o.travel_radius_km end,
+         city = case when v_location is not null then v_location->>'city' else o.city end,
+         country = case when v_location is not null then v_location->>'country' else o.country end,
+         lat = case when v_location is not null then (v_location->>'lat')::double precision else o.lat end,
+         lng = case when v_location is not null then (v_location->>'lng')::double precision else o.lng end
+   where o.id = v_operator.id
+  returning * into v_operator;
+  return v_operator;
+end
+$$;
+grant execute on function api.update_operator(jsonb) to authenticated;
 
 /** Admin: settles an operator's KYC review. */
 create function api.set_operator_kyc(p_operator_id text, p_status text) returns public.operators
@@ -195,6 +230,10 @@ end
 $$;
 grant execute on function api.set_operator_kyc(text, text) to service_role;
 
+/**
+ * Verified operators near a point for an agent: within `p_radius_km` of it and within the operator's own
+ * travel radius (when set), both judged from the operator's grid cell (see private.coarse_coordinate).
+ */
 create function api.search_operators(
   p_lat double precision, p_lng double precision, p_radius_km double precision,
   p_task_type text default null, p_min_rating numeric default null, p_limit integer default 20
@@ -217,7 +256,7 @@ begin
       from (
         select o.id,
                split_part(o.name, ' ', 1) || coalesce(' ' || nullif(left(split_part(o.name, ' ', 2), 1), '') || '.', '') as short_name,
-               o.city, o.country, o.skills,
+               o.city, o.country, o.skills, o.travel_radius_km,
                case when o.rating_count > 0 then round(o.rating_sum::numeric / o.rating_count, 2) end as rating,
                o.rating_count,
                (select count(*) from public.tasks t where t.operator_id = o.id and t.status = 'COMPLETED') as completed,
@@ -229,6 +268,7 @@ begin
            and (p_min_rating is null or (o.rating_count > 0 and o.rating_sum::numeric / o.rating_count >= p_min_rating))
       ) c
      where c.distance <= p_radius_km
+       and (c.travel_radius_km is null or c.distance <= c.travel_radius_km)
      order by c.distance, c.id
      limit p_limit;
 end

@@ -6,7 +6,8 @@ import { CATEGORIES, TASK_TYPES, type OpenTask, type OperatorProfile } from '@hu
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { KycNotice } from '../components/kyc-notice.tsx';
-import { km, timeLeft, typeLabel, usd } from '../format.ts';
+import { km, timeLeft, usd } from '../format.ts';
+import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
 import { explain } from '../messages.ts';
 import { href } from '../router.ts';
@@ -126,7 +127,7 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
           <label for="filter-type">Type</label>
           <select id="filter-type" value={filters.task_type} onChange={(e) => setFilters({ ...filters, task_type: e.currentTarget.value })}>
             <option value="">Any type</option>
-            {types.map((type) => <option value={type}>{typeLabel(type)}</option>)}
+            {types.map((type) => <option value={type}>{typeName(type)}</option>)}
           </select>
           {tab === 'nearby' && (
             <>
@@ -164,7 +165,7 @@ function TaskCard({ task }: { task: OpenTask }) {
         <span class="reward">{usd(task.reward_usd)}</span>
       </span>
       <span class="card-meta">
-        <span>{typeLabel(task.task_type)}</span>
+        <span>{typeName(task.task_type)}</span>
         {task.distance_km !== undefined && <span>{km(task.distance_km)}</span>}
         <span>{timeLeft(task.deadline, now)}</span>
       </span>

@@ -8,7 +8,8 @@ import { CredentialForm } from '../components/credential-form.tsx';
 import { ProofCapture } from '../components/proof-capture.tsx';
 import { TaskStatus } from '../components/task-status.tsx';
 import { TaskThread } from '../components/task-thread.tsx';
-import { timeLeft, typeLabel, usd } from '../format.ts';
+import { timeLeft, usd } from '../format.ts';
+import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
 import { explain } from '../messages.ts';
 
@@ -76,7 +77,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       <p><a href="#/">← Tasks</a></p>
       <h1 id="task-title" tabIndex={-1} ref={heading}>{task.title}</h1>
       <p class="badges">
-        <span class="badge">{typeLabel(task.task_type)}</span>
+        <span class="badge">{typeName(task.task_type)}</span>
         {held && <span class="badge status">{task.status.replace('_', ' ')}</span>}
       </p>
       <dl class="facts">

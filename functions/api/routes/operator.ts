@@ -8,7 +8,7 @@ import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { readImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
-  ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
+  ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema, UpdateOperatorSchema,
 } from '../../_shared/schemas.ts';
 import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
@@ -110,6 +110,43 @@ function heldTask(row: OpenTaskRow, operatorId: string) {
   };
 }
 
+interface OperatorRow {
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  city: string;
+  country: string;
+  lat: number | null;
+  lng: number | null;
+  travel_radius_km: number | null;
+  skills: string[];
+  kyc_status: string;
+  rating_sum: string;
+  rating_count: number;
+  created_at: Date;
+  payout_address: string | null;
+  payout_address_usable_at: Date | null;
+}
+
+/** An operator's own profile, as GET and PATCH /operator/me answer it. */
+function operatorProfile(operator: OperatorRow) {
+  return {
+    operator_id: operator.id,
+    name: operator.name,
+    email: operator.email,
+    phone: operator.phone,
+    location: { city: operator.city, country: operator.country, lat: operator.lat, lng: operator.lng },
+    travel_radius_km: operator.travel_radius_km,
+    skills: operator.skills,
+    kyc_status: operator.kyc_status,
+    rating: operator.rating_count ? Math.round((Number(operator.rating_sum) / operator.rating_count) * 10) / 10 : null,
+    rating_count: operator.rating_count,
+    created_at: iso(operator.created_at),
+    ...payoutAddressFields(operator),
+  };
+}
+
 /** Where uploads without a task_id wait for the submit that binds them (never a task id). */
 const UNBOUND_FOLDER = 'unbound';
 
@@ -149,34 +186,24 @@ export function operatorRoutes(deps: Deps) {
       select id, name, kyc_status from api.register_operator(
         ${operatorId(c)}, ${input.name}, ${input.email}, ${input.phone ?? null}, ${input.location.city},
         ${input.location.country}, ${input.location.lat ?? null}, ${input.location.lng ?? null},
-        ${input.skills}::text[], ${kycStatus})`);
+        ${input.skills}::text[], ${kycStatus}, ${input.travel_radius_km ?? null})`);
     return c.json({ operator_id: operator.id, name: operator.name, kyc_status: operator.kyc_status }, 201);
   });
 
   /** The calling operator's profile and KYC status (403 operator_not_registered before registering). */
   app.get('/operator/me', async (c) => {
     const id = operatorId(c);
-    const [operator] = await db.asOperator(id, (tx) => tx<{
-      id: string; name: string; email: string; phone: string | null; city: string; country: string; lat: number | null;
-      lng: number | null; skills: string[]; kyc_status: string; rating_sum: string; rating_count: number; created_at: Date;
-      payout_address: string | null; payout_address_usable_at: Date | null;
-    }[]>`select id, name, email, phone, city, country, lat, lng, skills, kyc_status, rating_sum, rating_count, created_at,
-                payout_address, payout_address_usable_at
-           from public.operators where id = ${id}`);
+    const [operator] = await db.asOperator(id, (tx) => tx<OperatorRow[]>`select * from public.operators where id = ${id}`);
     if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
-    return c.json({
-      operator_id: operator.id,
-      name: operator.name,
-      email: operator.email,
-      phone: operator.phone,
-      location: { city: operator.city, country: operator.country, lat: operator.lat, lng: operator.lng },
-      skills: operator.skills,
-      kyc_status: operator.kyc_status,
-      rating: operator.rating_count ? Math.round((Number(operator.rating_sum) / operator.rating_count) * 10) / 10 : null,
-      rating_count: operator.rating_count,
-      created_at: iso(operator.created_at),
-      ...payoutAddressFields(operator),
-    });
+    return c.json(operatorProfile(operator));
+  });
+
+  /** Edits the calling operator's profile: only what the body names changes (a bad body changes nothing). */
+  app.patch('/operator/me', async (c) => {
+    const changes = await validate(UpdateOperatorSchema, await readJson(c));
+    const [operator] = await db.asOperator(operatorId(c), (tx) => tx<OperatorRow[]>`
+      select * from api.update_operator(${tx.json(changes)})`);
+    return c.json(operatorProfile(operator));
   });
 
   /**

@@ -387,6 +387,7 @@ export const OperatorProfileResponse = z.object({
   email: z.string(),
   phone: z.string().nullable(),
   location: z.object({ city: z.string(), country: z.string(), lat: z.number().nullable(), lng: z.number().nullable() }),
+  travel_radius_km: z.int().nullable().describe('How far from home you will go for a task; null: no limit of your own'),
   skills: z.array(z.enum(TASK_TYPES)),
   kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']).describe('Only VERIFIED operators may accept tasks'),
   rating: z.number().nullable(),

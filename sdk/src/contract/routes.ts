@@ -17,7 +17,7 @@ import * as rs from './responses.ts';
 export type Auth = 'agent' | 'operator' | 'owner' | 'admin' | 'worker' | 'none' | 'registration';
 
 export interface Route {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Under /api/v1, with `{name}` path parameters. */
   path: string;
   operationId: string;
@@ -267,6 +267,13 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/operator/me', operationId: 'getOperatorProfile', tag: 'Operator', auth: 'operator',
     summary: 'Your operator profile and KYC status', responses: ok(rs.OperatorProfileResponse), errors: [401, 403],
+  },
+  {
+    method: 'patch', path: '/operator/me', operationId: 'updateOperatorProfile', tag: 'Operator', auth: 'operator',
+    summary: 'Edit your name, phone, skills, home area or travel radius', body: rq.UpdateOperatorSchema,
+    responses: ok(rs.OperatorProfileResponse), errors: [400, 401, 403],
+    description: 'Only the fields given change; `location` replaces the whole home area. Every problem with the body is listed in `details.issues` (400), and nothing changes. '
+      + 'Agents find you through `GET /operators/search` near your home coordinates (judged from a cell of about 2 km, never your exact point) and within your travel radius.',
   },
   {
     method: 'get', path: '/operator/my-tasks', operationId: 'listMyTasks', tag: 'Operator', auth: 'operator',

@@ -246,25 +246,49 @@ export const ID_PATTERN = /^[a-z]{2,8}_[A-Za-z0-9]{1,64}$/;
 const latitude = z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90');
 const longitude = z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180');
 
+/** Where an operator lives: a city and country, and (for being found near it) coarse coordinates. */
+const homeArea = documented(z
+  .strictObject({
+    city: text(100),
+    country: z.string().regex(/^[A-Za-z]{2}$/, { error: unlessMissing('must be a two-letter country code, e.g. US') }).transform((c) => c.toUpperCase()),
+    lat: latitude.optional(),
+    lng: longitude.optional(),
+  })
+  .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
+{ allOf: [needs('lat', 'lng'), needs('lng', 'lat')] });
+
+const operatorPhone = z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'must be a phone number, e.g. +1234567890');
+const operatorSkills = z
+  .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
+  .max(TASK_TYPES.length)
+  .transform((skills) => [...new Set(skills)]);
+const travelRadius = documented(
+  z.number().int('must be a whole number of kilometres').min(1, 'must be between 1 and 500').max(500, 'must be between 1 and 500'),
+  { description: 'How far from home (km) you will go for a task; agents searching farther away do not find you' },
+);
+
 export const RegisterOperatorSchema = z.strictObject({
   name: text(100),
   email: z.email({ error: unlessMissing('must be an email address') }).max(320, 'must be at most 320 characters'),
-  phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'must be a phone number, e.g. +1234567890').optional(),
-  location: documented(z
-    .strictObject({
-      city: text(100),
-      country: z.string().regex(/^[A-Za-z]{2}$/, { error: unlessMissing('must be a two-letter country code, e.g. US') }).transform((c) => c.toUpperCase()),
-      lat: latitude.optional(),
-      lng: longitude.optional(),
-    })
-    .refine((l) => (l.lat === undefined) === (l.lng === undefined), { message: 'lat and lng come together', path: ['lat'] }),
-  { allOf: [needs('lat', 'lng'), needs('lng', 'lat')] }),
-  skills: z
-    .array(z.enum(TASK_TYPES, `must be one of ${oneOf(TASK_TYPES)}`))
-    .max(TASK_TYPES.length)
-    .default([])
-    .transform((skills) => [...new Set(skills)]),
+  phone: operatorPhone.optional(),
+  location: homeArea,
+  skills: operatorSkills.default([]),
+  travel_radius_km: travelRadius.optional(),
 });
+
+/**
+ * PATCH /operator/me: what is given replaces that part of the profile; `location` replaces the whole
+ * home area (coordinates left out are cleared); null clears the phone or the travel radius.
+ */
+export const UpdateOperatorSchema = z
+  .strictObject({
+    name: text(100).optional(),
+    phone: operatorPhone.nullable().optional(),
+    location: homeArea.optional(),
+    skills: operatorSkills.optional(),
+    travel_radius_km: travelRadius.nullable().optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, 'must change at least one of name, phone, location, skills, travel_radius_km');
 
 export const KycDecisionSchema = z.strictObject({
   status: z.enum(['VERIFIED', 'REJECTED'], { error: unlessMissing('must be VERIFIED or REJECTED') }),

@@ -2,11 +2,12 @@
 import type { z } from 'zod';
 import type { APIPromise, Page, PagePromise } from '../api-promise.ts';
 import type { APIClient, RequestOptions, UploadOptions } from '../client.ts';
-import type { RegisterOperatorSchema } from '../contract/schemas.ts';
+import type { RegisterOperatorSchema, UpdateOperatorSchema } from '../contract/schemas.ts';
 import { encryptForAgent, type EncryptedCredential } from '../e2ee.ts';
 import type { OperatorTaskMessage, OperatorTaskMessages, TaskStatus } from './types.ts';
 
 export type RegisterOperatorParams = z.input<typeof RegisterOperatorSchema>;
+export type UpdateOperatorParams = z.input<typeof UpdateOperatorSchema>;
 export type KycStatus = 'PENDING' | 'VERIFIED' | 'REJECTED';
 
 /** The operator's own record. */
@@ -16,6 +17,8 @@ export interface OperatorProfile {
   email: string;
   phone: string | null;
   location: { city: string; country: string; lat: number | null; lng: number | null };
+  /** How far from home (km) the operator will go for a task; null: no limit of their own. */
+  travel_radius_km: number | null;
   skills: string[];
   /** Only VERIFIED operators may accept tasks. */
   kyc_status: KycStatus;
@@ -130,6 +133,11 @@ export class OperatorAccount {
   setPayoutAddress(params: { address: string; signature: string }, options: RequestOptions = {}):
     APIPromise<Pick<OperatorProfile, 'payout_address' | 'payout_address_cooldown_ends_at'>> {
     return this.client.request('PUT', '/operator/payout-address', { body: params, ...options });
+  }
+
+  /** Edits the profile: only the fields given change (`location` replaces the whole home area); returns the profile. */
+  update(params: UpdateOperatorParams, options: RequestOptions = {}): APIPromise<OperatorProfile> {
+    return this.client.request('PATCH', '/operator/me', { body: params, ...options });
   }
 }
 
