@@ -93,6 +93,18 @@ describe('tasks above the approval threshold', () => {
     expect(await ledgerProblems()).toEqual([]);
   });
 
+  it("an approved task keeps the radius its agent asked for, for the agent, the operators' feed and the Guardian", async () => {
+    const { owner, bot } = await setup('approve-radius');
+    const taskId = await postForApproval(bot, { max_distance_m: 150 });
+    expect((await stack.call('GET', `/tasks/${taskId}`, { key: owner.key })).body.max_distance_m).toBe(150);
+    expect((await stack.call('POST', `/tasks/${taskId}/approve`, { key: owner.key })).status).toBe(200);
+    expect((await stack.call('GET', `/tasks/${taskId}`, { key: bot.key })).body).toMatchObject({ status: 'PENDING', max_distance_m: 150 });
+    const operator = await stack.registerOperator();
+    const browse = await stack.call('GET', '/operator/tasks?lat=40.7128&lng=-74.006&limit=100', { headers: operator.auth });
+    expect(browse.body.data.find((t: { task_id: string }) => t.task_id === taskId)).toMatchObject({ max_distance_m: 150 });
+    expect((await stack.call('GET', `/operator/tasks/${taskId}`, { headers: operator.auth })).body.max_distance_m).toBe(150);
+  });
+
   it('declining refunds reward + fee in one ledger entry and frees the budget', async () => {
     const owner = await stack.registerAgent('approve-no');
     await stack.deposit(owner, 100);

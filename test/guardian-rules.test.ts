@@ -20,7 +20,7 @@ const during = new Date('2026-11-28T11:00:00Z');
 const task = (overrides: Partial<GuardianTask> = {}): GuardianTask => ({
   id: 'task_x', title: 'Verify storefront', description: 'Photo of the sign', taskType: 'VERIFICATION', taskDomain: 'PHYSICAL',
   proofType: 'PHOTO', proofRequirements: ['Photo of storefront sign'], digitalInstructions: null,
-  location: { lat: 40.7128, lng: -74.006, address: '123 Main St' }, acceptedAt: accepted, submittedAt: submitted,
+  location: { lat: 40.7128, lng: -74.006, address: '123 Main St' }, maxDistanceM: null, acceptedAt: accepted, submittedAt: submitted,
   proof: { photos: ['a.jpg'], notes: null, confirmationText: null, referenceUrl: null, hasArtifact: false },
   ...overrides,
 });
@@ -107,6 +107,21 @@ describe('rule checks', () => {
     const checks = await run(task({ proof: { ...task().proof, photos: ['a.jpg', 'b.jpg'] } }), [image(makeJpeg(good)), image(makeJpeg({ ...good, lat: 34.05, lng: -118.24 }), 'b.jpg')]);
     expect(failed(checks)).toEqual(['gps_location']);
     expect(note(checks, 'gps_location')).toMatch(/^Photo 2 was taken 3\d{3}(\.\d+)? km from the task location \(limit 1 km\)$/);
+  });
+
+  it("hold photos to the task's own radius when it is tighter: beyond it review, within it pass", async () => {
+    // The good photo is 42 m from the task's point.
+    const tight = await run(task({ maxDistanceM: 20 }), [image(makeJpeg(good))]);
+    expect(failed(tight)).toEqual([]);
+    expect(doubtful(tight)).toEqual(['gps_location']);
+    expect(note(tight, 'gps_location')).toBe('Photo 1 was taken 42 m from the task location; the agent asked for photos within 20 m');
+    const within = await run(task({ maxDistanceM: 100 }), [image(makeJpeg(good))]);
+    expect(within.filter((c) => !c.passed)).toEqual([]);
+    expect(note(within, 'gps_location')).toBe('All 1 photo(s) were taken within 100 m of the task location');
+    // A radius wider than the Guardian's own changes nothing: beyond 1 km still refutes.
+    const wide = await run(task({ maxDistanceM: 50_000 }), [image(makeJpeg({ ...good, lat: 40.7328 }))]);
+    expect(failed(wide)).toEqual(['gps_location']);
+    expect(note(wide, 'gps_location')).toMatch(/^Photo 1 was taken 2\.2\d? km from the task location \(limit 1 km\)$/);
   });
 
   it('send a photo of a physical task without GPS or capture time to review, whatever the requirements say', async () => {

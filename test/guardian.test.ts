@@ -300,6 +300,51 @@ describe('Guardian with the model (Messages API stand-in)', () => {
     expect(task.status).toBe('MANUAL_REVIEW');
   });
 
+  describe("the task's own radius (max_distance_m)", () => {
+    const tasksOf = async () => (await stack.sql`select count(*)::int as n from tasks where agent_id = ${agent.id}`)[0].n;
+
+    it.each([
+      ['below 10 m', { max_distance_m: 9 }, /^max_distance_m: must be a whole number of metres from 10 to 50,000$/],
+      ['above 50 km', { max_distance_m: 50_001 }, /^max_distance_m: must be a whole number of metres/],
+      ['a fraction', { max_distance_m: 12.5 }, /^max_distance_m: must be a whole number of metres/],
+      ['a string', { max_distance_m: '100' }, /^max_distance_m: must be a whole number of metres/],
+      ['on a digital task', { max_distance_m: 100, location: undefined, task_type: 'CONTENT_REVIEW', proof_requirements: ['Written assessment'] },
+        /^max_distance_m: only applies to physical tasks$/],
+    ])('is refused %s with 400, and nothing is written', async (_case, overrides, message) => {
+      const [tasks, money] = [await tasksOf(), await balance(stack, agent)];
+      const reply = await stack.createTask(agent, { location: NY, ...overrides });
+      expect(reply.status).toBe(400);
+      expect(reply.body.code).toBe('validation_error');
+      expect(reply.body.error).toMatch(message);
+      expect([await tasksOf(), await balance(stack, agent)]).toEqual([tasks, money]);
+    });
+
+    it('a photo farther than it asks, but within the Guardian radius, goes to review with a plain reason, whatever the model says', async () => {
+      standIn.answer = verdictOf(97);
+      // The phone photo is about 28 m from the task's point.
+      const id = await submitted(stack, agent, operator, { task: { max_distance_m: 10 } });
+      await stack.tick();
+      const task = await detail(stack, agent, id);
+      expect(task).toMatchObject({ status: 'MANUAL_REVIEW', max_distance_m: 10, guardian_result: { confidence: 89 } });
+      const mine = await stack.call('GET', `/operator/tasks/${id}`, { headers: operator.auth });
+      expect(mine.body.max_distance_m).toBe(10);
+      expect(mine.body.guardian_result.reasons).toEqual([{
+        check: 'gps_location', hard: false,
+        note: expect.stringMatching(/^Photo 1 was taken 2\d m from the task location; the agent asked for photos within 10 m$/),
+      }]);
+    });
+
+    it('a photo within it is approved and paid', async () => {
+      standIn.answer = verdictOf(97);
+      const id = await submitted(stack, agent, operator, { task: { max_distance_m: 50 } });
+      await stack.tick();
+      const task = await detail(stack, agent, id);
+      expect(task).toMatchObject({ status: 'COMPLETED', max_distance_m: 50 });
+      expect(task.guardian_result.checks.find((c: { check: string }) => c.check === 'gps_location'))
+        .toEqual({ check: 'gps_location', passed: true, hard: false, note: 'All 1 photo(s) were taken within 50 m of the task location' });
+    });
+  });
+
   it('a failed hard check caps an eager model below approval', async () => {
     standIn.answer = verdictOf(98);
     const id = await submitted(stack, agent, operator, { bytes: makeJpeg({ lat: 51.5, lng: -0.12, takenAt: new Date() }) });

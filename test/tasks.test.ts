@@ -363,6 +363,8 @@ describe('GET /tasks/:id', () => {
       task_domain: 'PHYSICAL',
       proof_type: 'PHOTO',
       location: { lat: 40.7128, lng: -74.006, address: '123 Main St, NY' },
+      // Beyond the reference: the photo radius the agent asked for, if it did.
+      max_distance_m: null,
       reward_usd: 25,
       platform_fee_usd: 4.5,
       total_escrow_usd: 29.5,

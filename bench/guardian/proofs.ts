@@ -13,6 +13,8 @@ export interface Proof {
   bytes: Uint8Array;
   type: string;
   notes: string;
+  /** What the task asks beyond the defaults (its own radius). */
+  task?: { max_distance_m: number };
 }
 
 let scenes = 100;
@@ -98,11 +100,24 @@ function reencoded(earlier: Uint8Array): Uint8Array {
 }
 
 const jpegProof = (kind: string, good: boolean, bytes: Uint8Array, notes = NOTES): Proof => ({ kind, good, bytes, type: 'image/jpeg', notes });
+/** A phone photo is 28 to 95 m from the place: within 150 m, never within 20 m. */
+const within = (metres: number, proof: Proof): Proof => ({ ...proof, task: { max_distance_m: metres } });
 
 /** The classes, in the order they are submitted; `earlier` are good proofs already submitted. */
 export const CLASSES: { kind: string; make: (earlier: Uint8Array[]) => Proof[] }[] = [
-  { kind: 'good', make: () => Array.from({ length: 20 }, () => jpegProof('good', true, photo())) },
+  {
+    kind: 'good',
+    make: () => Array.from({ length: 20 }, (_, i) => i % 4 === 0 ? within(150, jpegProof('good', true, photo())) : jpegProof('good', true, photo())),
+  },
   { kind: 'far', make: () => [5, 12, 40, 3900].map((km) => jpegProof('far', false, photo({ lat: PLACE.lat + km / 111, lng: PLACE.lng }))) },
+  {
+    kind: "beyond the task's radius",
+    make: () => [
+      within(10, jpegProof("beyond the task's radius", false, photo())),
+      within(20, jpegProof("beyond the task's radius", false, photo())),
+      within(200, jpegProof("beyond the task's radius", false, photo({ lat: PLACE.lat + 0.5 / 111, lng: PLACE.lng }))),
+    ],
+  },
   {
     kind: 'stale',
     make: () => [2, 30, 400].map((days) => {

@@ -1,6 +1,7 @@
 // `npm run bench:guardian`: the Guardian against its labelled set (proofs.ts), through the real
 // stack (API, worker, Postgres, storage), in two modes: rules only, and with a credulous model, a
-// Messages-API stand-in that approves everything with confidence 97. Prints a confusion table per
+// Messages-API stand-in that approves everything with confidence 97. Some tasks ask for a tighter
+// radius (max_distance_m) than the Guardian's own. Prints a confusion table per
 // mode and each class's detection rate, and whether the targets hold:
 //   credulous model: no bad proof paid, >= 95 % of good proofs approved;
 //   rules only: no good proof disputed.
@@ -47,7 +48,7 @@ async function runMode(env: Record<string, string>): Promise<Row[]> {
   let n = 0;
   const submit = async (proof: Proof) => {
     const operator = operators[n++ % operators.length];
-    const task = await stack.createTask(agent, { location: PLACE, proof_requirements: ['Photo of storefront sign'] });
+    const task = await stack.createTask(agent, { location: PLACE, proof_requirements: ['Photo of storefront sign'], ...proof.task });
     const id = task.body.task_id as string;
     await stack.call('POST', `/operator/tasks/${id}/accept`, { headers: operator.auth });
     const uploaded = await stack.upload(operator, id, proof.bytes, { type: proof.type, name: proof.type === 'image/png' ? 'proof.png' : 'proof.jpg' });

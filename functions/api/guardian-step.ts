@@ -38,6 +38,7 @@ interface TaskRow {
   location_lat: number | null;
   location_lng: number | null;
   location_address: string | null;
+  max_distance_m: number | null;
   accepted_at: Date | null;
   submitted_at: Date;
   proof: { photos?: string[]; notes?: string | null; confirmation_text?: string | null; reference_url?: string | null; artifact?: unknown } | null;
@@ -46,7 +47,7 @@ interface TaskRow {
 async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
   const [row] = await deps.db.asService((tx) => tx<TaskRow[]>`
     select id, title, description, task_type, task_domain, proof_type, proof_requirements, digital_instructions,
-           location_lat, location_lng, location_address, accepted_at, submitted_at, proof
+           location_lat, location_lng, location_address, max_distance_m, accepted_at, submitted_at, proof
       from public.tasks where id = ${taskId}`);
   const proof = row.proof ?? {};
   const thread = await deps.db.asService((tx) => tx<{ sender: 'agent' | 'operator'; body: string }[]>`
@@ -65,6 +66,7 @@ async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
     location: row.location_lat !== null && row.location_lng !== null
       ? { lat: row.location_lat, lng: row.location_lng, address: row.location_address }
       : null,
+    maxDistanceM: row.max_distance_m,
     acceptedAt: row.accepted_at,
     submittedAt: row.submitted_at ?? new Date(),
     proof: {

@@ -177,3 +177,4 @@ export {
   CATEGORIES, CREDENTIAL_CATEGORIES, DIGITAL_CATEGORIES, TASK_TYPES, TASK_STATUSES, defaultRequirements,
   type CredentialCategory, type DigitalCategory,
 } from './contract/categories.ts';
+export { MAX_DISTANCE_M, MIN_DISTANCE_M } from './contract/schemas.ts';

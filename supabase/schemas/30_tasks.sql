@@ -66,6 +66,9 @@ create table public.tasks (
   location_country text,
   -- The owner's decision: `{decision: APPROVED|DECLINED, key_id, decided_at}`.
   approval jsonb,
+  -- A tighter radius the agent asked for (metres): the Guardian approves a photo only within it
+  -- (and within its own radius, whichever is smaller). Physical tasks only.
+  max_distance_m integer,
   constraint task_texts_within_limits check (
     char_length(title) >= 1 and char_length(title) <= 200
     and char_length(description) >= 1 and char_length(description) <= 5000
@@ -81,7 +84,9 @@ create table public.tasks (
     location_lat >= -90 and location_lat <= 90
     and location_lng >= -180 and location_lng <= 180
     and location_country ~ '^[A-Z]{2}$'
-    and (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null))),
+    and (task_domain = 'DIGITAL' or (location_lat is not null and location_lng is not null))
+    and max_distance_m >= 10 and max_distance_m <= 50000
+    and (max_distance_m is null or task_domain = 'PHYSICAL')),
   constraint task_money_valid check (
     reward_cents >= 1000 and reward_cents <= 1000000
     and fee_cents >= 200
@@ -299,7 +304,7 @@ create function api.create_task(
   p_reward_cents bigint, p_deadline timestamptz, p_proof_requirements text[],
   p_digital_instructions text default null, p_callback_url text default null,
   p_callback_secret text default null, p_agent_public_key text default null,
-  p_location_country text default null
+  p_location_country text default null, p_max_distance_m integer default null
 ) returns table (
   id text, status text, reward_cents bigint, fee_cents bigint, total_escrow_cents bigint,
   deadline timestamptz, created_at timestamptz
@@ -339,11 +344,11 @@ begin
   insert into public.tasks (
     agent_id, title, description, task_type, task_domain, proof_type,
     location_lat, location_lng, location_address, location_country, reward_cents, fee_cents, fee_rate_pct, deadline,
-    proof_requirements, digital_instructions, agent_public_key, status)
+    proof_requirements, digital_instructions, agent_public_key, status, max_distance_m)
   values (
     v_agent_id, p_title, p_description, p_task_type, p_task_domain, p_proof_type,
     p_location_lat, p_location_lng, p_location_address, p_location_country, p_reward_cents, v_fee, v_rate, p_deadline,
-    p_proof_requirements, p_digital_instructions, p_agent_public_key, v_status)
+    p_proof_requirements, p_digital_instructions, p_agent_public_key, v_status, p_max_distance_m)
   returning * into v_task;
 
   if p_callback_url is not null then
@@ -380,7 +385,7 @@ begin
                       v_task.deadline, v_task.created_at;
 end
 $$;
-grant execute on function api.create_task(text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text) to authenticated;
+grant execute on function api.create_task(text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text, integer) to authenticated;
 
 /**
  * POST /tasks in one round trip (instead of five or six: rate limit, key lookup, begin, claims,
@@ -414,7 +419,8 @@ create function api.post_task(
   p_reward_cents bigint, p_deadline timestamptz, p_proof_requirements text[],
   p_digital_instructions text default null, p_callback_url text default null,
   p_callback_secret text default null, p_agent_public_key text default null,
-  p_location_country text default null, p_anonymous_bucket text default null, p_anonymous_limit integer default null
+  p_location_country text default null, p_anonymous_bucket text default null, p_anonymous_limit integer default null,
+  p_max_distance_m integer default null
 ) returns jsonb
   language plpgsql
   security definer
@@ -480,7 +486,7 @@ begin
       p_reward_cents => p_reward_cents, p_deadline => p_deadline, p_proof_requirements => p_proof_requirements,
       p_digital_instructions => p_digital_instructions, p_callback_url => p_callback_url,
       p_callback_secret => p_callback_secret, p_agent_public_key => p_agent_public_key,
-      p_location_country => p_location_country);
+      p_location_country => p_location_country, p_max_distance_m => p_max_distance_m);
     -- The reference's answer: amounts in dollars (numbers), times in ISO 8601 UTC to the millisecond.
     v_body := jsonb_build_object(
       'task_id', v_task.id,
@@ -502,7 +508,7 @@ begin
   end;
 end
 $$;
-grant execute on function api.post_task(text, text, integer, text[], text, text, text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text, text, integer) to service_role;
+grant execute on function api.post_task(text, text, integer, text[], text, text, text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text, text, integer, integer) to service_role;
 
 /**
  * Returns everything left in a task's escrow to its agent's deposit. Used by cancel, expiry and

@@ -44,7 +44,7 @@ create function api.browse_open_tasks(
   id text, title text, description text, task_type text, task_domain text, proof_type text,
   location_lat double precision, location_lng double precision, location_address text, reward_cents bigint,
   deadline timestamptz, proof_requirements text[], digital_instructions text, agent_public_key text,
-  created_at timestamptz, phase text, chord double precision, distance_km double precision
+  created_at timestamptz, max_distance_m integer, phase text, chord double precision, distance_km double precision
 )
   language plpgsql stable
   security definer
@@ -66,7 +66,7 @@ begin
     select r.id, r.title, r.description, r.task_type, r.task_domain, r.proof_type, r.location_lat, r.location_lng,
            r.location_address, r.reward_cents, r.deadline, r.proof_requirements,
            -- As public.open_tasks shows them: nothing of the agent's before the task is held.
-           null::text, null::text, r.created_at, r.phase, r.chord,
+           null::text, null::text, r.created_at, r.max_distance_m, r.phase, r.chord,
            case when r.phase = 'near' then api.distance_km(p_lat, p_lng, r.location_lat, r.location_lng) end
       from (
         (select t.*, 'near'::text as phase,
@@ -385,7 +385,7 @@ create view public.open_tasks with (security_barrier) as
          t.location_lat, t.location_lng, t.location_address, t.reward_cents, t.deadline, t.proof_requirements,
          null::text as digital_instructions, null::text as agent_public_key, null::text as operator_id,
          null::jsonb as guardian_result, null::timestamptz as accepted_at, null::timestamptz as started_at,
-         null::timestamptz as submitted_at, t.created_at
+         null::timestamptz as submitted_at, t.created_at, t.max_distance_m
     from public.tasks t
    where t.status = 'PENDING' and t.operator_id is null and t.deadline > now()
      and (select api.current_verified_operator_id()) is not null;

@@ -91,6 +91,9 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
             <dd>
               {address ?? `${lat}, ${lng}`}
               {mapsUrl && <> · <a href={mapsUrl} target="_blank" rel="noopener noreferrer">Open in maps</a></>}
+              {task.max_distance_m !== null && task.max_distance_m !== undefined && (
+                <> · Take your photos within <strong>{task.max_distance_m} m</strong> of this place</>
+              )}
             </dd>
           </>
         )}

@@ -20,8 +20,14 @@ export function distanceKm(lat1: number, lng1: number, lat2: number, lng2: numbe
 
 const distance = (km: number) => km < 1 ? `${Math.round(km * 1000)} m` : `${Number(km.toFixed(2))} km`;
 
-export function placeCheck(task: GuardianTask, photos: PhotoFacts[], limit: number): RuleCheck {
+/**
+ * `limitKm` is the Guardian's radius: a photo beyond it refutes the proof. A task may ask for less
+ * (its `maxDistanceM`): a photo between the two is not proof of the place the agent asked for, but
+ * not a contradiction of the task either, so a person decides.
+ */
+export function placeCheck(task: GuardianTask, photos: PhotoFacts[], limitKm: number): RuleCheck {
   const { lat, lng } = task.location!;
+  const askedKm = task.maxDistanceM !== null && task.maxDistanceM / 1000 < limitKm ? task.maxDistanceM / 1000 : null;
   const found = findings();
   for (const p of photos) {
     if (p.exif?.lat == null || p.exif?.lng == null) {
@@ -29,9 +35,12 @@ export function placeCheck(task: GuardianTask, photos: PhotoFacts[], limit: numb
       continue;
     }
     const km = distanceKm(lat, lng, p.exif.lat, p.exif.lng);
-    if (km > limit) found.refuting.push(`${photo(p.number)} was taken ${distance(km)} from the task location (limit ${distance(limit)})`);
+    if (km > limitKm) found.refuting.push(`${photo(p.number)} was taken ${distance(km)} from the task location (limit ${distance(limitKm)})`);
+    else if (askedKm !== null && km > askedKm) {
+      found.doubtful.push(`${photo(p.number)} was taken ${distance(km)} from the task location; the agent asked for photos within ${distance(askedKm)}`);
+    }
   }
-  return outcome('gps_location', found, `All ${photos.length} photo(s) were taken within ${distance(limit)} of the task location`);
+  return outcome('gps_location', found, `All ${photos.length} photo(s) were taken within ${distance(askedKm ?? limitKm)} of the task location`);
 }
 
 /** When a photo was taken: the GPS time (UTC) when it carries one, else DateTimeOriginal. */

@@ -10,6 +10,8 @@ export interface GuardianTask {
   proofRequirements: string[];
   digitalInstructions: string | null;
   location: { lat: number; lng: number; address: string | null } | null;
+  /** The radius the agent asked for (metres), when it did: photos farther away go to review. */
+  maxDistanceM: number | null;
   acceptedAt: Date | null;
   submittedAt: Date;
   proof: {

@@ -49,6 +49,7 @@ interface OpenTaskRow {
   location_lat: number | null;
   location_lng: number | null;
   location_address: string | null;
+  max_distance_m: number | null;
   reward_cents: string;
   deadline: Date;
   proof_requirements: string[];
@@ -64,7 +65,7 @@ interface OpenTaskRow {
 }
 
 const TASK_COLUMNS = `t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
-  t.location_lng, t.location_address, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
+  t.location_lng, t.location_address, t.max_distance_m, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
   t.agent_public_key, t.operator_id, t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
 
 /** A task as an operator sees it: what to do, where, for how much, by when. */
@@ -79,6 +80,7 @@ function operatorTask(row: OpenTaskRow) {
     proof_type: row.proof_type,
     location: { lat: row.location_lat, lng: row.location_lng, address: row.location_address },
     distance_km: row.distance_km === null ? undefined : Math.round(row.distance_km * 100) / 100,
+    max_distance_m: row.max_distance_m,
     reward_usd: centsToUsd(row.reward_cents),
     deadline: iso(row.deadline),
     proof_requirements: row.proof_requirements,

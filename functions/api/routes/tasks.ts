@@ -43,6 +43,7 @@ interface TaskRow {
   location_lat: number | null;
   location_lng: number | null;
   location_address: string | null;
+  max_distance_m: number | null;
   reward_cents: string;
   fee_cents: string;
   deadline: Date;
@@ -85,6 +86,7 @@ function taskDetail(row: TaskRow, proof: unknown, operator: TaskOperator | undef
     task_domain: row.task_domain,
     proof_type: row.proof_type,
     location: { lat: row.location_lat, lng: row.location_lng, address: row.location_address },
+    max_distance_m: row.max_distance_m,
     reward_usd: centsToUsd(reward),
     platform_fee_usd: centsToUsd(fee),
     total_escrow_usd: centsToUsd(reward + fee),
@@ -153,6 +155,7 @@ export function taskRoutes(deps: Deps) {
       location_lat: location.lat,
       location_lng: location.lng,
       location_address: location.address ?? null,
+      max_distance_m: input.max_distance_m ?? null,
       reward_cents: input.reward_usd,
       deadline: input.deadline,
       proof_requirements: input.proof_requirements,
@@ -215,7 +218,7 @@ export function taskRoutes(deps: Deps) {
         p_deadline => ${task.deadline}, p_proof_requirements => ${task.proof_requirements}::text[],
         p_digital_instructions => ${task.digital_instructions}, p_callback_url => ${task.callback_url},
         p_callback_secret => ${task.callback_secret}, p_agent_public_key => ${task.agent_public_key},
-        p_location_country => ${task.location_country}) as result`;
+        p_location_country => ${task.location_country}, p_max_distance_m => ${task.max_distance_m}) as result`;
     const headers = result.rate ? rateLimitHeaders(result.rate.limit, result.rate.hits, result.rate.reset_at) : {};
     if (result.unauthenticated) throw unauthorized('Invalid or revoked API key');
     if (result.agent) {
@@ -279,7 +282,7 @@ export function taskRoutes(deps: Deps) {
     const { task, operator } = await db.asAgent(c.get('agent'), async (tx) => {
       const [task] = await tx<TaskRow[]>`
       select t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
-             t.location_lng, t.location_address, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
+             t.location_lng, t.location_address, t.max_distance_m, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
              t.digital_instructions, cb.url as callback_url, t.agent_public_key, t.operator_id, t.proof,
              t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.verified_at, t.completed_at,
              t.cancelled_at, t.expired_at, t.created_at, t.updated_at

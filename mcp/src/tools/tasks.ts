@@ -1,7 +1,7 @@
 /** Posting, following and cancelling tasks; finding operators. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { CATEGORIES, DIGITAL_CATEGORIES, TASK_STATUSES, TASK_TYPES } from '@humanops/sdk';
+import { CATEGORIES, DIGITAL_CATEGORIES, MAX_DISTANCE_M, MIN_DISTANCE_M, TASK_STATUSES, TASK_TYPES } from '@humanops/sdk';
 import type { Context } from '../server.ts';
 import { guarded, idempotencyKey, ok } from '../results.ts';
 
@@ -41,6 +41,8 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
       deadline,
       proof_requirements: z.array(z.string().min(1).max(500)).min(1).max(20).describe('What the proof must show, one item each; the AI Guardian checks each.'),
       task_type: z.enum(TASK_TYPES).describe('The kind of task.'),
+      max_distance_m: z.number().int().min(MIN_DISTANCE_M).max(MAX_DISTANCE_M).optional()
+        .describe(`Optional: how far from the location (metres, ${MIN_DISTANCE_M}–${MAX_DISTANCE_M}) a photo may be taken for the AI Guardian to approve it; farther photos go to your review. Default: the Guardian's own radius (1 km unless the server sets another).`),
       ...callback,
       idempotency_key: idempotency,
     },

@@ -206,6 +206,9 @@ export const TaskOperator = z.object({
 
 const location = z.object({ lat: z.number().nullable(), lng: z.number().nullable(), address: z.string().nullable() });
 
+const maxDistance = () => z.int().nullable()
+  .describe("How far from the location (metres) a photo may be taken for the Guardian to approve it, as the agent asked; null: the Guardian's own radius");
+
 export const TaskResponse = z.object({
   task_id: z.string(),
   title: z.string(),
@@ -215,6 +218,7 @@ export const TaskResponse = z.object({
   task_domain: z.enum(TASK_DOMAINS),
   proof_type: z.enum(PROOF_TYPES),
   location,
+  max_distance_m: maxDistance(),
   reward_usd: usd(),
   platform_fee_usd: usd(),
   total_escrow_usd: usd(),
@@ -341,6 +345,7 @@ const operatorTaskFields = {
   proof_type: z.enum(PROOF_TYPES),
   location,
   distance_km: z.number().optional().describe('From the lat/lng given, for physical tasks'),
+  max_distance_m: maxDistance(),
   reward_usd: usd(),
   deadline: dateTime(),
   proof_requirements: z.array(z.string()),

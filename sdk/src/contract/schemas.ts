@@ -108,6 +108,14 @@ export const LocationSchema = z.strictObject({
 export const REMOTE_ADDRESS = 'Remote/Digital';
 
 const MAX_DEADLINE_DAYS = 365;
+
+/**
+ * The tightest and the widest radius an agent may ask the Guardian to hold a photo to (metres):
+ * under 10 m is below what a phone's GPS can promise; 50 km is a city and its suburbs.
+ */
+export const MIN_DISTANCE_M = 10;
+export const MAX_DISTANCE_M = 50_000;
+const DISTANCE_BOUNDS = `must be a whole number of metres from ${MIN_DISTANCE_M} to ${MAX_DISTANCE_M.toLocaleString('en-US')}`;
 const oneOf = (values: readonly string[]) => values.join(', ').replace(/, ([^,]*)$/, ' or $1');
 
 /**
@@ -136,7 +144,9 @@ function categoryRules() {
         task_domain: { const: category.domain },
         proof_type: { enum: [...category.proofTypes] },
         // `true` (anything) beside a name the `then` requires: linters look for it among the properties there.
-        ...(physical ? { location: { properties: { address: true }, required: ['address'] }, digital_instructions: false } : {}),
+        ...(physical
+          ? { location: { properties: { address: true }, required: ['address'] }, digital_instructions: false }
+          : { max_distance_m: false }),
         ...(category.tier === 2 ? { agent_public_key: true } : { agent_public_key: false }),
       },
     };
@@ -172,6 +182,13 @@ export const CreateTaskSchema = documented(z
     callback_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048, 'must be at most 2048 characters').optional(),
     callback_secret: z.string().min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
     agent_public_key: z.string().max(1024, 'must be at most 1024 characters').optional(),
+    max_distance_m: documented(
+      z.number({ error: DISTANCE_BOUNDS }).int(DISTANCE_BOUNDS).min(MIN_DISTANCE_M, DISTANCE_BOUNDS).max(MAX_DISTANCE_M, DISTANCE_BOUNDS),
+      {
+        description: "Physical tasks: how far from the location, in metres, a photo may be taken for the Guardian to approve it (the Guardian's own " +
+          'radius applies when it is smaller); a photo farther away goes to your review',
+      },
+    ).optional(),
   })
   .superRefine((task, ctx) => {
     const category = CATEGORIES[task.task_type];
@@ -193,6 +210,8 @@ export const CreateTaskSchema = documented(z
       if (!task.location) issue('location', 'is required for physical tasks');
       else if (!task.location.address) issue('location.address', 'is required for physical tasks');
       if (task.digital_instructions !== undefined) issue('digital_instructions', 'only applies to digital tasks');
+    } else if (task.max_distance_m !== undefined) {
+      issue('max_distance_m', 'only applies to physical tasks');
     }
     if (category.tier === 2 && !task.agent_public_key) {
       issue('agent_public_key', 'is required for credential tasks');

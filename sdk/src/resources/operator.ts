@@ -49,6 +49,8 @@ export interface OpenTask {
   location: { lat: number | null; lng: number | null; address: string | null };
   /** Kilometres from the point the feed was asked about (physical tasks only). */
   distance_km?: number;
+  /** Physical tasks: the agent's radius (metres) for photos the Guardian approves; null when the Guardian's own applies. */
+  max_distance_m: number | null;
   reward_usd: number;
   deadline: string;
   proof_requirements: string[];
