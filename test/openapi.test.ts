@@ -332,6 +332,18 @@ describe('the live API answers as documented', () => {
     await call('DELETE', `/agents/keys/${bot.id}/policy`, { key: bot.api_key });
     await call('PUT', '/agents/policy', { key, body: { monthly_limit_usd: null, allowed_regions: null } });
 
+    // What the owner's console reads.
+    await call('GET', '/agents/approvals', { key });
+    await call('GET', '/agents/approvals');
+    await call('GET', '/agents/spend?days=7', { key });
+    await call('GET', '/agents/spend?days=0', { key });
+    await call('GET', '/agents/deposits', { key });
+    await call('GET', '/agents/deposits');
+    await call('GET', '/agents/webhooks', { key });
+    await call('GET', '/agents/webhooks');
+    await call('GET', `/tasks/${held}/events`, { key });
+    await call('GET', '/tasks/task_missing/events', { key });
+
     // Owners: a link code, redeemed by a signed-in person, whose session then acts for the agent.
     const code = (await call('POST', '/agents/owners/link-code', { key })).body.code;
     await call('POST', '/agents/owners/link-code', { key: bot.api_key });

@@ -185,3 +185,48 @@ describe('owner sessions', () => {
     expect((await stack.call('GET', '/agents/balance', { key: agent.key })).status).toBe(200);
   });
 });
+
+describe("what the owner's console reads", () => {
+  it('approvals say which key posted, which rule holds and until when; the timeline, credits, spend and fee tier', async () => {
+    const agent = await stack.registerAgent('owner-reads');
+    await stack.deposit(agent, 100);
+    const alice = await person();
+    await link(alice, await linkCode(agent));
+    const headers = as(alice, agent);
+    const bot = (await stack.call('POST', '/agents/keys', { headers, body: { name: 'bot', scopes: ['agent'] } })).body;
+    await stack.call('PUT', '/agents/policy', { headers, body: { approval_threshold_usd: 40 } });
+    await stack.call('PUT', `/agents/keys/${bot.id}/policy`, { headers, body: { approval_threshold_usd: 25 } });
+    const held = (await stack.createTask({ id: agent.id, key: bot.api_key }, { reward_usd: 30 })).body.task_id;
+
+    const approvals = await stack.call('GET', '/agents/approvals', { headers });
+    expect(approvals.status).toBe(200);
+    const [waiting] = approvals.body.data;
+    expect(waiting).toMatchObject({
+      task_id: held, reward_usd: 30, platform_fee_usd: 5.4, total_escrow_usd: 35.4,
+      proof_requirements: ['Photo of storefront sign', 'GPS-stamped image'],
+      key: { id: bot.id, name: 'bot' },
+      held_by: { rule: 'approval_threshold_usd', threshold_usd: 25, policy: 'key' },
+    });
+    const window = Date.parse(waiting.approval_expires_at) - Date.parse(waiting.created_at);
+    expect(window).toBe(72 * 3_600_000);
+
+    await stack.call('POST', `/tasks/${held}/decline`, { headers });
+    expect((await stack.call('GET', '/agents/approvals', { headers })).body.data).toEqual([]);
+    const events = (await stack.call('GET', `/tasks/${held}/events`, { headers })).body.data;
+    expect(events.map((e: { to_status: string; actor: string }) => [e.to_status, e.actor]))
+      .toEqual([['PENDING_APPROVAL', expect.stringMatching(/^agent/)], ['CANCELLED', `owner:${alice.id}`]]);
+
+    const credits = (await stack.call('GET', '/agents/deposits', { headers })).body.data;
+    expect(credits).toMatchObject([{ method: 'usdc', amount_usd: 100, status: 'confirmed' }]);
+
+    await stack.createTask(agent, { reward_usd: 10 });
+    const spend = (await stack.call('GET', '/agents/spend?days=7', { headers })).body;
+    expect(spend.days).toHaveLength(7);
+    // Today: the $10 task and its $2 minimum fee; the declined one was refunded and does not count.
+    expect(spend.days.at(-1).spent_usd).toBe(12);
+    expect(spend.fee_tier).toEqual({ rate_pct: 18, settled_30d_usd: 0, next_rate_pct: 15, next_tier_at_usd: 5000, to_next_tier_usd: 5000 });
+    const bad = await stack.call('GET', '/agents/spend?days=400', { headers });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^days: /);
+  });
+});

@@ -10,6 +10,7 @@ import { errorResponse } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { matchedRoute } from './middleware/route.ts';
+import { accountActivityRoutes } from './routes/account-activity.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: Deps) {
   app.route('/', approvalRoutes(deps));
   app.route('/', credentialRoutes(deps));
   app.route('/', webhookRoutes(deps));
+  app.route('/', accountActivityRoutes(deps));
   app.route('/', adminRoutes(deps));
   // The sandbox exists in test mode only: in live mode its route is simply not there (404).
   if (deps.config.mode === 'test') app.route('/', sandboxRoutes(deps));

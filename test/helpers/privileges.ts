@@ -108,6 +108,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.expire_unapproved_tasks(integer): service_role EXECUTE',
   'function api.fail_guardian_job(bigint,text,integer,integer): service_role EXECUTE',
   'function api.fail_next_webhooks(text,integer): service_role EXECUTE',
+  'function api.fee_tier(): authenticated EXECUTE',
   'function api.hit_rate_limit(text,integer): service_role EXECUTE',
   'function api.issue_payout_address_challenge(): authenticated EXECUTE',
   'function api.ledger_invariants(): service_role EXECUTE',

@@ -93,6 +93,70 @@ export const OwnerListResponse = z.object({ data: z.array(OwnerSummary) });
 
 export const UnlinkedOwnerResponse = z.object({ unlinked: z.literal(true) });
 
+export const PendingApproval = z.object({
+  task_id: z.string(),
+  title: z.string(),
+  task_type: z.string(),
+  reward_usd: usd(),
+  platform_fee_usd: usd(),
+  total_escrow_usd: usd(),
+  proof_requirements: z.array(z.string()),
+  key: z.object({ id: z.string(), name: z.string().nullable(), key_prefix: z.string().nullable() }).nullable()
+    .describe('The key that posted it'),
+  held_by: z.object({
+    rule: z.literal('approval_threshold_usd'),
+    threshold_usd: usd(),
+    policy: z.enum(['key', 'account']).describe("Whose threshold: the key's own policy or the account default"),
+  }).nullable().describe('The rule that holds it now (null when no threshold it is above is set any more)'),
+  approval_expires_at: dateTime().describe('Unanswered by then, it expires with a full refund'),
+  created_at: dateTime(),
+});
+export const PendingApprovalListResponse = z.object({ data: z.array(PendingApproval) });
+
+export const TaskEvent = z.object({
+  from_status: status().nullable(),
+  to_status: status(),
+  actor: z.string().describe('agent:<key>, operator:<id>, owner:<key or person>, guardian, system, …'),
+  at: dateTime(),
+});
+export const TaskEventListResponse = z.object({ data: z.array(TaskEvent) });
+
+export const DepositRecord = z.object({
+  deposit_id: z.string(),
+  method: z.enum(['usdc', 'fiat']),
+  tx_hash: z.string().nullable(),
+  payment_method: z.enum(['card', 'bank_transfer']).nullable(),
+  amount_usd: usd(),
+  status: z.enum(['confirmed', 'completed']),
+  created_at: dateTime(),
+});
+export const DepositListResponse = z.object({ data: z.array(DepositRecord) });
+
+export const AccountWebhookDelivery = z.object({
+  delivery_id: z.string(),
+  task_id: z.string(),
+  event: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  last_status_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  next_attempt_at: dateTime().nullable(),
+  delivered_at: dateTime().nullable(),
+  created_at: dateTime(),
+});
+export const AccountWebhookListResponse = z.object({ data: z.array(AccountWebhookDelivery) });
+
+export const SpendResponse = z.object({
+  days: z.array(z.object({ day: z.string().describe('UTC day, YYYY-MM-DD'), spent_usd: usd() })),
+  fee_tier: z.object({
+    rate_pct: z.number().int().describe('The platform fee rate the next task pays'),
+    settled_30d_usd: usd().describe('Rewards of tasks completed in the trailing 30 UTC days, which the rate is priced from'),
+    next_rate_pct: z.number().int().nullable(),
+    next_tier_at_usd: usd().nullable(),
+    to_next_tier_usd: usd().nullable(),
+  }),
+});
+
 export const OwnedAgent = z.object({
   agent_id: z.string(),
   name: z.string(),

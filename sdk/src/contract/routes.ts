@@ -140,6 +140,16 @@ export const ROUTES: Route[] = [
     responses: ok(rs.UnlinkedOwnerResponse), errors: [401, 403, 404],
   },
   {
+    method: 'get', path: '/agents/approvals', operationId: 'listPendingApprovals', tag: 'Owner controls', auth: 'agent',
+    summary: 'Tasks waiting for approval, oldest first, each with the key that posted it, the rule that holds it and when the window closes',
+    responses: ok(rs.PendingApprovalListResponse), errors: [401],
+  },
+  {
+    method: 'get', path: '/agents/spend', operationId: 'getSpend', tag: 'Owner controls', auth: 'agent',
+    summary: 'Spend per UTC day (reward + fee of tasks posted, less refunded ones) and the fee tier with what reaches the next',
+    query: rq.SpendQuery, responses: ok(rs.SpendResponse), errors: [400, 401],
+  },
+  {
     method: 'post', path: '/owner/link', operationId: 'linkOwner', tag: 'Owner controls', auth: 'owner',
     summary: 'Redeem a link code: the signed-in person becomes an owner of its agent',
     description: '404 `link_code_not_found` for an unknown code; 410 `link_code_used` or `link_code_expired`. A code works once.',
@@ -171,6 +181,11 @@ export const ROUTES: Route[] = [
     summary: 'The status of a fiat payment', body: rq.DepositStatusSchema, responses: ok(rs.DepositStatusResponse), errors: [400, 401, 403, 404],
   },
 
+  {
+    method: 'get', path: '/agents/deposits', operationId: 'listDeposits', tag: 'Deposits', auth: 'agent',
+    summary: 'Credits to the deposit balance, newest first (the last 200)', responses: ok(rs.DepositListResponse), errors: [401],
+  },
+
   // Tasks
   {
     method: 'post', path: '/tasks', operationId: 'createTask', tag: 'Tasks', auth: 'agent', idempotent: true,
@@ -186,6 +201,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/tasks/{id}', operationId: 'getTask', tag: 'Tasks', auth: 'agent',
     summary: 'One task with its proof, Guardian result and operator', responses: ok(rs.TaskResponse), errors: [401, 404],
+  },
+  {
+    method: 'get', path: '/tasks/{id}/events', operationId: 'listTaskEvents', tag: 'Tasks', auth: 'agent',
+    summary: "A task's timeline: every status change, who made it and when", responses: ok(rs.TaskEventListResponse), errors: [401, 404],
   },
   {
     method: 'post', path: '/tasks/{id}/cancel', operationId: 'cancelTask', tag: 'Tasks', auth: 'agent', idempotent: true,
@@ -243,6 +262,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/tasks/{id}/webhooks', operationId: 'listTaskWebhooks', tag: 'Webhooks', auth: 'agent',
     summary: "A task's webhook deliveries and how they went", responses: ok(rs.WebhookDeliveryListResponse), errors: [401, 404],
+  },
+  {
+    method: 'get', path: '/agents/webhooks', operationId: 'listWebhookDeliveries', tag: 'Webhooks', auth: 'agent',
+    summary: 'Every webhook delivery of the account, newest first (the last 100)', responses: ok(rs.AccountWebhookListResponse), errors: [401],
   },
   {
     method: 'post', path: '/webhooks/{id}/resend', operationId: 'resendWebhook', tag: 'Webhooks', auth: 'agent',

@@ -256,6 +256,11 @@ export const ListTasksQuery = z
   })
   .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
 
+/** Spend per day: how many UTC days back, today included. */
+export const SpendQuery = z.strictObject({
+  days: documented(queryInteger(z.number().min(1, 'must be between 1 and 90').max(90, 'must be between 1 and 90')).default(30), { default: 30 }),
+});
+
 /** Ids in paths: prefixed, URL-safe, short. Anything else cannot name a row and is a 404. */
 export const ID_PATTERN = /^[a-z]{2,8}_[A-Za-z0-9]{1,64}$/;
 
