@@ -29,6 +29,12 @@ describe('the operator app built for production', () => {
     expect(Number(kb)).toBeLessThanOrEqual(150);
   });
 
+  it("prints the owner's console's first load against its own budget", () => {
+    const [, kb] = printed.match(/console: first-load JS ([\d.]+) kB gzip \(budget 150 kB\)/) ?? [];
+    expect(Number(kb)).toBeGreaterThan(0);
+    expect(Number(kb)).toBeLessThanOrEqual(150);
+  });
+
   it('writes a CSP naming only the API and Clerk as outside hosts', async () => {
     const html = await readFile(join(out, 'index.html'), 'utf8');
     const csp = (html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '').replaceAll('&#39;', "'");
@@ -60,6 +66,20 @@ describe('the operator app built for production', () => {
     const js = (await Promise.all(assets.filter((f) => f.endsWith('.js')).map((f) => readFile(join(out, 'assets', f), 'utf8')))).join('\n');
     expect(js).toContain('https://api.example.com');
     const sw = await readFile(join(out, 'sw.js'), 'utf8');
-    for (const file of [...assets.map((f) => `./assets/${f}`), './manifest.webmanifest', './icon-192.png', './icon-512.png']) expect(sw).toContain(`"${file}"`);
+    // The console's own files (its entry, styles, chart and QR code) are not the operator's shell.
+    const consoleOnly = assets.filter((f) => /^(console|spend-chart|qr-code)-/.test(f));
+    expect(consoleOnly.length).toBeGreaterThanOrEqual(3);
+    for (const file of [...assets.filter((f) => !consoleOnly.includes(f)).map((f) => `./assets/${f}`), './manifest.webmanifest', './icon-192.png', './icon-512.png']) expect(sw).toContain(`"${file}"`);
+    for (const file of consoleOnly) expect(sw).not.toContain(file);
+    expect(sw).not.toContain('console/index.html');
+  });
+
+  it("builds the owner's console as a second page under the same CSP", async () => {
+    const page = await readFile(join(out, 'console', 'index.html'), 'utf8');
+    const operator = await readFile(join(out, 'index.html'), 'utf8');
+    const csp = (html: string) => html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
+    expect(csp(page)).toBeTruthy();
+    expect(csp(page)).toBe(csp(operator));
+    expect(page).toMatch(/src="\.\.\/assets\/console-[\w-]+\.js"/);
   });
 });

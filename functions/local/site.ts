@@ -86,6 +86,8 @@ export function createSite({ distDir, signIn, caCertificate }: SiteOptions) {
     c.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     if (path.endsWith('/sw.js')) c.header('service-worker-allowed', '/');
   };
+  // The owner's console is the second page: its files are addressed relative to /console/.
+  site.get('/console', (c) => c.redirect('/console/', 301));
   site.on(['GET', 'HEAD'], '*', serveStatic({ root: distDir, onFound: cacheHeaders }));
   // Routes live in the URL's hash, so any other path is the app's shell.
   site.on(['GET', 'HEAD'], '*', serveStatic({ root: '/', path: join(distDir, 'index.html'), onFound: cacheHeaders }));

@@ -3,12 +3,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { localSignIn, mountClerkSignIn, usesClerk } from '../session.ts';
 import { useFocusOnMount } from '../hooks.ts';
 
-export function SignIn({ notice }: { notice: string | null }) {
+const OPERATOR_INTRO = 'Find paid tasks near you, do them, and get paid once the proof checks out.';
+
+export function SignIn({ notice, intro = OPERATOR_INTRO }: { notice: string | null; intro?: string }) {
   const heading = useFocusOnMount<HTMLHeadingElement>('sign-in');
   return (
     <section class="screen" aria-labelledby="sign-in-title">
       <h1 id="sign-in-title" tabIndex={-1} ref={heading}>Sign in</h1>
-      <p>Find paid tasks near you, do them, and get paid once the proof checks out.</p>
+      <p>{intro}</p>
       {notice && <p class="notice" role="alert">{notice}</p>}
       {usesClerk() ? <ClerkSignIn /> : <LocalSignIn />}
     </section>
