@@ -1,6 +1,7 @@
 /** Tasks waiting for the owner: reward, fee, requirements, the key that posted, the rule that held it, the time left; approve or decline. */
 import { useState } from 'preact/hooks';
-import { timeLeft, typeLabel, usd } from '../../format.ts';
+import { timeLeft, usd } from '../../format.ts';
+import { typeName } from '../../task-types.ts';
 import { useFocusOnMount, useNow } from '../../hooks.ts';
 import { call } from '../api.ts';
 import { refreshApprovals, usePendingApprovals } from '../live.ts';
@@ -48,7 +49,7 @@ function Waiting({ task, onDecided }: { task: PendingApproval; onDecided: (text:
     <li class="card" aria-labelledby={titleId}>
       <div class="card-top"><a id={titleId} href={`#/tasks/${encodeURIComponent(task.task_id)}`}>{task.title}</a><span class="reward">{usd(task.reward_usd)}</span></div>
       <dl class="facts">
-        <dt>Type</dt><dd>{typeLabel(task.task_type)}</dd>
+        <dt>Type</dt><dd>{typeName(task.task_type)}</dd>
         <dt>Fee</dt><dd>{usd(task.platform_fee_usd)} (in escrow: {usd(task.total_escrow_usd)})</dd>
         <dt>Posted by</dt><dd>{task.key ? `${task.key.name ?? 'unnamed key'} (${task.key.key_prefix})` : 'an owner'}</dd>
         <dt>Held by</dt><dd>{task.held_by

@@ -5,7 +5,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { readFacts, type PhotoFacts } from '../../exif.ts';
-import { typeLabel, usd } from '../../format.ts';
+import { usd } from '../../format.ts';
+import { typeName } from '../../task-types.ts';
 import { useFocusOnMount } from '../../hooks.ts';
 import { call } from '../api.ts';
 import { refreshApprovals } from '../live.ts';
@@ -48,7 +49,7 @@ export function TaskPage({ id }: { id: string }) {
           <p class="status-line">{STATUS_WORDS[task.status] ?? task.status}</p>
           <dl class="facts">
             <dt>Reward</dt><dd>{usd(task.reward_usd)} + {usd(task.platform_fee_usd)} fee</dd>
-            <dt>Type</dt><dd>{typeLabel(task.task_type)}</dd>
+            <dt>Type</dt><dd>{typeName(task.task_type)}</dd>
             <dt>Where</dt><dd>{task.location.address ?? 'Remote'}</dd>
             <dt>Deadline</dt><dd>{new Date(task.deadline).toLocaleString()}</dd>
             <dt>Operator</dt><dd>{task.operator ? task.operator.name : 'None yet'}</dd>

@@ -1,6 +1,7 @@
 /** The agent's tasks: filter by status, page with the API's cursor. */
 import { useEffect, useState } from 'preact/hooks';
-import { typeLabel, usd } from '../../format.ts';
+import { usd } from '../../format.ts';
+import { typeName } from '../../task-types.ts';
 import { useFocusOnMount } from '../../hooks.ts';
 import { call } from '../api.ts';
 import { explain, STATUS_WORDS } from '../messages.ts';
@@ -51,7 +52,7 @@ export function Tasks() {
               <li key={t.task_id}>
                 <a class="card" href={`#/tasks/${encodeURIComponent(t.task_id)}`}>
                   <span class="card-top"><span>{t.title}</span><span class="reward">{usd(t.reward_usd)}</span></span>
-                  <span class="card-meta"><span>{STATUS_WORDS[t.status] ?? t.status}</span><span>{typeLabel(t.task_type)}</span><span>{new Date(t.created_at).toLocaleString()}</span></span>
+                  <span class="card-meta"><span>{STATUS_WORDS[t.status] ?? t.status}</span><span>{typeName(t.task_type)}</span><span>{new Date(t.created_at).toLocaleString()}</span></span>
                 </a>
               </li>
             ))}
