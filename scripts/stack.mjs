@@ -234,6 +234,7 @@ try {
   say(`issuer     ${issuer.jwksUrl} (operator tokens: npm run -s token -- <operator id>)`);
   say(`api        ${apiUrl}`);
   say(`app        ${appOrigin}/ (the operator app${localSignIn ? '; sign in with any email' : ''})`);
+  say(`console    ${appOrigin}/console/ (the owner's console: link an agent with a code from POST /agents/owners/link-code)`);
   if (tls) {
     say(`phone      open ${appOrigin}/ on a phone on this network. Trust this machine's certificate once: open ${appOrigin}/local/ca.crt,`);
     say('           accept the warning and install it (iOS: Settings → General → VPN & Device Management → install, then About →');
