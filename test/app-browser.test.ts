@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HumanOpsClient } from '@humanops/sdk';
+import { PROOF_TYPES, TASK_STATUSES, TASK_TYPES } from '../sdk/src/contract/categories.ts';
 import { type StandIn, startAnthropicStandIn, toolAnswer } from './helpers/anthropic-stand-in.ts';
 import { localOperatorId, type OperatorApp, startOperatorApp } from './helpers/app.ts';
 import { makeJpeg } from './helpers/images.ts';
@@ -84,6 +85,31 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
       "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))");
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(bad, `${screen}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
+    await expectPlainWords(page, screen);
+  }
+
+  /**
+   * What a person reads, never the API's: no storage path of a proof file, no status or type in
+   * capitals (MANUAL_REVIEW, MANUAL REVIEW, DISPUTED), no snake_case code, no internal name.
+   */
+  async function expectPlainWords(page: Page, screen: string) {
+    const text: string = await page.evaluate(() => document.body.innerText);
+    expect(text, `${screen} shows a storage path`).not.toMatch(/[\w.-]+\/(?:task_[A-Za-z0-9]+|unbound)\/[\w-]+\.[a-z]{3,4}/);
+    expect(text, `${screen} shows capitals`).not.toMatch(/\b[A-Z]{2,}(?:[ _][A-Z]{2,})+\b/);
+    expect(text, `${screen} shows an enum`).not.toMatch(new RegExp(`\\b(?:${[...TASK_STATUSES, ...TASK_TYPES, ...PROOF_TYPES].join('|')})\\b`));
+    expect(text, `${screen} shows an API code`).not.toMatch(/\b[a-z]+(?:_[a-z]+)+\b/);
+    expect(text, `${screen} shows an internal name`).not.toMatch(/Guardian|no model configured/i);
+  }
+
+  /** `locator` is on screen: below the top bar and above the bottom navigation (when there is one). */
+  async function expectInView(page: Page, locator: ReturnType<Page['locator']>) {
+    await expect.poll(async () => {
+      const box = await locator.boundingBox();
+      const top = (await page.locator('header.top').boundingBox())!;
+      const bottomNav = await page.getByRole('navigation', { name: 'Main' }).boundingBox();
+      const floor = bottomNav && bottomNav.y > top.y + top.height ? bottomNav.y : page.viewportSize()!.height;
+      return box !== null && box.y >= top.y + top.height && box.y + box.height <= floor;
+    }, POLL).toBe(true);
   }
 
   /** Signs in through the local sign-in screen; returns the operator id the app's token carries. */
@@ -169,16 +195,21 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await expectAccessible(page, 'task detail');
     if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}task.png`, fullPage: true });
     await page.getByRole('button', { name: 'Accept this task' }).click();
+    await expectInView(page, page.getByRole('button', { name: 'Start task' }));
     await page.getByRole('button', { name: 'Start task' }).click();
 
+    // Asking to submit before adding a photo says so, and adding one clears it.
+    await page.getByRole('button', { name: 'Submit proof' }).click();
+    await expectInView(page, page.getByText('Add at least one photo first.'));
     const photo = makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date() });
     await page.getByLabel('Take a photo').setInputFiles(photoFile('sign.jpg', photo));
     await page.getByText('Photo 1 uploaded').waitFor();
+    expect(await page.getByText('Add at least one photo first.').count()).toBe(0);
     expect(await page.locator('.warning').count()).toBe(0);
     await page.getByLabel('Notes for the requester').fill('Sign is above the door.');
     await expectAccessible(page, 'proof');
     await page.getByRole('button', { name: 'Submit proof' }).click();
-    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+    await page.getByText('Sent: your proof is being checked').waitFor();
 
     // The stored photo is byte for byte what the camera gave (EXIF GPS and time kept).
     const [file] = await stack.sql`select path from proof_files where task_id = ${taskId}`;
@@ -187,8 +218,12 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     expect(Buffer.from(agentView[0].data).equals(Buffer.from(photo))).toBe(true);
 
     await stack.tick();
-    await page.getByText('Completed: paid into your pending earnings').waitFor({ timeout: 15_000 });
+    await page.locator('.status-line', { hasText: 'Done: paid into your pending earnings' }).waitFor({ timeout: 15_000 });
     await page.getByText('The sign is in the photo, taken at the address during the task.').waitFor();
+    // A closed task shows its outcome where the countdown was, and its deadline to the minute.
+    const deadline = page.locator('dt:text-is("Deadline") + dd');
+    expect(await deadline.textContent()).toContain('Done: paid into your pending earnings');
+    expect(await deadline.textContent()).not.toMatch(/left|\d:\d\d:\d\d/);
     await expectAccessible(page, 'status');
 
     await nav(page).getByRole('link', { name: 'My tasks' }).click();
@@ -233,7 +268,12 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     const rival = await stack.registerOperator();
     expect((await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: rival.auth })).status).toBe(200);
     await page.getByRole('button', { name: 'Accept this task' }).click();
-    await page.getByText('Someone else accepted this task first. Pick another one from the feed.').waitFor();
+    const lost = page.getByText('Someone else accepted this task first. Pick another one from the feed.');
+    await lost.waitFor();
+    // Next to the button that caused it (just above it, on screen), and the button can no longer be pressed.
+    await expectInView(page, lost);
+    expect(await page.getByRole('button', { name: 'Accept this task' }).isDisabled()).toBe(true);
+    expect(await page.locator('.actions .error-box + button').textContent()).toBe('Accept this task');
     await page.getByRole('link', { name: 'Find another task' }).waitFor();
     await expectAccessible(page, 'accept lost');
     await context.close();
@@ -305,10 +345,13 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await page.getByText(/This photo has no capture time/).waitFor();
     await page.getByRole('button', { name: 'Submit proof' }).click();
     await page.getByText('Some photos may be refused.').waitFor();
+    // On screen, clear of the bottom navigation, with the answer focused.
+    await expectInView(page, page.getByRole('alertdialog'));
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Submit anyway');
     await expectAccessible(page, 'photo warning');
     expect((await stack.call('GET', `/tasks/${taskId}`, { key: agent.key })).body.status).toBe('IN_PROGRESS');
     await page.getByRole('button', { name: 'Submit anyway' }).click();
-    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+    await page.getByText('Sent: your proof is being checked').waitFor();
     await context.close();
   });
 
@@ -334,7 +377,7 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await page.getByRole('button', { name: 'Retry upload' }).click();
     await page.getByText('Photo 1 uploaded').waitFor();
     await page.getByRole('button', { name: 'Submit proof' }).click();
-    await page.getByText('Submitted: the Guardian is checking your proof').waitFor();
+    await page.getByText('Sent: your proof is being checked').waitFor();
     const [{ count }] = await stack.sql`select count(*)::int as count from proof_files where task_id = ${taskId}`;
     expect(count).toBe(1);
     await context.close();
@@ -387,6 +430,24 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
       const icon = manifest.icons.find((i: { sizes: string; type: string }) => i.sizes === size && i.type === 'image/png');
       expect(await page.evaluate((src) => fetch(`/${src}`).then((r) => r.headers.get('content-type')), icon.src)).toBe('image/png');
     }
+    await context.close();
+  });
+
+  it('a task page reloaded offline waits with a Retry, and loads by itself when the connection returns', async () => {
+    const title = `Read the meter ${randomBytes(3).toString('hex')}`;
+    const taskId = await postTask({ title });
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, taskId);
+    await reloadOffline(page);
+    await page.getByRole('heading', { name: 'Waiting for a connection' }).waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Retry' }).waitFor();
+    await page.getByText('You are offline.', { exact: false }).waitFor();
+    await expectAccessible(page, 'task offline');
+    await context.setOffline(false);
+    await page.getByRole('heading', { name: title }).waitFor(POLL);
+    await page.getByText('You are offline.', { exact: false }).waitFor({ state: 'detached' });
     await context.close();
   });
 
@@ -451,11 +512,17 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await page.getByRole('button', { name: 'Accept this task' }).click();
     await page.getByRole('button', { name: 'Start task' }).click();
     const secret = `wx_live_${randomBytes(12).toString('hex')}`;
-    await page.getByLabel('api key', { exact: true }).fill(secret);
-    await page.getByLabel('dashboard url', { exact: true }).fill('https://weatherly.example/dashboard');
+    await page.getByLabel('API key', { exact: true }).fill(secret);
+    await page.getByLabel('Address of the account page (URL)', { exact: true }).fill('https://weatherly.example/dashboard');
+    // The secret is hidden as it is typed, and can be shown to check it.
+    expect(await page.getByLabel('API key', { exact: true }).getAttribute('type')).toBe('password');
+    await page.getByRole('button', { name: 'Show api key' }).click();
+    expect(await page.getByLabel('API key', { exact: true }).getAttribute('type')).toBe('text');
+    expect(await page.getByLabel('API key', { exact: true }).inputValue()).toBe(secret);
+    await page.getByRole('button', { name: 'Hide api key' }).click();
     await expectAccessible(page, 'credential form');
     await page.getByRole('button', { name: 'Encrypt and submit' }).click();
-    await page.getByText(/^(Submitted|In review)/).waitFor();
+    await page.getByText(/^(Sent: your proof is being checked|The requester is looking at your proof)$/).waitFor();
     expect(bodies.some((body) => body.includes('/submit') && body.includes('"ciphertext"'))).toBe(true);
     expect(bodies.join('\n')).not.toContain(secret);
     expect(bodies.join('\n')).not.toContain('weatherly.example/dashboard');

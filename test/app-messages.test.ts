@@ -26,8 +26,14 @@ describe('the app explains every API error in words', () => {
     expect(sentence).toMatch(/^[A-Z].*\.$/);
   });
 
-  it('keeps the field and rule of a validation error, and names a lost connection', () => {
-    expect(explain(new HumanOpsError('email: must be an email address', { status: 400, code: 'validation_error' }))).toBe('Please check: email: must be an email address');
+  it('says every refused field of a validation error as a sentence, and names a lost connection', () => {
+    expect(explain(new HumanOpsError('email: must be an email address', { status: 400, code: 'validation_error' }))).toBe('Email must be an email address.');
+    const refused = new HumanOpsError('amount_usd: must be at least $10.00; location.country: is required', {
+      status: 400, code: 'validation_error',
+      details: { issues: [{ field: 'amount_usd', message: 'must be at least $10.00' }, { field: 'location.country', message: 'is required' }, { field: null, message: 'must be a JSON object' }] },
+    });
+    expect(explain(refused)).toBe('Amount must be at least $10.00. Country is required. What was sent must be a JSON object.');
+    expect(explain(new HumanOpsError('nope', { status: 400, code: 'something_new' }))).not.toMatch(/nope|something_new/);
     expect(explain(new APIConnectionError('fetch failed'))).toMatch(/^No connection\./);
   });
 });
@@ -41,5 +47,20 @@ describe("the app words every Guardian reason", () => {
       .toBe('Where the photo was taken: Photo 2 was taken 5 km from the task location (limit 1 km).');
     expect(reasonWords({ check: 'photo_metadata', note: 'Photo 1 names no camera maker, which photos straight from a phone or camera do', hard: false }))
       .toBe('Photo details: Photo 1 names no camera maker, which photos straight from a phone or camera do. The requester will look at this.');
+  });
+});
+
+describe('the app words the checker\'s verdict', () => {
+  it('never shows that no model is configured: a person will look, and the rules\' findings are listed apart', async () => {
+    const { combineVerdict } = await import('../functions/_shared/guardian/verdict.ts');
+    const { requirementNote, verdictReasoning } = await import('../app/src/verdict-words.ts');
+    const failed = { check: 'gps_location', passed: false, hard: true, note: 'Photo 2 was taken 6.5 km from the task location (limit 1 km)' };
+    for (const checks of [[], [failed]]) {
+      const verdict = combineVerdict(checks as never, null, ['The sign is readable'], { approve: 85, review: 50 }, null);
+      expect(verdict.reasoning).toMatch(/no model configured/);
+      expect(verdictReasoning(verdict.reasoning)).toBeNull();
+      for (const result of verdict.requirement_results) expect(requirementNote(result.note)).toBe('The requester will check this.');
+    }
+    expect(verdictReasoning('The sign is in the photo.')).toBe('The sign is in the photo.');
   });
 });

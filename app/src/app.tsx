@@ -7,6 +7,7 @@ import { explain } from './messages.ts';
 import { href, type Route, useRoute } from './router.ts';
 import { currentIdentity, endSession, onSessionChange, restoreSession } from './session.ts';
 import { useOnline } from './hooks.ts';
+import { LoadFailed } from './components/load-failed.tsx';
 import { Earnings } from './screens/earnings.tsx';
 import { Feed } from './screens/feed.tsx';
 import { MyTasks } from './screens/my-tasks.tsx';
@@ -74,8 +75,7 @@ export function App() {
     screen = (
       <section class="screen" aria-labelledby="problem">
         <h1 id="problem">We could not load your profile</h1>
-        <p role="alert">{state.message}</p>
-        <button class="primary" onClick={loadProfile}>Try again</button>
+        <LoadFailed message={state.message} onRetry={loadProfile} />
       </section>
     );
   } else screen = <Screen route={route} profile={state.profile} onProfileChanged={loadProfile} />;

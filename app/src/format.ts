@@ -9,13 +9,17 @@ export function timeLeft(deadline: string, now = Date.now()): string {
   const ms = Date.parse(deadline) - now;
   if (ms <= 0) return 'Expired';
   const minutes = Math.floor(ms / 60_000);
-  if (minutes < 1) return `${Math.floor(ms / 1000)} s left`;
+  if (minutes < 1) return 'Less than a minute left';
   if (minutes < 60) return `${minutes} min left`;
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours} h ${minutes % 60} min left`;
   return `${Math.floor(hours / 24)} days left`;
 }
 
+
+/** A deadline as people write it: the day and the time to the minute, never seconds. */
+export const deadlineWords = (deadline: string) =>
+  new Date(deadline).toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
 
 /** Great-circle distance in km. */
 export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {

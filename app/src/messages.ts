@@ -46,13 +46,31 @@ const BY_CODE: Record<string, string> = {
   internal_error: 'Something went wrong on our side. Try again in a moment.',
 };
 
+/**
+ * A refused field as a sentence: "Amount must be at least $10.00." from the API's
+ * `amount_usd: must be at least $10.00` (its details list every field; each gets its sentence).
+ */
+function validationWords(error: HumanOpsError): string {
+  const issues = (error.details as { issues?: { field: string | null; message: string }[] } | undefined)?.issues
+    ?? error.message.split('; ').map((part) => {
+      const [field, ...rest] = part.split(': ');
+      return rest.length ? { field, message: rest.join(': ') } : { field: null, message: part };
+    });
+  const sentences = issues.map(({ field, message }) => {
+    const name = (field ?? '').split('.').filter((part) => !/^\d+$/.test(part)).at(-1)?.replace(/_(usd|km)$/, '').replace(/_/g, ' ');
+    const sentence = name ? `${name} ${message}` : `What was sent ${message}`;
+    return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}${/[.!?]$/.test(sentence) ? '' : '.'}`;
+  });
+  return [...new Set(sentences)].join(' ');
+}
+
 /** A sentence for any error thrown while talking to the API. */
 export function explain(error: unknown): string {
   if (error instanceof APIConnectionError) return 'No connection. Check your signal and try again; nothing you entered is lost.';
   if (error instanceof HumanOpsError) {
     if (error.code && BY_CODE[error.code]) return BY_CODE[error.code];
-    // The API's validation messages name the field and the rule in plain words ("email: must be an email address").
-    if (error.code === 'validation_error' || error.status === 400) return `Please check: ${error.message}`;
+    if (error.code === 'validation_error') return validationWords(error);
+    if (error.status === 400) return BY_CODE.invalid_input;
     if (error.status === 401) return BY_CODE.unauthenticated;
     if (error.status === 429) return BY_CODE.rate_limited;
     if ((error.status ?? 0) >= 500) return BY_CODE.internal_error;
@@ -90,11 +108,25 @@ export const STATUS_WORDS: Record<string, string> = {
   PENDING: 'Open',
   ACCEPTED: 'Accepted',
   IN_PROGRESS: 'In progress',
-  SUBMITTED: 'Submitted: the Guardian is checking your proof',
-  VERIFIED: 'Verified',
-  MANUAL_REVIEW: 'In review by the requester',
-  COMPLETED: 'Completed: paid into your pending earnings',
-  DISPUTED: 'Disputed: the proof was not accepted',
-  CANCELLED: 'Cancelled by the requester',
+  SUBMITTED: 'Sent: your proof is being checked',
+  VERIFIED: 'Your proof passed the checks',
+  MANUAL_REVIEW: 'The requester is looking at your proof',
+  COMPLETED: 'Done: paid into your pending earnings',
+  DISPUTED: 'Your proof was not accepted',
+  CANCELLED: 'The requester cancelled this task',
+  EXPIRED: 'The deadline passed',
+};
+
+/** A task's status in a word or two, for a badge. */
+export const STATUS_SHORT: Record<string, string> = {
+  PENDING: 'Open',
+  ACCEPTED: 'Accepted',
+  IN_PROGRESS: 'In progress',
+  SUBMITTED: 'Being checked',
+  VERIFIED: 'Being checked',
+  MANUAL_REVIEW: 'With the requester',
+  COMPLETED: 'Done',
+  DISPUTED: 'Not accepted',
+  CANCELLED: 'Cancelled',
   EXPIRED: 'Expired',
 };

@@ -15,6 +15,20 @@ const FIELDS: Record<string, string[]> = {
 };
 const SECRET = /password|key|secret|code|token/;
 
+/** Each field's label: what it is, in words (a field the operator added reads as they typed it). */
+const LABELS: Record<string, string> = {
+  username: 'Username or email you signed up with',
+  password: 'Password',
+  dashboard_url: 'Address of the account page (URL)',
+  api_key: 'API key',
+  phone_number: 'Phone number',
+  verification_code: 'Verification code',
+};
+const labelOf = (name: string) => {
+  const words = name.replace(/_/g, ' ');
+  return LABELS[name] ?? `${words.charAt(0).toUpperCase()}${words.slice(1)}`;
+};
+
 export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
   const [fields, setFields] = useState(() => (FIELDS[task.task_type] ?? ['username', 'password']).map((name) => ({ name, value: '' })));
   const [extra, setExtra] = useState('');
@@ -50,13 +64,13 @@ export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSu
       <p class="muted">What you type here is encrypted on this device for the requester alone. HumanOps cannot read it.</p>
       {fields.map((field, index) => (
         <div key={field.name}>
-          <label for={`cred-${field.name}`}>{field.name.replace(/_/g, ' ')}</label>
+          <label for={`cred-${field.name}`}>{labelOf(field.name)}</label>
           {SECRET.test(field.name)
-            ? <input id={`cred-${field.name}`} type="password" autocomplete="off" value={field.value} onInput={(e) => edit(index, e.currentTarget.value)} />
+            ? <SecretInput id={`cred-${field.name}`} label={labelOf(field.name)} value={field.value} onInput={(value) => edit(index, value)} />
             : <input id={`cred-${field.name}`} type="text" autocomplete="off" spellcheck={false} value={field.value} onInput={(e) => edit(index, e.currentTarget.value)} />}
         </div>
       ))}
-      <label for="cred-extra">Another field <span class="muted">(name)</span></label>
+      <label for="cred-extra">Anything else to hand over? <span class="muted">(name of the field)</span></label>
       <div class="row">
         <input id="cred-extra" value={extra} onInput={(e) => setExtra(e.currentTarget.value)} />
         <button type="button" onClick={addField}>Add field</button>
@@ -64,5 +78,20 @@ export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSu
       {error && <p class="error" role="alert">{error}</p>}
       <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Encrypting and sending…' : 'Encrypt and submit'}</button>
     </form>
+  );
+}
+
+/** A secret field, hidden while typed, with a button to show it (to check it before sending). */
+function SecretInput({ id, label, value, onInput }: { id: string; label: string; value: string; onInput: (value: string) => void }) {
+  const [shown, setShown] = useState(false);
+  return (
+    <div class="secret">
+      {shown
+        ? <input id={id} type="text" autocomplete="off" spellcheck={false} value={value} onInput={(e) => onInput(e.currentTarget.value)} />
+        : <input id={id} type="password" autocomplete="off" value={value} onInput={(e) => onInput(e.currentTarget.value)} />}
+      <button type="button" aria-controls={id} aria-label={`${shown ? 'Hide' : 'Show'} ${label.toLowerCase()}`} onClick={() => setShown(!shown)}>
+        {shown ? 'Hide' : 'Show'}
+      </button>
+    </div>
   );
 }

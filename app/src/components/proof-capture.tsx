@@ -10,6 +10,7 @@ import { api } from '../api.ts';
 import { reportConnection } from '../connectivity.ts';
 import { readFacts, warningsFor } from '../exif.ts';
 import { explain } from '../messages.ts';
+import { bringIntoView } from '../scroll.ts';
 import { clearPhotos, photosOf, removePhoto, savePhoto, type StoredPhoto } from '../photos.ts';
 
 interface Item {
@@ -27,6 +28,8 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
   const [confirming, setConfirming] = useState(false);
   const [submitError, setSubmitError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const confirmBox = useRef<HTMLDivElement>(null);
+  const submitErrorLine = useRef<HTMLParagraphElement>(null);
   const itemsRef = useRef(items);
   itemsRef.current = items;
 
@@ -74,6 +77,8 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
     const input = event.currentTarget as HTMLInputElement;
     const files = [...(input.files ?? [])];
     input.value = '';
+    // "Add a photo first" and the like are about what was on screen before this photo.
+    if (files.length) setSubmitError(null);
     for (const file of files) {
       const photo: StoredPhoto = { id: crypto.randomUUID(), taskId: task.task_id, file, name: file.name || 'photo.jpg', addedAt: Date.now() };
       await savePhoto(photo);
@@ -86,6 +91,13 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
     URL.revokeObjectURL(item.preview);
     setItems((current) => current.filter((other) => other !== item));
   };
+
+  useEffect(() => {
+    if (!confirming) return;
+    bringIntoView(confirmBox.current);
+    confirmBox.current?.querySelector('button')?.focus({ preventScroll: true });
+  }, [confirming]);
+  useEffect(() => bringIntoView(submitErrorLine.current), [submitError]);
 
   const warned = items.some((item) => item.warnings.length > 0);
   const allUploaded = items.length > 0 && items.every((item) => item.state === 'done');
@@ -148,7 +160,7 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
         sessionStorage.setItem(`humanops.notes.${task.task_id}`, e.currentTarget.value);
       }} />
       {confirming && (
-        <div class="warning-box" role="alertdialog" aria-labelledby="confirm-title">
+        <div class="warning-box" role="alertdialog" aria-labelledby="confirm-title" ref={confirmBox}>
           <p id="confirm-title"><strong>Some photos may be refused.</strong> They lack a location or a time, or were taken far from the task. Submit anyway?</p>
           <div class="row">
             <button class="primary" onClick={() => submit(true)}>Submit anyway</button>
@@ -156,7 +168,7 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
           </div>
         </div>
       )}
-      {submitError && <p class="error" role="alert">{submitError}</p>}
+      {submitError && <p class="error" role="alert" ref={submitErrorLine}>{submitError}</p>}
       {!confirming && <button class="primary wide" onClick={() => submit()} disabled={busy}>{busy ? 'Submitting…' : 'Submit proof'}</button>}
     </section>
   );

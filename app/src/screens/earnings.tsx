@@ -2,6 +2,7 @@
 import { MIN_PAYOUT_USD } from '@humanops/sdk/operator';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
+import { LoadFailed } from '../components/load-failed.tsx';
 import { usd } from '../format.ts';
 import { useFocusOnMount } from '../hooks.ts';
 import { explain } from '../messages.ts';
@@ -45,7 +46,7 @@ export function Earnings() {
   return (
     <section class="screen" aria-labelledby="earnings-title">
       <h1 id="earnings-title" tabIndex={-1} ref={heading}>Earnings</h1>
-      {error && <div role="alert"><p class="error">{error}</p><button onClick={load}>Try again</button></div>}
+      {error && <LoadFailed message={error} onRetry={load} />}
       {summary && (
         <>
           <dl class="balances">

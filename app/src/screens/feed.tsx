@@ -6,6 +6,7 @@ import { CATEGORIES, TASK_TYPES, type OpenTask, type OperatorProfile } from '@hu
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { KycNotice } from '../components/kyc-notice.tsx';
+import { LoadFailed } from '../components/load-failed.tsx';
 import { km, timeLeft, usd } from '../format.ts';
 import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
@@ -98,7 +99,8 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
     load(0);
   }, [load]);
 
-  const refresh = usePullToRefresh(() => load(0));
+  const retry = useCallback(() => load(0), [load]);
+  const refresh = usePullToRefresh(retry);
   const types = TASK_TYPES.filter((type) => (CATEGORIES[type].domain === 'PHYSICAL') === (tab === 'nearby'));
 
   return (
@@ -145,7 +147,7 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
           <p class="muted" role="status">{loading ? 'Loading tasks…' : `${total}${totalExact ? '' : '+'} open task${total === 1 && totalExact ? '' : 's'}`}</p>
           <button onClick={() => load(0)} disabled={loading}>Refresh</button>
         </div>
-        {error && <p class="error" role="alert">{error}</p>}
+        {error && <LoadFailed message={error} onRetry={retry} />}
         <ul class="cards">
           {tasks.map((task) => <li key={task.task_id}><TaskCard task={task} /></li>)}
         </ul>

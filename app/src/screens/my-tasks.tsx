@@ -2,6 +2,7 @@
 import type { OperatorTask } from '@humanops/sdk/operator';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
+import { LoadFailed } from '../components/load-failed.tsx';
 import { usd } from '../format.ts';
 import { useFocusOnMount } from '../hooks.ts';
 import { explain, STATUS_WORDS } from '../messages.ts';
@@ -28,7 +29,7 @@ export function MyTasks() {
   return (
     <section class="screen" aria-labelledby="mine-title">
       <h1 id="mine-title" tabIndex={-1} ref={heading}>My tasks</h1>
-      {error && <div role="alert"><p class="error">{error}</p><button onClick={load}>Try again</button></div>}
+      {error && <LoadFailed message={error} onRetry={load} />}
       {tasks && tasks.length === 0 && <p class="muted">No tasks yet. Accept one from the <a href="#/">task list</a>.</p>}
       {tasks && GROUPS.map((group) => {
         const members = tasks.filter((task) => group.statuses.includes(task.status));
@@ -41,7 +42,7 @@ export function MyTasks() {
                 <li key={task.task_id}>
                   <a class="card" href={href({ name: 'task', id: task.task_id })}>
                     <span class="card-top"><span class="title">{task.title}</span><span class="reward">{usd(task.reward_usd)}</span></span>
-                    <span class="card-meta"><span>{STATUS_WORDS[task.status] ?? task.status}</span></span>
+                    <span class="card-meta"><span>{STATUS_WORDS[task.status] ?? 'Being updated'}</span></span>
                   </a>
                 </li>
               ))}

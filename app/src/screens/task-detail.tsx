@@ -1,26 +1,31 @@
 /** One task: what, where, for how much, by when; accept it, do it, prove it, follow its review. */
-import { ConflictError, GoneError, type OperatorProfile, type OperatorTask } from '@humanops/sdk/operator';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { APIConnectionError, ConflictError, GoneError, type OperatorProfile, type OperatorTask } from '@humanops/sdk/operator';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { KycNotice } from '../components/kyc-notice.tsx';
+import { LoadFailed } from '../components/load-failed.tsx';
 import { ConfirmationForm } from '../components/confirmation-form.tsx';
 import { CredentialForm } from '../components/credential-form.tsx';
 import { ProofCapture } from '../components/proof-capture.tsx';
 import { TaskStatus } from '../components/task-status.tsx';
 import { TaskThread } from '../components/task-thread.tsx';
-import { timeLeft, usd } from '../format.ts';
+import { deadlineWords, timeLeft, usd } from '../format.ts';
 import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
-import { explain } from '../messages.ts';
+import { explain, STATUS_SHORT, STATUS_WORDS } from '../messages.ts';
+import { bringIntoView } from '../scroll.ts';
 
 /** While the Guardian or the requester is deciding, the screen checks again this often. */
 const WATCH_MS = 3000;
 const WATCHED = new Set(['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW']);
+/** Statuses after which the deadline no longer matters: the screen shows the outcome instead. */
+const CLOSED = new Set(['COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED']);
 
 export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfile }) {
   const [task, setTask] = useState<OperatorTask | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<{ message: string; final: boolean } | null>(null);
+  const [error, setError] = useState<{ message: string; offline: boolean } | null>(null);
+  const [actionError, setActionError] = useState<{ action: 'accept' | 'start'; message: string; final: boolean } | null>(null);
+  const startButton = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
   const heading = useFocusOnMount<HTMLHeadingElement>(task?.task_id);
   const now = useNow();
@@ -30,7 +35,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       setTask(await api.tasks.retrieve(id));
       setError(null);
     } catch (failure) {
-      setError(explain(failure));
+      setError({ message: explain(failure), offline: failure instanceof APIConnectionError });
     }
   }, [id]);
 
@@ -50,8 +55,10 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
     try {
       await api.tasks[action](id);
       await load();
+      // The next step (Start, then the proof) appears below: bring it into view, past the bottom bar.
+      if (action === 'accept') requestAnimationFrame(() => bringIntoView(startButton.current, true));
     } catch (failure) {
-      setActionError({ message: explain(failure), final: failure instanceof ConflictError || failure instanceof GoneError });
+      setActionError({ action, message: explain(failure), final: failure instanceof ConflictError || failure instanceof GoneError });
     } finally {
       setBusy(false);
     }
@@ -60,9 +67,10 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
   if (error && !task) {
     return (
       <section class="screen" aria-labelledby="task-problem">
-        <h1 id="task-problem">Task unavailable</h1>
-        <p role="alert">{error}</p>
-        <a class="button" href="#/">Back to tasks</a>
+        <h1 id="task-problem">{error.offline ? 'Waiting for a connection' : 'Task unavailable'}</h1>
+        <LoadFailed message={error.offline ? 'This task will load as soon as you are back online.' : error.message} onRetry={load}>
+          <a class="button" href="#/">Back to tasks</a>
+        </LoadFailed>
       </section>
     );
   }
@@ -78,13 +86,16 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       <h1 id="task-title" tabIndex={-1} ref={heading}>{task.title}</h1>
       <p class="badges">
         <span class="badge">{typeName(task.task_type)}</span>
-        {held && <span class="badge status">{task.status.replace('_', ' ')}</span>}
+        {held && <span class="badge status">{STATUS_SHORT[task.status] ?? 'Being updated'}</span>}
       </p>
       <dl class="facts">
         <dt>Reward</dt>
         <dd class="reward">{usd(task.reward_usd)}</dd>
         <dt>Deadline</dt>
-        <dd><time dateTime={task.deadline}>{new Date(task.deadline).toLocaleString()}</time> · <strong>{timeLeft(task.deadline, now)}</strong></dd>
+        <dd>
+          <time dateTime={task.deadline}>{deadlineWords(task.deadline)}</time> ·{' '}
+          <strong>{CLOSED.has(task.status) ? STATUS_WORDS[task.status] : WATCHED.has(task.status) ? 'Proof sent' : timeLeft(task.deadline, now)}</strong>
+        </dd>
         {(address || mapsUrl) && (
           <>
             <dt>Where</dt>
@@ -119,7 +130,8 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       {task.status === 'PENDING' && (
         <div class="actions">
           <KycNotice profile={profile} />
-          <button class="primary wide" onClick={() => act('accept')} disabled={busy || profile.kyc_status !== 'VERIFIED'}>
+          {actionError?.action === 'accept' && <ActionError error={actionError} />}
+          <button class="primary wide" onClick={() => act('accept')} disabled={busy || profile.kyc_status !== 'VERIFIED' || actionError?.final}>
             {busy ? 'Accepting…' : 'Accept this task'}
           </button>
         </div>
@@ -127,19 +139,26 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       {task.status === 'ACCEPTED' && (
         <div class="actions">
           <p>You have this task. Start it when you are at the place (or ready, for remote tasks).</p>
-          <button class="primary wide" onClick={() => act('start')} disabled={busy}>{busy ? 'Starting…' : 'Start task'}</button>
-        </div>
-      )}
-      {actionError && (
-        <div class="error-box" role="alert">
-          <p>{actionError.message}</p>
-          {actionError.final && <a class="button" href="#/">Find another task</a>}
+          {actionError?.action === 'start' && <ActionError error={actionError} />}
+          <button class="primary wide" ref={startButton} onClick={() => act('start')} disabled={busy || actionError?.final}>{busy ? 'Starting…' : 'Start task'}</button>
         </div>
       )}
       {task.status === 'IN_PROGRESS' && <Proof task={task} onSubmitted={load} />}
       {held && task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS' && <TaskStatus task={task} />}
       <TaskThread taskId={task.task_id} held={held} />
     </article>
+  );
+}
+
+/** Why Accept or Start did not work, just above the button, brought into view when it appears. */
+function ActionError({ error }: { error: { message: string; final: boolean } }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => bringIntoView(box.current), [error]);
+  return (
+    <div class="error-box" role="alert" ref={box}>
+      <p>{error.message}</p>
+      {error.final && <a class="button" href="#/">Find another task</a>}
+    </div>
   );
 }
 
