@@ -11,9 +11,10 @@ import { chromium, type Browser, type Page, type Request } from 'playwright-core
 import { HDKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HumanOpsClient } from '@humanops/sdk';
-import { type OperatorApp, startOperatorApp } from './helpers/app.ts';
+import { localOperatorId, type OperatorApp, startOperatorApp } from './helpers/app.ts';
+import { makeJpeg } from './helpers/images.ts';
 import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
-import { type Agent, physicalTask, type Stack, startStack } from './helpers/stack.ts';
+import { type Agent, operatorToken, physicalTask, type Stack, startStack } from './helpers/stack.ts';
 
 const AXE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('test test test test test test test test test test test junk')).derive("m/44'/60'/0'/0").publicExtendedKey!;
@@ -71,11 +72,11 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     expect(bad, `${screen}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
   }
 
-  async function signIn(page: Page) {
+  async function signIn(page: Page, who = email) {
     await page.goto(`${app.url}/console/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await expectAccessible(page, 'sign-in');
-    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Email').fill(who);
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
@@ -181,6 +182,70 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     await page.getByText('Declined “Read the meter”').waitFor(POLL);
     expect((await stack.call('GET', `/tasks/${task.task_id}`, { key: agent.key })).body.status).toBe('PENDING');
     expect((await stack.call('GET', `/tasks/${declined.task_id}`, { key: agent.key })).body.status).toBe('CANCELLED');
+    await expectNoKeyIn(page);
+    await page.context().close();
+  });
+
+  it("a task's page: proof photos with their EXIF place and time, the work approved and rated; keys made and shown once; the webhook log and a resend", async () => {
+    const posted = await stack.createTask(agent, { title: 'Photograph the shop sign', reward_usd: 10, callback_url: 'http://127.0.0.1:9/hook' });
+    const taskId = posted.body.task_id;
+    const operator = await stack.registerOperator();
+    expect((await stack.call('POST', `/operator/tasks/${taskId}/accept`, { headers: operator.auth })).status).toBe(200);
+    const takenAt = new Date(Date.now() - 60_000);
+    const photo = await stack.upload(operator, taskId, makeJpeg({ lat: 40.7128, lng: -74.006, takenAt, gpsTime: takenAt }));
+    expect((await stack.call('POST', `/operator/tasks/${taskId}/submit`, { headers: operator.auth, body: { photos: [photo.body.path] } })).status).toBe(200);
+    await stack.tick();
+
+    // Another owner, linked through the API with the token the local sign-in will give them.
+    const other = `owner-${randomBytes(4).toString('hex')}@example.com`;
+    const code = (await stack.call('POST', '/agents/owners/link-code', { key: agent.key })).body.code;
+    const session = { authorization: `Bearer ${await operatorToken(localOperatorId(other))}` };
+    expect((await stack.call('POST', '/owner/link', { headers: session, body: { code } })).status).toBe(200);
+    const page = await open(DESKTOP);
+    await signIn(page, other);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor(POLL);
+    await go(page, 'Tasks');
+    await page.getByRole('link', { name: /Photograph the shop sign/ }).click();
+    await page.getByRole('heading', { name: 'Proof' }).waitFor(POLL);
+    await page.getByRole('img', { name: 'Proof photo 1' }).waitFor(POLL);
+    await expect.poll(() => page.locator('.photo').textContent(), POLL).toContain('Taken at 40.71280, -74.00600');
+    expect(await page.getByRole('img', { name: 'Proof photo 1' }).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320);
+    await page.getByRole('heading', { name: 'The Guardian' }).waitFor();
+    await expectAccessible(page, 'task with proof');
+    await page.getByRole('button', { name: 'Approve the work' }).click();
+    await page.getByText('Approved: the operator is paid.').waitFor(POLL);
+    await page.getByLabel('Rate the operator (1–5)').fill('9');
+    await page.getByRole('button', { name: 'Rate' }).click();
+    await expect.poll(() => page.locator('#rating-error').textContent({ timeout: 1000 }).catch(() => null), POLL).toContain('1 to 5');
+    await page.getByLabel('Rate the operator (1–5)').fill('5');
+    await page.getByRole('button', { name: 'Rate' }).click();
+    await page.getByText('Thank you: the rating is saved.').waitFor(POLL);
+    expect((await stack.sql`select rating from task_ratings where task_id = ${taskId}`)[0].rating).toBe(5);
+
+    // The filter shows the completed task only.
+    await go(page, 'Tasks');
+    await page.getByLabel('Status').selectOption('COMPLETED');
+    await expect.poll(async () => (await page.locator('.cards a.card').allTextContents()).join('|'), POLL).toMatch(/^[^|]*Photograph the shop sign[^|]*$/);
+
+    // A key made here is shown once, with a copy button, and revoked here.
+    await go(page, 'Keys');
+    await page.getByLabel('Name').fill('from-the-console');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = page.getByLabel('The new key, shown only now');
+    await expect.poll(() => secret.inputValue(), POLL).toMatch(/^ho_test_/);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor(POLL);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await secret.inputValue());
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    expect(await secret.count()).toBe(0);
+    await page.getByRole('button', { name: 'Revoke from-the-console' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Revoke from-the-console' }).count(), POLL).toBe(0);
+
+    await go(page, 'Webhooks');
+    await page.getByRole('cell', { name: /^task\.completed / }).waitFor(POLL);
+    await expectAccessible(page, 'webhooks with deliveries');
+    await page.getByRole('button', { name: `Resend task.completed of ${taskId}` }).click();
+    await page.getByText('task.completed is queued to be sent again.').waitFor(POLL);
     await expectNoKeyIn(page);
     await page.context().close();
   });

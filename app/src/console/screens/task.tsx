@@ -145,7 +145,7 @@ function Actions({ task, onDone }: { task: Task; onDone: () => void }) {
         <>
           <button class="primary" onClick={() => act('verify', { decision: 'APPROVE' }, 'Approved: the operator is paid.')}>Approve the work</button>
           {['SUBMITTED', 'MANUAL_REVIEW', 'DISPUTED'].includes(s) && (
-            <form class="panel" onSubmit={(e) => { e.preventDefault(); act('verify', { decision: 'REJECT', ...(reason ? { reason } : {}) }, 'Rejected.'); }}>
+            <form class="panel" noValidate onSubmit={(e) => { e.preventDefault(); act('verify', { decision: 'REJECT', ...(reason ? { reason } : {}) }, 'Rejected.'); }}>
               <label for="reject-reason">Why the work is rejected</label>
               <textarea id="reject-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)}
                 aria-invalid={fieldError(error, 'reason') ? true : undefined} aria-describedby={fieldError(error, 'reason') ? 'reason-error' : undefined} />
@@ -159,7 +159,7 @@ function Actions({ task, onDone }: { task: Task; onDone: () => void }) {
         <button onClick={() => confirm('Cancel this task? Reward and fee go back to your deposit.') && act('cancel', undefined, 'Cancelled: reward and fee refunded.')}>Cancel the task</button>
       )}
       {s === 'COMPLETED' && (
-        <form class="panel" onSubmit={(e) => { e.preventDefault(); act('rate', { rating: Number(rating) }, 'Thank you: the rating is saved.'); }}>
+        <form class="panel" noValidate onSubmit={(e) => { e.preventDefault(); act('rate', { rating: Number(rating) }, 'Thank you: the rating is saved.'); }}>
           <label for="rating">Rate the operator (1–5)</label>
           <input id="rating" type="number" min={1} max={5} value={rating} onInput={(e) => setRating(e.currentTarget.value)}
             aria-invalid={fieldError(error, 'rating') ? true : undefined} aria-describedby={fieldError(error, 'rating') ? 'rating-error' : undefined} />
