@@ -100,14 +100,14 @@ describe('Guardian without a model (rules only)', () => {
     expect(reply.body).toEqual({ task_id: id, status: 'COMPLETED', message: 'Task manually approved and completed.' });
     const earnings = await stack.call('GET', '/operator/earnings', { headers: operator.auth });
     expect(earnings.body.pending_balance).toBeGreaterThanOrEqual(25);
-    const again = await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT' } });
+    const again = await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT', reason: 'The photo does not show the storefront sign.' } });
     expect(again.status).toBe(409);
   });
 
   it('the agent rejects: DISPUTED with funds held; an admin resolves it by refund, pay or split', async () => {
     const adminStack = stack; // the admin key is not configured here: resolution is refused
     const id = await submitted(stack, agent, operator);
-    const rejected = await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT' } });
+    const rejected = await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT', reason: 'The photo does not show the storefront sign.' } });
     expect(rejected.body).toMatchObject({ status: 'DISPUTED' });
     expect((await adminStack.call('POST', `/admin/tasks/${id}/resolve`, { body: { resolution: 'refund' } })).status).toBe(403);
     expect((await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'MAYBE' } })).status).toBe(400);
@@ -448,7 +448,7 @@ describe('disputes resolved by an admin', () => {
 
   const disputed = async () => {
     const id = await submitted(stack, agent, operator);
-    await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT' } });
+    await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT', reason: 'The photo does not show the storefront sign.' } });
     return id;
   };
   const resolve = (id: string, body: unknown) => stack.call('POST', `/admin/tasks/${id}/resolve`, { headers: { 'x-admin-key': adminKey }, body });
@@ -469,7 +469,7 @@ describe('disputes resolved by an admin', () => {
   it('split: part of the reward to the operator, the rest back, the fee to the platform, one entry', async () => {
     const payee = await stack.registerOperator();
     const id = await submitted(stack, agent, payee);
-    await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT' } });
+    await stack.call('POST', `/tasks/${id}/verify`, { key: agent.key, body: { decision: 'REJECT', reason: 'The photo does not show the storefront sign.' } });
     const before = await balance(stack, agent);
     const spend = async () => (await stack.sql`select coalesce(sum(reward_cents), 0)::int as cents from agent_spend_daily where agent_id = ${agent.id}`)[0].cents;
     const spentBefore = await spend();

@@ -16,7 +16,8 @@ afterAll(() => stack?.stop());
 
 const post = (operator: Operator, path: string, body?: unknown) => stack.call('POST', path, { headers: operator.auth, body });
 const balance = async () => (await stack.call('GET', '/agents/balance', { key: agent.key })).body.deposit_balance as number;
-const verify = (taskId: string, decision: 'APPROVE' | 'REJECT') => stack.call('POST', `/tasks/${taskId}/verify`, { key: agent.key, body: { decision } });
+const verify = (taskId: string, decision: 'APPROVE' | 'REJECT') =>
+  stack.call('POST', `/tasks/${taskId}/verify`, { key: agent.key, body: decision === 'REJECT' ? { decision, reason: 'The sign is not in the photo.' } : { decision } });
 
 /** A physical task accepted by `operator` and submitted with a photo taken 50 km away: the Guardian disputes it. */
 async function disputedByGuardian(operator: Operator) {
@@ -44,10 +45,18 @@ describe('disputes the agent can settle', () => {
     expect(row.dispute_resolution).toMatchObject({ resolution: 'pay', by: 'agent' });
   });
 
-  it('the agent confirms a Guardian dispute with REJECT: reward and fee come back, CANCELLED', async () => {
+  it('the agent confirms a Guardian dispute with REJECT: its reason is kept while the operator may resubmit, then reward and fee come back, CANCELLED', async () => {
     const operator = await stack.registerOperator();
     const taskId = await disputedByGuardian(operator);
     const before = await balance();
+    const recorded = await verify(taskId, 'REJECT');
+    expect(recorded.body).toMatchObject({ task_id: taskId, status: 'DISPUTED' });
+    expect(await balance()).toBe(before);
+    const seen = (await stack.call('GET', `/operator/tasks/${taskId}`, { headers: operator.auth })).body;
+    expect(seen.review.rejections.map((r: { by: string }) => r.by)).toEqual(['guardian', 'agent']);
+    expect(seen.review.can_resubmit).toBe(true);
+    // The deadline passes without new proof: the second chance is gone, and REJECT settles.
+    await stack.sql`update tasks set deadline = now() - interval '1 second' where id = ${taskId}`;
     const rejected = await verify(taskId, 'REJECT');
     expect(rejected.body).toMatchObject({ task_id: taskId, status: 'CANCELLED', message: expect.stringContaining('refunded') });
     expect(await balance()).toBe(before + 29.5);
@@ -79,7 +88,7 @@ describe('disputes the agent can settle', () => {
     await stack.call('POST', `/tasks/${taskId}/rate`, { key: agent.key, body: { rating: 5 } });
     const task = (await stack.call('GET', `/tasks/${taskId}`, { key: agent.key })).body;
     expect(task.verified_at).toEqual(expect.any(String));
-    expect(task.operator).toEqual({ id: operator.id, name: 'Jane D.', rating: 5 });
+    expect(task.operator).toEqual({ id: operator.id, name: 'Jane D.', rating: 5, releases: 0 });
   });
 });
 

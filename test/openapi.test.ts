@@ -294,6 +294,32 @@ describe('the live API answers as documented', () => {
     await call('POST', `/admin/operators/${operator.id}/kyc`, { headers: admin, body: { status: 'VERIFIED' } });
     await call('POST', '/admin/operators/op_nobody/kyc', { headers: admin, body: { status: 'VERIFIED' } });
 
+    // The operator's side of a review: a task handed back; another rejected with a reason,
+    // resubmitted, rejected again and appealed, the appeal read by the admin.
+    const handedBack = (await call('POST', '/tasks', { key, body: physical })).body.task_id;
+    await call('POST', `/operator/tasks/${handedBack}/accept`, { headers: operator.auth });
+    await stack.upload(operator, handedBack, makeJpeg());
+    await call('POST', `/operator/tasks/${handedBack}/release`, { headers: operator.auth });
+    await call('POST', `/operator/tasks/${handedBack}/release`, { headers: operator.auth });
+    const rejected = (await call('POST', '/tasks', { key, body: physical })).body.task_id;
+    await call('POST', `/operator/tasks/${rejected}/accept`, { headers: operator.auth });
+    const first = await stack.upload(operator, rejected, makeJpeg({ scene: 11 }));
+    await call('POST', `/operator/tasks/${rejected}/submit`, { headers: operator.auth, body: { photos: [first.body.path] } });
+    await call('POST', '/internal/tick', { headers: worker });
+    await call('POST', `/tasks/${rejected}/verify`, { key, body: { decision: 'REJECT' } });
+    await call('POST', `/tasks/${rejected}/verify`, { key, body: { decision: 'REJECT', reason: 'The sign is not in the photo.' } });
+    await call('POST', `/operator/tasks/${rejected}/appeal`, { headers: operator.auth, body: { note: 'It is there.' } });
+    const second = await stack.upload(operator, rejected, makeJpeg({ scene: 12 }));
+    await call('POST', `/operator/tasks/${rejected}/resubmit`, { headers: operator.auth, body: { photos: [second.body.path], notes: 'Closer' } });
+    await call('POST', '/internal/tick', { headers: worker });
+    await call('POST', `/tasks/${rejected}/verify`, { key, body: { decision: 'REJECT', reason: 'Still not there.' } });
+    await call('POST', `/operator/tasks/${rejected}/resubmit`, { headers: operator.auth, body: { photos: [second.body.path], notes: 'Again' } });
+    await call('POST', `/operator/tasks/${rejected}/appeal`, { headers: operator.auth, body: { note: 'It is there, top left.' } });
+    await call('GET', `/operator/tasks/${rejected}`, { headers: operator.auth });
+    await call('GET', `/tasks/${rejected}`, { key });
+    await call('GET', '/admin/appeals', { headers: admin });
+    await call('GET', '/admin/appeals');
+
     // A Tier 2 credential task, delivered by the sandbox, retrieved as ciphertext.
     const keys = await generateKeyPair();
     const credential = (await call('POST', '/tasks', {

@@ -216,6 +216,9 @@ describe('RLS as every role on every table', () => {
       `select api.accept_task('${open.id}')`,
       `select api.start_task('${held.id}')`,
       `select api.submit_task('${held.id}', '{}'::jsonb, '{}'::text[])`,
+      `select api.resubmit_task('${held.id}', '{}'::jsonb, '{}'::text[])`,
+      `select api.appeal_task('${held.id}', 'note')`,
+      `select * from api.release_task('${held.id}')`,
       `select api.record_proof_file('${held.id}', 'x/y.jpg', 'image/jpeg', 10)`,
       `select api.request_payout(1000, 'test', null)`,
       `select api.claim_operator_idempotency_key('k', 'h')`,
@@ -227,7 +230,7 @@ describe('RLS as every role on every table', () => {
     const agentCalls = [
       `select api.create_task('t', 'd', 'VERIFICATION', 'PHYSICAL', 'PHOTO', 40.7, -74.0, 'NY', 2500, now() + interval '1 day', array['${body.proof_requirements[0]}'])`,
       `select api.cancel_task('${mine.id}')`,
-      `select api.verify_task('${mine.id}', 'APPROVE')`,
+      `select api.verify_task('${mine.id}', 'APPROVE', null)`,
       `select api.rate_task('${mine.id}', 5, null)`,
       `select api.create_api_key('k', repeat('b', 64), 'ho_test_k..')`,
       `select api.claim_idempotency_key('k', 'h')`,

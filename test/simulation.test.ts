@@ -56,7 +56,9 @@ describe('the seeded simulation', () => {
     // The plan reached every corner: money settled every way, and the model's every kind of answer.
     expect(result.outcomes['post 201']).toBeGreaterThan(200);
     for (const status of ['COMPLETED', 'CANCELLED', 'EXPIRED']) expect(result.tasks[status], status).toBeGreaterThan(5);
-    for (const label of ['accept 409', 'resolve 200', 'review 200', 'payout 200', 'cancel 200']) expect(result.outcomes[label], label).toBeGreaterThan(0);
+    for (const label of ['accept 409', 'resolve 200', 'review 200', 'payout 200', 'cancel 200', 'resubmit 200', 'appeal 200', 'release 200']) {
+      expect(result.outcomes[label], label).toBeGreaterThan(0);
+    }
     const verdicts = await stack.sql`
       select count(*) filter (where guardian_result->>'model' is not null and guardian_result->>'decision' = 'APPROVE')::int as approved,
              count(*) filter (where guardian_result->>'error' is not null)::int as gave_up,

@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   GUARDIAN_GPS_RADIUS_KM: z.coerce.number().positive().default(1),
   GUARDIAN_MAX_ATTEMPTS: positiveInt.default(5),
   EARNINGS_HOLD_SECONDS: z.coerce.number().int().min(0).optional(),
+  UNSTARTED_HOLD_PHYSICAL_SECONDS: positiveInt.default(7_200),
+  UNSTARTED_HOLD_DIGITAL_SECONDS: positiveInt.optional(),
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   WEBHOOK_RESENDS_PER_MINUTE: positiveInt.default(10),
@@ -151,6 +153,8 @@ export interface Config {
   };
   /** How long completed tasks' rewards stay pending before they can be withdrawn. */
   earningsHoldSeconds: number;
+  /** How long an accepted task may wait unstarted before it goes back to the feed (digital: null, no limit). */
+  unstartedHold: { physicalSeconds: number; digitalSeconds: number | null };
   /**
    * Webhooks to loopback/private addresses: allowed in test mode on a server only this machine can
    * reach, unless turned off; never in live mode, on Supabase, or when listening beyond loopback.
@@ -370,6 +374,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     // "Payouts are instant in test mode": no hold there unless asked for.
     earningsHoldSeconds: e.EARNINGS_HOLD_SECONDS ?? (e.HUMANOPS_MODE === 'test' ? 0 : 7 * 86_400),
+    unstartedHold: { physicalSeconds: e.UNSTARTED_HOLD_PHYSICAL_SECONDS, digitalSeconds: e.UNSTARTED_HOLD_DIGITAL_SECONDS ?? null },
     webhooks: {
       // Private receivers are for local development: never in live mode, and never when the
       // server can be reached from outside (hosted on Supabase, or bound beyond loopback), where

@@ -42,12 +42,13 @@ interface TaskRow {
   accepted_at: Date | null;
   submitted_at: Date;
   proof: { photos?: string[]; notes?: string | null; confirmation_text?: string | null; reference_url?: string | null; artifact?: unknown } | null;
+  rejections: { by: string; reason: string }[];
 }
 
 async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
   const [row] = await deps.db.asService((tx) => tx<TaskRow[]>`
     select id, title, description, task_type, task_domain, proof_type, proof_requirements, digital_instructions,
-           location_lat, location_lng, location_address, max_distance_m, accepted_at, submitted_at, proof
+           location_lat, location_lng, location_address, max_distance_m, accepted_at, submitted_at, proof, rejections
       from public.tasks where id = ${taskId}`);
   const proof = row.proof ?? {};
   const thread = await deps.db.asService((tx) => tx<{ sender: 'agent' | 'operator'; body: string }[]>`
@@ -77,6 +78,7 @@ async function loadTask(deps: Deps, taskId: string): Promise<GuardianTask> {
       hasArtifact: proof.artifact != null,
     },
     thread: thread.map((m) => ({ from: m.sender, text: m.body })),
+    earlierRejections: row.rejections.map(({ by, reason }) => ({ by, reason })),
   };
 }
 

@@ -29,12 +29,15 @@ export async function checkRoomForProof(db: Db, operatorId: string, taskId: stri
       }
       return;
     }
-    const [task] = await tx<{ status: string; files: number }[]>`
-      select t.status, (select count(*)::int from public.proof_files f where f.task_id = t.id) as files
+    // The rule api.record_proof_file applies: in progress, or DISPUTED and open to its one resubmission.
+    const [task] = await tx<{ status: string; takes_proof: boolean; files: number }[]>`
+      select t.status,
+             t.status in ('ACCEPTED', 'IN_PROGRESS') or (t.status = 'DISPUTED' and t.resubmitted_at is null and t.deadline > now()) as takes_proof,
+             (select count(*)::int from public.proof_files f where f.task_id = t.id) as files
         from public.tasks t where t.id = ${taskId} and t.operator_id = ${operatorId}`;
     if (!task) throw notFound('task_not_found', 'Task not found');
-    if (task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS') {
-      throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is ${task.status}`);
+    if (!task.takes_proof) {
+      throw new ApiError(409, 'task_not_in_progress', `Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS, or DISPUTED and open to one resubmission; it is ${task.status}`);
     }
     if (task.files >= MAX_FILES_PER_TASK) throw new ApiError(409, 'too_many_files', `A task takes at most ${MAX_FILES_PER_TASK} proof files`);
   });
@@ -68,9 +71,17 @@ const SWEEP_BATCH = 100;
 export async function sweepUnboundProofFiles({ db, storage }: { db: Db; storage: ProofStorage }): Promise<number> {
   const swept = await db.asService((tx) => tx<{ path: string }[]>`
     select path from api.sweep_unbound_proof_files(${UNBOUND_FILE_LIFETIME}::interval, ${SWEEP_BATCH}) as path`);
-  for (const { path } of swept) {
-    await storage.remove(path).catch((error) =>
-      log('error', 'could not remove a swept proof file (its record is gone)', { path, error: String(error) }));
-  }
+  await removeProofFiles(storage, swept.map(({ path }) => path));
   return swept.length;
+}
+
+/**
+ * Removes files whose records are already gone (swept, or discarded with a task handed back). A
+ * file that cannot be removed is logged, not retried: nothing refers to it any more.
+ */
+export async function removeProofFiles(storage: ProofStorage | undefined, paths: string[]): Promise<void> {
+  for (const path of paths) {
+    await storage?.remove(path).catch((error) =>
+      log('error', 'could not remove a proof file whose record is gone', { path, error: String(error) }));
+  }
 }

@@ -9,7 +9,7 @@
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
 import { guardianJobs } from './guardian-step.ts';
-import { sweepUnboundProofFiles } from './proof-files.ts';
+import { removeProofFiles, sweepUnboundProofFiles } from './proof-files.ts';
 import { webhookDeliveries } from './webhook-step.ts';
 
 /** One tick's bounds: what its steps need to finish in time. */
@@ -31,6 +31,22 @@ export const expireTasks: WorkStep = {
   run: async ({ db }) => {
     const [{ expired }] = await db.asService((tx) => tx<{ expired: number }[]>`select api.expire_overdue_tasks() as expired`);
     return expired;
+  },
+};
+
+/**
+ * Accepted tasks nobody started within the hold go back to the feed, as if handed back (the agent
+ * hears task.released); the files uploaded for them are removed.
+ */
+export const releaseUnstartedTasks: WorkStep = {
+  name: 'released_unstarted_tasks',
+  run: async ({ db, config, storage }) => {
+    const { physicalSeconds, digitalSeconds } = config.unstartedHold;
+    const released = await db.asService((tx) => tx<{ task_id: string; discarded_files: string[] }[]>`
+      select task_id, discarded_files from api.release_unstarted_tasks(
+        make_interval(secs => ${physicalSeconds}), ${digitalSeconds === null ? null : `${digitalSeconds} seconds`}::interval)`);
+    await removeProofFiles(storage, released.flatMap((task) => task.discarded_files));
+    return released.length;
   },
 };
 
@@ -68,7 +84,7 @@ export const unboundProofFiles: WorkStep = {
 
 /** What one tick does, in order. */
 export const WORK_STEPS: WorkStep[] = [
-  expireTasks, expireUnapprovedTasks, guardianJobs, webhookDeliveries, releaseEarnings, unboundProofFiles, maintenance,
+  expireTasks, expireUnapprovedTasks, releaseUnstartedTasks, guardianJobs, webhookDeliveries, releaseEarnings, unboundProofFiles, maintenance,
 ];
 
 /** Runs every step once; a failing step is logged and does not stop the others. */

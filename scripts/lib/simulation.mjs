@@ -31,6 +31,7 @@ export function seededRandom(seed) {
 const WEIGHTS = {
   register_agent: 0.5, register_operator: 0.5, deposit: 9, post: 20, cancel: 4, browse: 5, accept: 14,
   start: 4, submit: 14, review: 8, resolve: 4, time: 3, tick: 9, payout: 4, balance: 1,
+  resubmit: 3, appeal: 2, release: 2,
 };
 const KINDS = Object.keys(WEIGHTS);
 const TOTAL_WEIGHT = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
@@ -299,6 +300,35 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
   };
   const retryMode = (a, b) => (a < 0.5 ? { key: null, mode: 'once' } : { key: `sim-${seed}-${randomBytes(6).toString('hex')}`, mode: b < 0.4 ? 'once' : b < 0.7 ? 'sequential' : 'concurrent' });
 
+  /**
+   * Who holds a task as an operation starts. A release racing the operation makes the task no
+   * longer the operator's: a 404 then is the right answer, and only then.
+   */
+  const holder = (task) => ({ operator: task.operator, releases: task.releases ?? 0, racing: (task.releasing ?? 0) > 0 });
+  const allowedFor = (task, held, reply, allowed) =>
+    (reply.status === 404 && (held.racing || (task.releases ?? 0) !== held.releases || (task.releasing ?? 0) > 0) ? [...allowed, 404] : allowed);
+
+  /** Proof for a task its operator holds, as the app would send it; null when the upload was refused. */
+  const proofFor = async (task, held, where, notes) => {
+    const { auth } = held.operator;
+    const body = { notes, photos: [] };
+    if (task.type === 'VERIFICATION' || task.type === 'FORM_FILLING') {
+      const form = new FormData();
+      form.set('task_id', task.id);
+      const bytes = task.type === 'VERIFICATION' ? photo({ lat: task.location.lat, lng: task.location.lng, takenAt: new Date() }) : photo();
+      form.set('file', new Blob([bytes], { type: 'image/jpeg' }), 'proof.jpg');
+      const upload = await call('POST', '/operator/upload', { headers: auth, form });
+      if (!expect(where, upload, allowedFor(task, held, upload, [201, 409]))) return null;
+      if (upload.status !== 201) return null;
+      body.photos = [upload.body.path];
+    } else if (task.type === 'CONTENT_REVIEW') {
+      body.confirmation_text = 'The listing is accurate and complete.';
+    } else {
+      body.artifact = await encryptForAgent(task.agent.keyPair.publicKey, { api_key: `sk_sim_${task.id.slice(5, 17)}` }, { taskId: task.id });
+    }
+    return body;
+  };
+
   const operations = {
     register_agent: async (op, where) => agents.length < 24 && registerAgent(where),
     register_operator: async (op, where) => operators.length < 24 && registerOperator(where),
@@ -393,31 +423,67 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
     start: async ({ r }, where) => {
       const task = pickTask(['ACCEPTED'], r[0]);
       if (!task?.operator) return;
-      const reply = await call('POST', `/operator/tasks/${task.id}/start`, { headers: task.operator.auth });
-      if (expect(where, reply, [200, 409])) reply.status === 200 ? learn(task, 'IN_PROGRESS') : statusFrom409(task, reply);
+      const held = holder(task);
+      const reply = await call('POST', `/operator/tasks/${task.id}/start`, { headers: held.operator.auth });
+      if (expect(where, reply, allowedFor(task, held, reply, [200, 409])) && reply.status !== 404) {
+        reply.status === 200 ? learn(task, 'IN_PROGRESS') : statusFrom409(task, reply);
+      }
     },
 
     submit: async ({ r }, where) => {
       const task = pickTask(['ACCEPTED', 'IN_PROGRESS'], r[0]);
       if (!task?.operator) return;
-      const { auth } = task.operator;
-      const body = { notes: 'Done as asked', photos: [] };
-      if (task.type === 'VERIFICATION' || task.type === 'FORM_FILLING') {
-        const form = new FormData();
-        form.set('task_id', task.id);
-        const bytes = task.type === 'VERIFICATION' ? photo({ lat: task.location.lat, lng: task.location.lng, takenAt: new Date() }) : photo();
-        form.set('file', new Blob([bytes], { type: 'image/jpeg' }), 'proof.jpg');
-        const upload = await call('POST', '/operator/upload', { headers: auth, form });
-        if (!expect(where, upload, [201, 409])) return;
-        if (upload.status !== 201) return;
-        body.photos = [upload.body.path];
-      } else if (task.type === 'CONTENT_REVIEW') {
-        body.confirmation_text = 'The listing is accurate and complete.';
-      } else {
-        body.artifact = await encryptForAgent(task.agent.keyPair.publicKey, { api_key: `sk_sim_${task.id.slice(5, 17)}` }, { taskId: task.id });
+      const held = holder(task);
+      const body = await proofFor(task, held, where, 'Done as asked');
+      if (!body) return;
+      const reply = await call('POST', `/operator/tasks/${task.id}/submit`, { headers: held.operator.auth, body });
+      if (expect(where, reply, allowedFor(task, held, reply, [200, 409, 410])) && reply.status !== 404) {
+        reply.status === 200 ? learn(task, 'SUBMITTED') : statusFrom409(task, reply);
       }
-      const reply = await call('POST', `/operator/tasks/${task.id}/submit`, { headers: auth, body });
-      if (expect(where, reply, [200, 409, 410])) reply.status === 200 ? learn(task, 'SUBMITTED') : statusFrom409(task, reply);
+    },
+
+    resubmit: async ({ r }, where) => {
+      // The operator's second chance: new proof for a disputed task, once, before the deadline.
+      const task = pickTask(['DISPUTED'], r[0]);
+      if (!task?.operator) return;
+      const held = holder(task);
+      const body = await proofFor(task, held, where, 'Done again, closer this time');
+      if (!body) return;
+      const reply = await call('POST', `/operator/tasks/${task.id}/resubmit`, { headers: held.operator.auth, body });
+      if (!expect(where, reply, [200, 409, 410])) return;
+      if (reply.status === 200) {
+        if (task.resubmitted) violation(where, 'a task was resubmitted twice', { task: task.id });
+        task.resubmitted = true;
+        learn(task, 'SUBMITTED');
+      } else statusFrom409(task, reply);
+    },
+
+    appeal: async ({ r }, where) => {
+      const task = pickTask(['DISPUTED'], r[0]);
+      if (!task?.operator) return;
+      const reply = await call('POST', `/operator/tasks/${task.id}/appeal`, { headers: task.operator.auth, body: { note: 'The proof shows the task done.' } });
+      if (!expect(where, reply, [200, 409])) return;
+      if (reply.status === 200 && !task.resubmitted) violation(where, 'an appeal before any resubmission was accepted', { task: task.id });
+      if (reply.status === 409) statusFrom409(task, reply);
+    },
+
+    release: async ({ r }, where) => {
+      // An operator hands back a task it cannot do: open to others again, nothing paid.
+      const task = pickTask(['ACCEPTED', 'IN_PROGRESS'], r[0]);
+      if (!task?.operator) return;
+      const held = holder(task);
+      task.releasing = (task.releasing ?? 0) + 1;
+      task.releases = held.releases + 1;
+      try {
+        const reply = await call('POST', `/operator/tasks/${task.id}/release`, { headers: held.operator.auth, body: {} });
+        if (!expect(where, reply, [200, 404, 409])) return;
+        if (reply.status === 200 && task.operator === held.operator) {
+          task.operator = null;
+          learn(task, 'PENDING');
+        } else if (reply.status === 409) statusFrom409(task, reply);
+      } finally {
+        task.releasing -= 1;
+      }
     },
 
     review: async ({ r }, where) => {
@@ -431,7 +497,8 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
         if (!['SUBMITTED', 'MANUAL_REVIEW', 'VERIFIED'].includes(task.status)) return;
       }
       const decision = r[2] < 0.7 ? 'APPROVE' : 'REJECT';
-      const reply = await call('POST', `/tasks/${task.id}/verify`, { key: task.agent.key, body: { decision } });
+      const body = decision === 'REJECT' ? { decision, reason: 'The proof does not show the task done.' } : { decision };
+      const reply = await call('POST', `/tasks/${task.id}/verify`, { key: task.agent.key, body });
       if (!expect(where, reply, [200, 409])) return;
       if (reply.status === 200) {
         if (reply.body.status === 'COMPLETED') task.share = task.reward;

@@ -26,7 +26,8 @@ export class HumanOpsOperatorClient {
 
 export { MIN_PAYOUT_USD } from './resources/operator.ts';
 export type {
-  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, SubmitParams, UpdateOperatorParams, UploadedProof,
+  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, Rejection, SubmitParams, TaskReview,
+  UpdateOperatorParams, UploadedProof,
 } from './resources/operator.ts';
 export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';
 export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';

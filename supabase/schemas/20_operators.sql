@@ -24,6 +24,8 @@ create table public.operators (
   constraint payout_address_has_its_start check ((payout_address is null) = (payout_address_usable_at is null)),
   -- How far from home the operator will go for a task; null: no limit of their own.
   travel_radius_km integer check (travel_radius_km between 1 and 500),
+  -- Tasks this operator took and handed back (or let go unstarted past the hold); agents see it.
+  releases integer not null default 0 check (releases >= 0),
   constraint coordinates_come_in_pairs check ((lat is null) = (lng is null))
 );
 

@@ -69,13 +69,22 @@ create table public.tasks (
   -- A tighter radius the agent asked for (metres): the Guardian approves a photo only within it
   -- (and within its own radius, whichever is smaller). Physical tasks only.
   max_distance_m integer,
+  -- Why the proof was not accepted, each time: `[{by: agent|guardian, reason, at}]`, oldest first.
+  -- Untrusted text (the agent's words, or the Guardian's): escaped where shown, fenced in prompts.
+  rejections jsonb not null default '[]'::jsonb,
+  -- The operator's one second chance: the proof it replaced and when, then its one appeal.
+  first_proof jsonb,
+  resubmitted_at timestamptz,
+  appeal_note text,
+  appealed_at timestamptz,
   constraint task_texts_within_limits check (
     char_length(title) >= 1 and char_length(title) <= 200
     and char_length(description) >= 1 and char_length(description) <= 5000
     and char_length(location_address) <= 500
     and cardinality(proof_requirements) >= 1 and cardinality(proof_requirements) <= 20
     and char_length(digital_instructions) <= 10000
-    and char_length(agent_public_key) <= 1024),
+    and char_length(agent_public_key) <= 1024
+    and char_length(appeal_note) <= 2000),
   constraint task_kind_known check (
     task_type ~ '^[A-Z_]{3,40}$'
     and task_domain in ('PHYSICAL', 'DIGITAL')
@@ -104,6 +113,12 @@ create index tasks_by_operator on public.tasks (operator_id, status) where opera
 create index tasks_unreleased_earnings on public.tasks (completed_at) where status = 'COMPLETED' and earnings_released_at is null;
 
 create index tasks_overdue on public.tasks (deadline) where status in ('PENDING', 'ACCEPTED', 'IN_PROGRESS');
+
+-- Accepted tasks nobody started, oldest first: they go back to the feed after the hold.
+create index tasks_unstarted on public.tasks (accepted_at) where status = 'ACCEPTED';
+
+-- Appealed disputes waiting for the admin, oldest first (GET /admin/appeals).
+create index tasks_appealed on public.tasks (appealed_at) where status = 'DISPUTED' and appealed_at is not null;
 
 -- Open physical tasks nearest first, in O(log n): a GiST index on each task's point on the sphere.
 create index tasks_open_physical_by_place on public.tasks

@@ -238,6 +238,83 @@ $$;
 grant execute on function api.start_task(text) to authenticated;
 
 /**
+ * Hands a held task back (its row locked by the caller): PENDING again and open to others, the
+ * operator's uploaded files forgotten (their paths returned, for the caller to remove from storage),
+ * and the release counted on the operator's record.
+ */
+create function private.release_task(p_task public.tasks, p_actor text) returns text[]
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_paths text[];
+begin
+  perform private.transition_task(p_task.id, 'PENDING', p_actor);
+  update public.tasks t set operator_id = null, accepted_at = null, started_at = null where t.id = p_task.id;
+  with gone as (delete from public.proof_files f where f.task_id = p_task.id returning f.path)
+  select coalesce(array_agg(g.path), '{}') into v_paths from gone g;
+  update public.operators o set releases = o.releases + 1 where o.id = p_task.operator_id;
+  return v_paths;
+end
+$$;
+
+/**
+ * The calling operator hands back a task it holds and has not submitted (ACCEPTED or IN_PROGRESS):
+ * it goes back to the feed, the agent hears task.released, and the paths of the proof files it
+ * had uploaded come back for the API to remove.
+ */
+create function api.release_task(p_task_id text) returns table (id text, status text, discarded_files text[])
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(false);
+  v_task public.tasks := private.held_task(p_task_id, v_operator.id);
+  v_paths text[];
+begin
+  if v_task.status not in ('ACCEPTED', 'IN_PROGRESS') then
+    perform private.fail(409, 'task_not_releasable', format('Only an ACCEPTED or IN_PROGRESS task can be handed back; this task is %s', v_task.status),
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  v_paths := private.release_task(v_task, 'operator:' || v_operator.id);
+  return query select v_task.id, 'PENDING'::text, v_paths;
+end
+$$;
+grant execute on function api.release_task(text) to authenticated;
+
+/**
+ * Accepted tasks their operator did not start within the hold go back to the feed by themselves,
+ * as if handed back (counted on the operator's record): physical tasks after `p_physical_hold`,
+ * digital ones after `p_digital_hold` (null: never). Returns each task with its discarded files' paths.
+ */
+create function api.release_unstarted_tasks(p_physical_hold interval, p_digital_hold interval, p_limit integer default 500)
+  returns table (task_id text, discarded_files text[])
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+begin
+  for v_task in
+    select * from public.tasks t
+     where t.status = 'ACCEPTED'
+       -- The shorter hold bounds the index range; each task is then held to its own domain's.
+       and t.accepted_at <= now() - least(p_physical_hold, coalesce(p_digital_hold, p_physical_hold))
+       and t.accepted_at <= now() - case t.task_domain when 'PHYSICAL' then p_physical_hold else p_digital_hold end
+       and t.deadline > now()
+     order by t.accepted_at
+     limit p_limit
+       for update skip locked
+  loop
+    return query select v_task.id, private.release_task(v_task, 'system');
+  end loop;
+end
+$$;
+grant execute on function api.release_unstarted_tasks(interval, interval, integer) to service_role;
+
+/**
  * Records a proof file. With a task: one the calling operator holds and is working on. Without
  * one: the operator's own unbound file (at most 50 waiting), bound to a task when submitted.
  */
@@ -257,8 +334,10 @@ begin
     end if;
   else
     v_task := private.held_task(p_task_id, v_operator.id);
-    if v_task.status not in ('ACCEPTED', 'IN_PROGRESS') then
-      perform private.fail(409, 'task_not_in_progress', format('Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS; it is %s', v_task.status));
+    -- A DISPUTED task takes new proof while its operator may still resubmit it.
+    if not (v_task.status in ('ACCEPTED', 'IN_PROGRESS')
+            or (v_task.status = 'DISPUTED' and v_task.resubmitted_at is null and v_task.deadline > now())) then
+      perform private.fail(409, 'task_not_in_progress', format('Proof can only be uploaded while the task is ACCEPTED or IN_PROGRESS, or DISPUTED and open to one resubmission; it is %s', v_task.status));
     end if;
     if (select count(*) from public.proof_files f where f.task_id = p_task_id) >= 50 then
       perform private.fail(409, 'too_many_files', 'A task takes at most 50 proof files');
@@ -313,10 +392,37 @@ $$;
 grant execute on function api.record_photo_facts(text, text, text, real) to service_role;
 
 /**
+ * Stores the proof for a task the operator holds (its row locked by the caller): every photo path
+ * must be a file this operator uploaded, for this task or for none (those are bound to this task
+ * now), and each at most once.
+ */
+create function private.store_proof(p_task_id text, p_operator_id text, p_proof jsonb, p_photo_paths text[]) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_unknown text;
+begin
+  if cardinality(p_photo_paths) <> (select count(distinct p) from unnest(p_photo_paths) p) then
+    perform private.fail(400, 'duplicate_photo', 'photos: lists the same file more than once');
+  end if;
+  update public.proof_files f set task_id = p_task_id
+   where f.path = any (p_photo_paths) and f.operator_id = p_operator_id and f.task_id is null;
+  select p into v_unknown from unnest(p_photo_paths) p
+   where not exists (select from public.proof_files f where f.path = p and f.task_id = p_task_id and f.operator_id = p_operator_id)
+   limit 1;
+  if v_unknown is not null then
+    perform private.fail(400, 'unknown_photo', 'photos: every photo must be a file you uploaded for this task with POST /operator/upload',
+                         jsonb_build_object('photo', v_unknown));
+  end if;
+  update public.tasks t set proof = p_proof where t.id = p_task_id;
+end
+$$;
+
+/**
  * Submits proof for a task the calling operator holds (ACCEPTED or IN_PROGRESS, before its
- * deadline): every photo path must be a file this operator uploaded, for this task or for none
- * (those are bound to this task now), and each at most once. Stores the proof, moves the task to
- * SUBMITTED and queues it for the Guardian.
+ * deadline): stores it (private.store_proof), moves the task to SUBMITTED and queues it for the
+ * Guardian.
  */
 create function api.submit_task(p_task_id text, p_proof jsonb, p_photo_paths text[]) returns public.tasks
   language plpgsql
@@ -326,7 +432,6 @@ create function api.submit_task(p_task_id text, p_proof jsonb, p_photo_paths tex
 declare
   v_operator public.operators := private.require_operator(true);
   v_task public.tasks := private.held_task(p_task_id, v_operator.id);
-  v_unknown text;
 begin
   if v_task.status not in ('ACCEPTED', 'IN_PROGRESS') then
     perform private.fail(409, 'invalid_transition', format('Only an ACCEPTED or IN_PROGRESS task can be submitted; this task is %s', v_task.status),
@@ -335,19 +440,7 @@ begin
   if v_task.deadline <= now() then
     perform private.fail(410, 'task_expired', 'This task has passed its deadline');
   end if;
-  if cardinality(p_photo_paths) <> (select count(distinct p) from unnest(p_photo_paths) p) then
-    perform private.fail(400, 'duplicate_photo', 'photos: lists the same file more than once');
-  end if;
-  update public.proof_files f set task_id = p_task_id
-   where f.path = any (p_photo_paths) and f.operator_id = v_operator.id and f.task_id is null;
-  select p into v_unknown from unnest(p_photo_paths) p
-   where not exists (select from public.proof_files f where f.path = p and f.task_id = p_task_id and f.operator_id = v_operator.id)
-   limit 1;
-  if v_unknown is not null then
-    perform private.fail(400, 'unknown_photo', 'photos: every photo must be a file you uploaded for this task with POST /operator/upload',
-                         jsonb_build_object('photo', v_unknown));
-  end if;
-  update public.tasks t set proof = p_proof where t.id = p_task_id;
+  perform private.store_proof(p_task_id, v_operator.id, p_proof, p_photo_paths);
   perform private.transition_task(p_task_id, 'SUBMITTED', 'operator:' || v_operator.id);
   insert into public.guardian_jobs (task_id) values (p_task_id);
   select * into v_task from public.tasks t where t.id = p_task_id;
@@ -358,16 +451,18 @@ grant execute on function api.submit_task(text, jsonb, text[]) to authenticated;
 
 /**
  * The operator of one of the calling agent's tasks as the reference shows it: id, short name
- * ("Jane D."), mean rating. Nothing else about the operator (no email, no phone).
+ * ("Jane D."), mean rating; and how many tasks it handed back. Nothing else about the operator (no
+ * email, no phone).
  */
-create function api.task_operator(p_task_id text) returns table (id text, name text, rating numeric)
+create function api.task_operator(p_task_id text) returns table (id text, name text, rating numeric, releases integer)
   language sql stable
   security definer
   set search_path = ''
   as $$
   select o.id,
          split_part(o.name, ' ', 1) || coalesce(' ' || nullif(left(split_part(o.name, ' ', 2), 1), '') || '.', ''),
-         case when o.rating_count > 0 then round(o.rating_sum::numeric / o.rating_count, 2) end
+         case when o.rating_count > 0 then round(o.rating_sum::numeric / o.rating_count, 2) end,
+         o.releases
     from public.tasks t
     join public.operators o on o.id = t.operator_id
    where t.id = p_task_id and t.agent_id = (select private.require_agent())

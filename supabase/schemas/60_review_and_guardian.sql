@@ -56,6 +56,31 @@ create table public.task_ratings (
 alter table public.task_ratings enable row level security;
 
 /**
+ * Adds why a proof was not accepted to the task's rejections (the caller holds the task row lock).
+ * The reason is kept as it was given, at most 2,000 characters: it is untrusted text.
+ */
+create function private.record_rejection(p_task_id text, p_by text, p_reason text) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  update public.tasks t
+     set rejections = t.rejections || jsonb_build_array(jsonb_build_object(
+           'by', p_by, 'reason', left(p_reason, 2000),
+           'at', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+   where t.id = p_task_id;
+end
+$$;
+
+/** Whether the operator of a DISPUTED task may still resubmit: once, before the deadline. */
+create function private.may_resubmit(p_task public.tasks) returns boolean
+  language sql stable
+  set search_path = ''
+  as $$
+  select p_task.status = 'DISPUTED' and p_task.resubmitted_at is null and p_task.deadline > now()
+$$;
+
+/**
  * Completes a task and pays for it in one entry: the reward from its escrow to the operator's
  * pending balance (held before it can be withdrawn), the fee to platform revenue. For the
  * Guardian's approvals and agents' manual approvals.
@@ -182,6 +207,10 @@ begin
   if p_outcome = 'APPROVE' then
     perform private.transition_task(v_task.id, 'VERIFIED', 'guardian');
     perform private.complete_task(v_task.id, 'guardian');
+  elsif p_outcome = 'DISPUTED' then
+    perform private.record_rejection(v_task.id, 'guardian',
+      coalesce(nullif(p_verdict->>'reasoning', ''), 'The proof did not show that the task was done.'));
+    perform private.transition_task(v_task.id, 'DISPUTED', 'guardian');
   else
     perform private.transition_task(v_task.id, p_outcome, 'guardian');
   end if;
@@ -288,14 +317,19 @@ grant execute on function api.record_proof_fingerprints(text, jsonb, integer, do
 
 /**
  * The agent's decision on a submitted task. APPROVE completes and pays from SUBMITTED, VERIFIED,
- * MANUAL_REVIEW, or DISPUTED (the agent overrides a dispute); REJECT disputes from SUBMITTED or
- * MANUAL_REVIEW. REJECT of a task the Guardian disputed confirms the Guardian and settles as the
- * admin's `refund` would (reward and fee back, CANCELLED). A dispute the agent raised itself is
- * between it and the operator: only the admin settles that one, or the agent approves after all.
+ * MANUAL_REVIEW, or DISPUTED (the agent overrides a dispute, appealed or not). REJECT needs a
+ * reason, kept for the operator, and disputes from SUBMITTED or MANUAL_REVIEW.
+ *
+ * REJECT of a task the Guardian disputed confirms the Guardian. While the operator may still
+ * resubmit (once, before the deadline) it only records the agent's reason: the task stays DISPUTED,
+ * escrow held. Once that chance is spent or gone it settles as the admin's `refund` would (reward
+ * and fee back, CANCELLED), unless the operator appealed, which only the admin settles. A dispute
+ * the agent raised itself is between it and the operator: only the admin settles that one, or the
+ * agent approves after all.
  * Like the Guardian's verdict, it locks the task's Guardian job before the task, so a decision
  * racing a verdict waits instead of deadlocking.
  */
-create function api.verify_task(p_task_id text, p_decision text) returns public.tasks
+create function api.verify_task(p_task_id text, p_decision text, p_reason text) returns public.tasks
   language plpgsql
   security definer
   set search_path = ''
@@ -304,7 +338,11 @@ declare
   v_agent_id text := private.require_agent();
   v_task public.tasks;
   v_disputed_by text;
+  v_reason text := nullif(btrim(p_reason), '');
 begin
+  if p_decision = 'REJECT' and v_reason is null then
+    perform private.fail(400, 'validation_error', 'reason: is required to reject (the operator reads it)');
+  end if;
   -- The Guardian locks its job, then the task (api.apply_guardian_verdict): take them in that
   -- order too, so an agent deciding while the Guardian judges waits instead of deadlocking.
   perform 1 from public.guardian_jobs j where j.task_id = p_task_id and j.status in ('queued', 'running') order by j.id for update;
@@ -322,8 +360,19 @@ begin
     update public.tasks t set verified_at = coalesce(t.verified_at, now()) where t.id = p_task_id;
     perform private.complete_task(p_task_id, 'agent:' || v_agent_id);
   elsif p_decision = 'REJECT' and v_task.status in ('SUBMITTED', 'MANUAL_REVIEW') then
+    perform private.record_rejection(p_task_id, 'agent', v_reason);
     perform private.transition_task(p_task_id, 'DISPUTED', 'agent:' || v_agent_id);
+  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' and v_task.appealed_at is not null then
+    perform private.fail(409, 'appeal_pending', 'The operator appealed this dispute: an admin settles it (or approve it after all)',
+      jsonb_build_object('status', v_task.status));
+  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' and private.may_resubmit(v_task) then
+    -- Confirmed, not settled: the operator's second chance stays open until the deadline.
+    update public.tasks t
+       set rejections = case when t.rejections->-1->>'by' = 'agent' then t.rejections - (-1) else t.rejections end
+     where t.id = p_task_id;
+    perform private.record_rejection(p_task_id, 'agent', v_reason);
   elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' then
+    perform private.record_rejection(p_task_id, 'agent', v_reason);
     update public.tasks t
        set dispute_resolution = jsonb_build_object('resolution', 'refund', 'by', 'agent', 'resolved_at', now())
      where t.id = p_task_id;
@@ -343,10 +392,94 @@ begin
   return v_task;
 end
 $$;
-grant execute on function api.verify_task(text, text) to authenticated;
+grant execute on function api.verify_task(text, text, text) to authenticated;
 
 /**
- * Admin: settles a DISPUTED task in one ledger entry. `refund`: reward and fee back to the agent
+ * The operator's second chance: new proof for a DISPUTED task it holds, once, before the deadline.
+ * The first proof is kept (for an appeal), the task goes back to SUBMITTED and the Guardian judges
+ * again; the agent may then approve or reject as before, and a second rejection stands. Escrow
+ * stays held throughout. The same proof again is refused: a second look needs something new.
+ */
+create function api.resubmit_task(p_task_id text, p_proof jsonb, p_photo_paths text[]) returns public.tasks
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(true);
+  v_task public.tasks;
+begin
+  -- The Guardian's job first, then the task, as everywhere.
+  perform 1 from public.guardian_jobs j where j.task_id = p_task_id and j.status in ('queued', 'running') order by j.id for update;
+  v_task := private.held_task(p_task_id, v_operator.id);
+  if v_task.status <> 'DISPUTED' then
+    perform private.fail(409, 'task_not_disputed', format('Only a DISPUTED task can be resubmitted; this task is %s', v_task.status),
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  if v_task.resubmitted_at is not null then
+    perform private.fail(409, 'already_resubmitted', 'This task was already resubmitted once; you can appeal the decision instead',
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  if v_task.deadline <= now() then
+    perform private.fail(410, 'task_expired', 'This task has passed its deadline');
+  end if;
+  if coalesce(v_task.proof, '{}'::jsonb) - 'artifact' = p_proof - 'artifact'
+     and (v_task.proof->'artifact') is not distinct from (p_proof->'artifact') then
+    perform private.fail(400, 'proof_unchanged', 'proof: is the same as before; add a new photo or say more');
+  end if;
+  update public.tasks t
+     set first_proof = t.proof || jsonb_build_object('submitted_at', to_char(t.submitted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+         resubmitted_at = now()
+   where t.id = p_task_id;
+  perform private.store_proof(p_task_id, v_operator.id, p_proof, p_photo_paths);
+  perform private.transition_task(p_task_id, 'SUBMITTED', 'operator:' || v_operator.id);
+  insert into public.guardian_jobs (task_id) values (p_task_id);
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  return v_task;
+end
+$$;
+grant execute on function api.resubmit_task(text, jsonb, text[]) to authenticated;
+
+/**
+ * The operator's one appeal of a rejection that stands: after resubmitting, a task DISPUTED again
+ * goes to the admin (api.resolve_dispute) with the rejections, this note and both proofs. The task
+ * stays DISPUTED with its escrow held; the agent is told (task.appealed).
+ */
+create function api.appeal_task(p_task_id text, p_note text) returns public.tasks
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(true);
+  v_task public.tasks := private.held_task(p_task_id, v_operator.id);
+  v_note text := nullif(btrim(p_note), '');
+begin
+  if v_note is null then
+    perform private.fail(400, 'validation_error', 'note: is required (what the admin should know)');
+  end if;
+  if v_task.status <> 'DISPUTED' then
+    perform private.fail(409, 'task_not_disputed', format('Only a DISPUTED task can be appealed; this task is %s', v_task.status),
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  if v_task.resubmitted_at is null then
+    perform private.fail(409, 'resubmit_first', 'Resubmit your proof first: an appeal is for a rejection that stands after a second look',
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  if v_task.appealed_at is not null then
+    perform private.fail(409, 'already_appealed', 'This task was already appealed; an admin will settle it',
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  update public.tasks t set appeal_note = left(v_note, 2000), appealed_at = now() where t.id = p_task_id;
+  perform private.announce_task(p_task_id, 'task.appealed', v_task.status, now());
+  select * into v_task from public.tasks t where t.id = p_task_id;
+  return v_task;
+end
+$$;
+grant execute on function api.appeal_task(text, text) to authenticated;
+
+/**
+ * Admin: settles a DISPUTED task (appealed or not) in one ledger entry. `refund`: reward and fee back to the agent
  * (CANCELLED); `pay`: as an approval (COMPLETED); `split`: the operator gets `p_operator_cents` of
  * the reward (pending, like any earning), the agent the rest of the reward, the platform its fee
  * (COMPLETED).

@@ -50,14 +50,21 @@ alter table public.webhook_receivers enable row level security;
  * announced that did not commit, and none that committed is lost. The worker claims due
  * deliveries with a lease, posts them, and records the result with exponential backoff.
  *
- * The webhook event a task status is announced as, or null for one that is not announced.
+ * The webhook event a task's move is announced as, or null for one that is not announced: the
+ * status it reached, except for a resubmission (DISPUTED back to SUBMITTED) and a task handed back
+ * (ACCEPTED or IN_PROGRESS back to PENDING).
  */
-create function private.webhook_event(p_status text) returns text
+create function private.webhook_event(p_from text, p_to text) returns text
   language plpgsql immutable
   set search_path = ''
   as $$
 begin
-  return case p_status
+  if p_from = 'DISPUTED' and p_to = 'SUBMITTED' then
+    return 'task.resubmitted';
+  elsif p_from in ('ACCEPTED', 'IN_PROGRESS') and p_to = 'PENDING' then
+    return 'task.released';
+  end if;
+  return case p_to
     when 'PENDING_APPROVAL' then 'task.pending_approval'
     when 'ACCEPTED' then 'task.accepted' when 'SUBMITTED' then 'task.submitted' when 'VERIFIED' then 'task.verified'
     when 'MANUAL_REVIEW' then 'task.manual_review' when 'DISPUTED' then 'task.disputed' when 'COMPLETED' then 'task.completed'
@@ -65,24 +72,37 @@ begin
 end
 $$;
 
-/** Queues the webhook for a task event, when the task has a callback. Payload as the reference shows. */
+/**
+ * Queues `p_event` about a task, when the task has a callback. Payload as the reference shows. For
+ * state changes (the trigger below) and for what changes no state (an appeal).
+ */
+create function private.announce_task(p_task_id text, p_event text, p_status text, p_at timestamptz) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  insert into public.webhook_deliveries (task_id, agent_id, event, payload)
+  select t.id, t.agent_id, p_event,
+         jsonb_build_object('event', p_event, 'task_id', t.id, 'status', p_status,
+                            'guardian_result', t.guardian_result,
+                            'timestamp', to_char(p_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+    from public.tasks t
+    join public.task_callbacks cb on cb.task_id = t.id
+   where t.id = p_task_id;
+end
+$$;
+
+/** Queues the webhook for a task event. */
 create function private.enqueue_webhook() returns trigger
   language plpgsql
   security definer
   set search_path = ''
   as $$
 declare
-  v_event text := private.webhook_event(new.to_status);
+  v_event text := private.webhook_event(new.from_status, new.to_status);
 begin
   if v_event is not null then
-    insert into public.webhook_deliveries (task_id, agent_id, event, payload)
-    select t.id, t.agent_id, v_event,
-           jsonb_build_object('event', v_event, 'task_id', t.id, 'status', new.to_status,
-                              'guardian_result', t.guardian_result,
-                              'timestamp', to_char(new.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-      from public.tasks t
-      join public.task_callbacks cb on cb.task_id = t.id
-     where t.id = new.task_id;
+    perform private.announce_task(new.task_id, v_event, new.to_status, new.created_at);
   end if;
   return null;
 end

@@ -47,7 +47,8 @@ export function runRuleChecks(task: GuardianTask, photos: PhotoFacts[], options:
   // Every image exists and is really an image.
   const real = photos.filter((p) => p.image);
   if (photos.length > 0) {
-    const broken = photos.filter((p) => !p.image).map((p) => `${photo(p.number)} (${p.path})`);
+    // Named by number, as the operator saw them: a storage path means nothing to anyone reading it.
+    const broken = photos.filter((p) => !p.image).map((p) => photo(p.number));
     add('images_exist', broken.length === 0, true, broken.length === 0
       ? `All ${photos.length} image(s) found in storage and readable as images`
       : `Missing or not an image: ${broken.join(', ')}`);

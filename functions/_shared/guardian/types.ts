@@ -26,6 +26,11 @@ export interface GuardianTask {
    * context for what was agreed, read as data and never as instructions.
    */
   thread?: { from: 'agent' | 'operator'; text: string }[];
+  /**
+   * Why earlier proof for this task was not accepted, when this is the operator's resubmission
+   * (untrusted text, the agent's or an earlier verdict's: the model sees it fenced).
+   */
+  earlierRejections?: { by: string; reason: string }[];
 }
 
 /** One proof image as found in storage: `bytes` null when the file is missing. */

@@ -8,7 +8,8 @@ import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { readImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
-  ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema, UpdateOperatorSchema,
+  AppealSchema, ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
+  UpdateOperatorSchema,
 } from '../../_shared/schemas.ts';
 import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
@@ -17,7 +18,7 @@ import { iso, limitBody, readJson, validate } from '../http.ts';
 import { idempotent } from '../middleware/idempotency.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
-import { checkRoomForProof, storeProofFile } from '../proof-files.ts';
+import { checkRoomForProof, removeProofFiles, storeProofFile } from '../proof-files.ts';
 import { mountPayoutAddressRoutes, payoutAddressFields } from './payout-address.ts';
 import { readUploadForm } from '../upload-form.ts';
 
@@ -64,9 +65,29 @@ interface OpenTaskRow {
   distance_km: number | null;
 }
 
+/** How the review of a held task went (null on an open task). */
+interface ReviewColumns {
+  rejections: { by: 'agent' | 'guardian'; reason: string; at: string }[] | null;
+  resubmitted_at: Date | null;
+  appeal_note: string | null;
+  appealed_at: Date | null;
+  resolution: 'refund' | 'pay' | 'split' | null;
+  can_resubmit: boolean | null;
+}
+
+type HeldTaskRow = OpenTaskRow & ReviewColumns;
+
 const TASK_COLUMNS = `t.id, t.title, t.description, t.status, t.task_type, t.task_domain, t.proof_type, t.location_lat,
   t.location_lng, t.location_address, t.max_distance_m, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
   t.agent_public_key, t.operator_id, t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
+
+/** The review columns of a held task; may_resubmit is the rule api.resubmit_task applies. */
+const REVIEW_COLUMNS = `t.rejections, t.resubmitted_at, t.appeal_note, t.appealed_at, t.dispute_resolution->>'resolution' as resolution,
+  (t.status = 'DISPUTED' and t.resubmitted_at is null and t.deadline > now()) as can_resubmit`;
+
+/** An open task has no review yet. */
+const NO_REVIEW_COLUMNS = `null::jsonb as rejections, null::timestamptz as resubmitted_at, null::text as appeal_note,
+  null::timestamptz as appealed_at, null::text as resolution, null::boolean as can_resubmit`;
 
 /** A task as an operator sees it: what to do, where, for how much, by when. */
 function operatorTask(row: OpenTaskRow) {
@@ -92,10 +113,12 @@ function operatorTask(row: OpenTaskRow) {
 
 /**
  * A task with its progress; for the operator who holds it, also the Guardian's verdict on its proof
- * (the decision and the reasons, so the operator learns why a proof was or was not accepted).
+ * (the decision and the reasons, so the operator learns why a proof was or was not accepted) and
+ * how the review went: every rejection's reason, and what it may do next.
  */
-function heldTask(row: OpenTaskRow, operatorId: string) {
-  const verdict = row.operator_id === operatorId ? row.guardian_result : null;
+function heldTask(row: HeldTaskRow, operatorId: string) {
+  const holds = row.operator_id === operatorId;
+  const verdict = holds ? row.guardian_result : null;
   return {
     ...operatorTask(row),
     accepted_at: iso(row.accepted_at),
@@ -107,6 +130,16 @@ function heldTask(row: OpenTaskRow, operatorId: string) {
         reasoning: verdict.reasoning ?? null,
         requirement_results: verdict.requirement_results ?? [],
         reasons: (verdict.checks ?? []).filter((c) => !c.passed).map(({ check, note, hard }) => ({ check, note, hard })),
+      }
+      : null,
+    review: holds && row.rejections !== null
+      ? {
+        rejections: row.rejections,
+        resubmitted_at: iso(row.resubmitted_at),
+        can_resubmit: row.can_resubmit === true,
+        can_appeal: row.status === 'DISPUTED' && row.resubmitted_at !== null && row.appealed_at === null,
+        appeal: row.appealed_at ? { note: row.appeal_note ?? '', appealed_at: iso(row.appealed_at)! } : null,
+        resolution: row.resolution,
       }
       : null,
   };
@@ -225,8 +258,8 @@ export function operatorRoutes(deps: Deps) {
         ? tx`and ${changed} <= ${after.changed_at}::timestamptz and (${changed} < ${after.changed_at}::timestamptz or t.id > ${after.id})`
         : tx``;
       const [rows, [{ count }]] = await Promise.all([
-        tx<(OpenTaskRow & { changed_key: string })[]>`
-          select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km, ${changed}::text as changed_key from public.tasks t
+        tx<(HeldTaskRow & { changed_key: string })[]>`
+          select ${tx.unsafe(TASK_COLUMNS)}, ${tx.unsafe(REVIEW_COLUMNS)}, null::float8 as distance_km, ${changed}::text as changed_key from public.tasks t
            where ${filter} ${keyset}
            order by ${changed} desc, t.id
            limit ${query.limit + 1} offset ${query.offset}`,
@@ -299,12 +332,12 @@ export function operatorRoutes(deps: Deps) {
     const operator = await registeredOperator(c);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const row = await db.asOperator(operatorId(c), async (tx) => {
-      const [held] = await tx<OpenTaskRow[]>`
-        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`;
+      const [held] = await tx<HeldTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)}, ${tx.unsafe(REVIEW_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`;
       if (held) return held;
       verified(operator);
-      const [open] = await tx<OpenTaskRow[]>`
-        select ${tx.unsafe(TASK_COLUMNS)}, null::float8 as distance_km from public.open_tasks t where t.id = ${id}`;
+      const [open] = await tx<HeldTaskRow[]>`
+        select ${tx.unsafe(TASK_COLUMNS)}, ${tx.unsafe(NO_REVIEW_COLUMNS)}, null::float8 as distance_km from public.open_tasks t where t.id = ${id}`;
       return open;
     });
     if (!row) throw notFound('task_not_found', 'Task not found');
@@ -369,39 +402,91 @@ export function operatorRoutes(deps: Deps) {
     },
   );
 
-  app.post('/operator/tasks/:id/submit', async (c) => {
-    const id = c.req.param('id');
+  /** The proof a submit or resubmit carries, checked against the task's proof type. */
+  const proofToSend = async (c: Context<AppEnv>, id: string) => {
     const input = await validate(SubmitProofSchema, await readJson(c));
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const operator = operatorId(c);
     const photoPaths = input.photos.map((photo) => deps.storage?.pathFromUrl(photo) ?? photo);
     if (input.artifact && !(await isP256PublicKey(input.artifact.ephemeralPublicKey))) {
       throw badRequest('validation_error', 'artifact.ephemeralPublicKey: must be a P-256 point on the curve', {
         issues: [{ field: 'artifact.ephemeralPublicKey', message: 'must be a P-256 point on the curve' }],
       });
     }
+    const proof = {
+      photos: photoPaths,
+      notes: input.notes ?? null,
+      confirmation_text: input.confirmation_text ?? null,
+      reference_url: input.reference_url ?? null,
+      artifact: input.artifact ?? null,
+    };
+    return { input, photoPaths, proof };
+  };
 
-    const task = await db.asOperator(operator, async (tx) => {
+  /** Sends proof through `fn` (api.submit_task or api.resubmit_task) for a task the caller holds. */
+  const sendProof = async (c: Context<AppEnv>, fn: 'submit_task' | 'resubmit_task') => {
+    const id = c.req.param('id')!;
+    const { input, photoPaths, proof } = await proofToSend(c, id);
+    const operator = operatorId(c);
+    return await db.asOperator(operator, async (tx) => {
       const [held] = await tx<{ proof_type: string; task_type: string }[]>`
         select proof_type, task_type from public.tasks where id = ${id} and operator_id = ${operator}`;
       if (!held) throw notFound('task_not_found', 'Task not found');
       checkProofFits(held.proof_type, held.task_type, input, photoPaths);
-      const proof = {
-        photos: photoPaths,
-        notes: input.notes ?? null,
-        confirmation_text: input.confirmation_text ?? null,
-        reference_url: input.reference_url ?? null,
-        artifact: input.artifact ?? null,
-      };
-      const [submitted] = await tx<{ id: string; status: string; submitted_at: Date }[]>`
-        select id, status, submitted_at from api.submit_task(${id}, ${tx.json(proof)}, ${photoPaths}::text[])`;
-      return submitted;
+      const [sent] = await tx<{ id: string; status: string; submitted_at: Date }[]>`
+        select id, status, submitted_at from ${tx.unsafe(`api.${fn}`)}(${id}, ${tx.json(proof)}, ${photoPaths}::text[])`;
+      return sent;
     });
+  };
+
+  app.post('/operator/tasks/:id/submit', async (c) => {
+    const task = await sendProof(c, 'submit_task');
     return c.json({
       task_id: task.id,
       status: task.status,
       submitted_at: iso(task.submitted_at),
       message: 'Proof submitted. AI Guardian verification in progress.',
+    });
+  });
+
+  /** The second chance: new proof for a DISPUTED task, once, before the deadline. */
+  app.post('/operator/tasks/:id/resubmit', async (c) => {
+    const task = await sendProof(c, 'resubmit_task');
+    return c.json({
+      task_id: task.id,
+      status: task.status,
+      submitted_at: iso(task.submitted_at),
+      message: 'New proof sent. It will be checked again; this was your one resubmission.',
+    });
+  });
+
+  /** The one appeal of a rejection that stood after resubmitting. */
+  app.post('/operator/tasks/:id/appeal', async (c) => {
+    const id = c.req.param('id');
+    const input = await validate(AppealSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; appealed_at: Date }[]>`
+      select id, status, appealed_at from api.appeal_task(${id}, ${input.note})`);
+    return c.json({
+      task_id: task.id,
+      status: task.status,
+      appealed_at: iso(task.appealed_at),
+      message: 'Appeal sent. An admin will look at both proofs, the reasons and your note, and settle it.',
+    });
+  });
+
+  /** Hands a task back to the feed; the files uploaded for it are deleted. */
+  app.post('/operator/tasks/:id/release', async (c) => {
+    const id = c.req.param('id');
+    await validate(NoInputSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [task] = await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; discarded_files: string[] }[]>`
+      select id, status, discarded_files from api.release_task(${id})`);
+    await removeProofFiles(deps.storage, task.discarded_files);
+    return c.json({
+      task_id: task.id,
+      status: 'PENDING' as const,
+      discarded_files: task.discarded_files.length,
+      message: 'Task handed back. It is open to others again.',
     });
   });
 

@@ -8,7 +8,7 @@ import { idempotent } from '../middleware/idempotency.ts';
 
 const MESSAGES: Record<string, string> = {
   COMPLETED: 'Task manually approved and completed.',
-  DISPUTED: 'Task rejected; funds stay in escrow until the dispute is resolved.',
+  DISPUTED: 'Task rejected; funds stay in escrow. The operator reads your reason and may resubmit once before the deadline; after that an admin settles the dispute.',
   CANCELLED: 'Dispute settled: reward and fee refunded to your deposit balance.',
 };
 
@@ -24,7 +24,7 @@ export function reviewRoutes(deps: Deps) {
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
     const outcome = await db.asAgent(c.get('agent'), (tx) =>
       idempotent(c, tx, raw, async () => {
-        const [task] = await tx<{ id: string; status: string }[]>`select id, status from api.verify_task(${id}, ${input.decision})`;
+        const [task] = await tx<{ id: string; status: string }[]>`select id, status from api.verify_task(${id}, ${input.decision}, ${input.reason ?? null})`;
         return { status: 200, body: { task_id: task.id, status: task.status, message: MESSAGES[task.status] } };
       }));
     return c.json(outcome.body as object, outcome.status as 200);

@@ -15,6 +15,7 @@ import { agentKeyProblem, authenticateAgent, requireAgent, scopeProblem, scopesN
 import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { countHit, keyCaller, rateLimitHeaders, rateLimitOf } from '../middleware/rate-limit.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
+import { proofAsShown } from '../proof-shown.ts';
 
 /** Where a page of an agent's tasks ended: the last row's sort key. */
 const AgentTasksKey = z.object({ created_at: z.string().regex(TIMESTAMP_KEY), id: z.string().regex(ID_PATTERN) });
@@ -63,6 +64,11 @@ interface TaskRow {
   expired_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  rejections: { by: string; reason: string; at: string }[];
+  first_proof: unknown;
+  resubmitted_at: Date | null;
+  appeal_note: string | null;
+  appealed_at: Date | null;
 }
 
 const operatorOf = (row: Pick<TaskRow, 'operator_id'>) => (row.operator_id ? { id: row.operator_id } : null);
@@ -71,10 +77,14 @@ interface TaskOperator {
   id: string;
   name: string;
   rating: string | null;
+  releases: number;
 }
 
-/** GET /tasks/:id: every field of the reference; those not reached yet are null. */
-function taskDetail(row: TaskRow, proof: unknown, operator: TaskOperator | undefined) {
+/**
+ * GET /tasks/:id: every field of the reference; those not reached yet are null. Then how the review
+ * went: the rejections with their reasons, the proof a resubmission replaced, the operator's appeal.
+ */
+function taskDetail(row: TaskRow, proofs: { proof: unknown; firstProof: unknown }, operator: TaskOperator | undefined) {
   const reward = Number(row.reward_cents);
   const fee = Number(row.fee_cents);
   return {
@@ -94,9 +104,15 @@ function taskDetail(row: TaskRow, proof: unknown, operator: TaskOperator | undef
     proof_requirements: row.proof_requirements,
     digital_instructions: row.digital_instructions,
     agent_public_key: row.agent_public_key,
-    proof,
+    proof: proofs.proof,
     guardian_result: row.guardian_result ?? null,
-    operator: operator ? { id: operator.id, name: operator.name, rating: operator.rating === null ? null : Number(operator.rating) } : null,
+    rejections: row.rejections,
+    resubmitted_at: iso(row.resubmitted_at),
+    first_proof: proofs.firstProof,
+    appeal: row.appealed_at ? { note: row.appeal_note ?? '', appealed_at: iso(row.appealed_at) } : null,
+    operator: operator
+      ? { id: operator.id, name: operator.name, rating: operator.rating === null ? null : Number(operator.rating), releases: operator.releases }
+      : null,
     callback_url: row.callback_url,
     accepted_at: iso(row.accepted_at),
     started_at: iso(row.started_at),
@@ -113,22 +129,8 @@ function taskDetail(row: TaskRow, proof: unknown, operator: TaskOperator | undef
 export function taskRoutes(deps: Deps) {
   const { config, db } = deps;
 
-  /** The submitted proof as the reference shows it, its photos as fresh signed URLs. */
-  const proofForAgent = async (row: TaskRow, requestUrl: string) => {
-    const proof = row.proof as { photos?: string[]; notes?: string | null; confirmation_text?: string | null; reference_url?: string | null; artifact?: unknown } | null;
-    if (!proof) return null;
-    const origin = new URL(requestUrl).origin;
-    const photos = await Promise.all((proof.photos ?? []).map((path) =>
-      deps.storage ? deps.storage.signedUrl(path, { origin, expiresInSeconds: config.uploads.signedUrlTtlSeconds }) : path));
-    return {
-      photos,
-      notes: proof.notes ?? null,
-      confirmation_text: proof.confirmation_text ?? null,
-      reference_url: proof.reference_url ?? null,
-      has_artifact: proof.artifact != null,
-      submittedAt: iso(row.submitted_at),
-    };
-  };
+  const proofForAgent = (row: Pick<TaskRow, 'proof' | 'submitted_at'>, requestUrl: string) =>
+    proofAsShown(deps, row.proof, row.submitted_at, new URL(requestUrl).origin);
   /** A task to post, checked: the named arguments of api.create_task (and api.post_task). */
   const taskToPost = async (raw: unknown) => {
     const input = await validate(CreateTaskSchema, raw);
@@ -285,15 +287,20 @@ export function taskRoutes(deps: Deps) {
              t.location_lng, t.location_address, t.max_distance_m, t.reward_cents, t.fee_cents, t.deadline, t.proof_requirements,
              t.digital_instructions, cb.url as callback_url, t.agent_public_key, t.operator_id, t.proof,
              t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.verified_at, t.completed_at,
-             t.cancelled_at, t.expired_at, t.created_at, t.updated_at
+             t.cancelled_at, t.expired_at, t.created_at, t.updated_at, t.rejections, t.first_proof, t.resubmitted_at,
+             t.appeal_note, t.appealed_at
         from public.tasks t
         left join public.task_callbacks cb on cb.task_id = t.id
        where t.id = ${id} and t.agent_id = ${c.get('agent').id}`;
-      const [operator] = task?.operator_id ? await tx<TaskOperator[]>`select id, name, rating from api.task_operator(${id})` : [];
+      const [operator] = task?.operator_id ? await tx<TaskOperator[]>`select id, name, rating, releases from api.task_operator(${id})` : [];
       return { task, operator };
     });
     if (!task) throw notFound('task_not_found', 'Task not found');
-    return c.json(taskDetail(task, await proofForAgent(task, c.req.url), operator));
+    const [proof, firstProof] = await Promise.all([
+      proofForAgent(task, c.req.url),
+      proofForAgent({ proof: task.first_proof, submitted_at: null }, c.req.url),
+    ]);
+    return c.json(taskDetail(task, { proof, firstProof }, operator));
   });
 
   app.post('/tasks/:id/cancel', async (c) => {

@@ -39,12 +39,19 @@ export function registerReviewTools(server: McpServer, { client }: Context) {
 
   server.registerTool('verify_task', {
     title: 'Approve or reject proof',
-    description: 'Decide on a task the Guardian left for manual review (or still SUBMITTED), or settle one the Guardian DISPUTED. APPROVE completes it and pays the operator from escrow (irreversible); REJECT disputes it and keeps the funds in escrow until resolved, or, on a task the Guardian disputed, confirms the dispute and refunds reward and fee. Look at get_proof_photos / check_verification_status first.',
-    inputSchema: { task_id: z.string(), decision: z.enum(['APPROVE', 'REJECT']) },
+    description: 'Decide on a task the Guardian left for manual review (or still SUBMITTED), or settle one the Guardian DISPUTED. APPROVE completes it and pays the operator from escrow (irreversible). REJECT needs a reason the operator will read (say what the proof is missing, in plain words): it disputes the task with the funds held in escrow, and the operator may resubmit new proof once before the deadline (you hear task.resubmitted and judge again; a second rejection stands, and the operator may then appeal to an admin). On a task the Guardian disputed, REJECT confirms the dispute: it records your reason while the operator may still resubmit, and refunds reward and fee after that. Look at get_proof_photos / check_verification_status first.',
+    inputSchema: {
+      task_id: z.string(),
+      decision: z.enum(['APPROVE', 'REJECT']),
+      reason: z.string().min(1).max(1000).optional().describe('Required with REJECT: what the proof is missing, for the operator'),
+    },
     outputSchema: z.looseObject({ task_id: z.string(), status: z.string(), message: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  }, ({ task_id, decision }) => guarded(async () => {
-    const result = await client.tasks.verify(task_id, decision);
+  }, ({ task_id, decision, reason }) => guarded(async () => {
+    if (decision === 'REJECT' && !reason?.trim()) {
+      return { isError: true, content: [{ type: 'text' as const, text: 'REJECT needs a reason: say what the proof is missing, in words the operator can act on, and call verify_task again.' }] };
+    }
+    const result = decision === 'REJECT' ? await client.tasks.verify(task_id, 'REJECT', reason!) : await client.tasks.verify(task_id, 'APPROVE');
     return ok(result, result.message);
   }));
 }

@@ -172,6 +172,10 @@ export function registerTaskTools(server: McpServer, { client }: Context) {
 /** Statuses a task rests in: nothing changes them but a decision (DISPUTED) or nothing at all. */
 const AT_REST: string[] = ['COMPLETED', 'DISPUTED', 'CANCELLED', 'EXPIRED'];
 
+/** A DISPUTED task its operator may still resubmit (once, before the deadline) can move without you. */
+const mayResubmit = (task: { status: string; resubmitted_at: string | null; deadline: string }) =>
+  task.status === 'DISPUTED' && task.resubmitted_at === null && Date.parse(task.deadline) > Date.now();
+
 /** Polls the task every 3 s until `until` or the time limit, reporting progress; the result says which. */
 async function waitFor(
   client: Context['client'],
@@ -183,20 +187,20 @@ async function waitFor(
   const first = await client.tasks.retrieve(task_id);
   const done = (status: string) => (until ? until.includes(status as never) : status !== first.status);
   // A task at rest never reaches anything else by waiting: end there, whatever `until` says.
-  const atRest = (status: string) => AT_REST.includes(status);
+  const atRest = (t: typeof first) => AT_REST.includes(t.status) && !mayResubmit(t);
   let task = first;
-  while (!done(task.status) && !atRest(task.status) && Date.now() - started < limit) {
+  while (!done(task.status) && !atRest(task) && Date.now() - started < limit) {
     await new Promise((r) => setTimeout(r, Math.min(3000, limit - (Date.now() - started))));
     task = await client.tasks.retrieve(task_id);
     await onProgress?.(task.status);
   }
   const reached = done(task.status);
-  const final = atRest(task.status);
+  const final = atRest(task);
   const waited = Math.round((Date.now() - started) / 1000);
   const text = reached
     ? `${task_id} is ${task.status}.`
     : final
-      ? `${task_id} is ${task.status}, where it rests: waiting will not change it, do not call wait_for_task again.${task.status === 'DISPUTED' ? ' Settle it with verify_task (APPROVE pays, REJECT confirms a Guardian dispute and refunds).' : ''}`
-      : `${task_id} is still ${task.status} after ${waited} s; call wait_for_task again to keep waiting.`;
+      ? `${task_id} is ${task.status}, where it rests: waiting will not change it, do not call wait_for_task again.${task.status === 'DISPUTED' ? ' Settle it with verify_task (APPROVE pays, REJECT with a reason confirms a Guardian dispute and refunds); an appealed or self-raised dispute waits for an admin.' : ''}`
+      : `${task_id} is still ${task.status} after ${waited} s${mayResubmit(task) ? ' (the operator may resubmit new proof once before the deadline)' : ''}; call wait_for_task again to keep waiting.`;
   return ok({ task_id, status: task.status, reached, final, waited_seconds: waited }, text);
 }

@@ -243,6 +243,14 @@ function queryParameters(route: Route) {
   });
 }
 
+/** The events that are not simply a new status. */
+const EVENT_SUMMARIES: Partial<Record<(typeof responses.WEBHOOK_EVENTS)[number], string>> = {
+  'task.resubmitted': 'The operator sent new proof after a rejection (DISPUTED to SUBMITTED); the Guardian judges it again',
+  'task.appealed': 'The operator appealed a rejection that stood after resubmitting; the task stays DISPUTED until an admin settles it',
+  'task.released': 'The operator handed the task back, or did not start it within the hold: PENDING again, open to others',
+  'task.message': 'An operator wrote in the task\'s thread (its text is untrusted data from a person)',
+};
+
 /** What HumanOps POSTs to a task's callback_url, one entry per event. */
 function webhooks() {
   const signed = [
@@ -254,9 +262,7 @@ function webhooks() {
   return Object.fromEntries(responses.WEBHOOK_EVENTS.map((event) => [event, {
     post: {
       operationId: `webhook_${event.replace('.', '_')}`,
-      summary: event === 'task.message'
-        ? 'An operator wrote in the task\'s thread (its text is untrusted data from a person)'
-        : `The task moved to ${event.slice('task.'.length).toUpperCase()}`,
+      summary: EVENT_SUMMARIES[event] ?? `The task moved to ${event.slice('task.'.length).toUpperCase()}`,
       description: 'Answer 2xx within the timeout; anything else is retried with backoff for about a day. Verify the signature before trusting the body (the SDK\'s verifyWebhook does).',
       // Authenticated by its signature headers, not by a security scheme.
       security: [],

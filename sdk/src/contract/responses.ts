@@ -261,12 +261,24 @@ export const AgentProof = z.object({
   submittedAt: dateTime().nullable(),
 });
 
-/** Who did the task, as much as an agent may know: a short name and the mean rating. */
+/** Who did the task, as much as an agent may know: a short name, the mean rating, the hand-backs. */
 export const TaskOperator = z.object({
   id: z.string(),
   name: z.string().describe('First name and initial, e.g. "Jane D."'),
   rating: z.number().nullable().describe('Mean rating 1–5; null before the first rating'),
+  releases: z.int().describe('Tasks this operator accepted and handed back (or did not start within the hold)'),
 });
+
+export const Rejection = z.object({
+  by: z.enum(['agent', 'guardian']).describe('Who did not accept the proof: the agent that posted the task, or the AI Guardian'),
+  reason: z.string().describe('Why, as given (untrusted text: escape it when you show it)'),
+  at: dateTime(),
+}).meta({ description: 'One time a proof was not accepted, and why.' });
+
+export const Appeal = z.object({
+  note: z.string().describe("The operator's note to the admin (untrusted text)"),
+  appealed_at: dateTime(),
+}).meta({ description: "The operator's one appeal of a rejection that stood after resubmitting; an admin settles it." });
 
 const location = z.object({ lat: z.number().nullable(), lng: z.number().nullable(), address: z.string().nullable() });
 
@@ -292,6 +304,10 @@ export const TaskResponse = z.object({
   agent_public_key: z.string().nullable(),
   proof: AgentProof.nullable(),
   guardian_result: GuardianResult.nullable(),
+  rejections: z.array(Rejection).describe('Each time the proof was not accepted, oldest first'),
+  resubmitted_at: dateTime().nullable().describe('When the operator sent new proof after a rejection (once per task)'),
+  first_proof: AgentProof.nullable().describe('The proof the resubmission replaced'),
+  appeal: Appeal.nullable(),
   operator: TaskOperator.nullable(),
   callback_url: z.string().nullable(),
   accepted_at: dateTime().nullable(),
@@ -312,6 +328,31 @@ export const ApprovedTaskResponse = z.object({ task_id: z.string(), status: stat
 export const DeclinedTaskResponse = z.object({ task_id: z.string(), status: z.literal('CANCELLED'), refunded_usd: usd(), message: z.string() });
 
 export const VerifiedTaskResponse = z.object({ task_id: z.string(), status: status(), message: z.string().optional() });
+
+export const ResubmittedTaskResponse = z.object({ task_id: z.string(), status: status(), submitted_at: dateTime(), message: z.string() });
+
+export const AppealedTaskResponse = z.object({ task_id: z.string(), status: status(), appealed_at: dateTime(), message: z.string() });
+
+export const ReleasedTaskResponse = z.object({
+  task_id: z.string(),
+  status: z.literal('PENDING'),
+  discarded_files: z.int().describe('Proof files you had uploaded for it, now deleted'),
+  message: z.string(),
+});
+
+/** A task whose operator appealed, with what the admin weighs. */
+export const AppealListResponse = z.object({
+  data: z.array(z.object({
+    task_id: z.string(),
+    title: z.string(),
+    status: status(),
+    reward_usd: usd(),
+    rejections: z.array(Rejection),
+    appeal: Appeal,
+    first_proof: AgentProof.nullable(),
+    proof: AgentProof.nullable(),
+  })),
+});
 
 export const RatingResponse = z.object({
   task_id: z.string(),
@@ -434,6 +475,14 @@ export const OperatorTaskResponse = z.object({
     reasons: z.array(z.object({ check: z.string(), note: z.string(), hard: z.boolean() }))
       .describe("What the Guardian's rules found against the proof, each in plain words naming the photo by its number (Photo 1 is the first submitted); hard when it refutes the proof, else a person decides"),
   }).nullable().describe("The Guardian's verdict on your proof, for the operator who holds the task"),
+  review: z.object({
+    rejections: z.array(Rejection).describe('Each time your proof was not accepted and why, oldest first'),
+    resubmitted_at: dateTime().nullable(),
+    can_resubmit: z.boolean().describe('DISPUTED, not resubmitted yet, before the deadline: POST /operator/tasks/{id}/resubmit'),
+    can_appeal: z.boolean().describe('DISPUTED again after resubmitting, not appealed yet: POST /operator/tasks/{id}/appeal'),
+    appeal: Appeal.nullable(),
+    resolution: z.enum(['refund', 'pay', 'split']).nullable().describe('How a dispute was settled: refund means the requester got the reward back'),
+  }).nullable().describe('How the review of your proof went, for the operator who holds the task'),
 });
 export const MyTasksResponse = z.object({ data: z.array(OperatorTaskResponse), pagination: Pagination });
 
@@ -557,7 +606,7 @@ export const TickResponse = z.object({ ran: z.record(z.string(), z.union([z.numb
 /** The events that announce a task's new status. */
 export const STATUS_WEBHOOK_EVENTS = [
   'task.pending_approval', 'task.accepted', 'task.submitted', 'task.verified', 'task.manual_review', 'task.disputed', 'task.completed',
-  'task.cancelled', 'task.expired',
+  'task.cancelled', 'task.expired', 'task.resubmitted', 'task.appealed', 'task.released',
 ] as const;
 
 /** Every webhook event: the status changes, and an operator's message in the task's thread. */

@@ -212,8 +212,8 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/tasks/{id}/verify', operationId: 'verifyTask', tag: 'Tasks', auth: 'agent', idempotent: true,
-    summary: 'Approve (pays the operator) or reject (disputes) a task in review; settle a dispute the Guardian raised',
-    description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT disputes from SUBMITTED or MANUAL_REVIEW; on a task the Guardian disputed it refunds reward and fee (CANCELLED). A dispute you raised yourself is settled by an admin (409 dispute_pending).',
+    summary: 'Approve (pays the operator) or reject with a reason (disputes) a task in review; settle a dispute the Guardian raised',
+    description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT needs a `reason` (400 without one), which the operator reads; it disputes from SUBMITTED or MANUAL_REVIEW, and the operator may then resubmit once before the deadline (task.resubmitted). On a task the Guardian disputed, REJECT confirms the dispute: while the operator may still resubmit it only records your reason (the task stays DISPUTED), afterwards it refunds reward and fee (CANCELLED). A dispute you raised yourself, or one the operator appealed, is settled by an admin (409 dispute_pending, appeal_pending).',
     body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
@@ -347,6 +347,24 @@ export const ROUTES: Route[] = [
     summary: 'Submit proof; the AI Guardian verifies it', body: rq.SubmitProofSchema, responses: ok(rs.SubmittedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
   },
   {
+    method: 'post', path: '/operator/tasks/{id}/resubmit', operationId: 'resubmitProof', tag: 'Operator', auth: 'operator',
+    summary: 'Send new proof for a DISPUTED task you hold: once, before the deadline; the Guardian judges it again',
+    description: 'The body is a submit\'s. Upload new photos with task_id first (a DISPUTED task open to resubmission takes them). 409 `already_resubmitted` the second time, `task_not_disputed` unless DISPUTED; 410 `task_expired` after the deadline; 400 `proof_unchanged` for the same proof again. Escrow stays held.',
+    body: rq.SubmitProofSchema, responses: ok(rs.ResubmittedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/appeal', operationId: 'appealTask', tag: 'Operator', auth: 'operator',
+    summary: 'Appeal, once, a rejection that stood after you resubmitted: an admin settles the dispute',
+    description: 'The admin sees every rejection\'s reason, your note and both proofs. 409 `resubmit_first` before a resubmission, `already_appealed` the second time, `task_not_disputed` unless DISPUTED. The task stays DISPUTED, its escrow held.',
+    body: rq.AppealSchema, responses: ok(rs.AppealedTaskResponse), errors: [400, 401, 403, 404, 409],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/release', operationId: 'releaseTask', tag: 'Operator', auth: 'operator',
+    summary: 'Hand back an ACCEPTED or IN_PROGRESS task you cannot do: it goes back to the feed',
+    description: 'The proof files you uploaded for it are deleted, and the release counts on your record, which agents see. 409 `task_not_releasable` once submitted. An accepted task not started within the hold (2 hours for physical tasks) goes back by itself.',
+    body: rq.NoInputSchema, responses: ok(rs.ReleasedTaskResponse), errors: [400, 401, 403, 404, 409],
+  },
+  {
     method: 'get', path: '/operator/earnings', operationId: 'getEarnings', tag: 'Operator', auth: 'operator',
     summary: 'Pending and available balances, and recent paid tasks', responses: ok(rs.EarningsResponse), errors: [401, 403],
   },
@@ -378,8 +396,13 @@ export const ROUTES: Route[] = [
     summary: "Settle an operator's KYC review", body: rq.KycDecisionSchema, responses: ok(rs.KycDecisionResponse), errors: [400, 403, 404],
   },
   {
+    method: 'get', path: '/admin/appeals', operationId: 'listAppeals', tag: 'Admin', auth: 'admin',
+    summary: 'Appealed disputes waiting for a decision, oldest first, with the reasons, the note and both proofs',
+    responses: ok(rs.AppealListResponse), errors: [403],
+  },
+  {
     method: 'post', path: '/admin/tasks/{id}/resolve', operationId: 'resolveDispute', tag: 'Admin', auth: 'admin',
-    summary: 'Settle a DISPUTED task: refund the agent, pay the operator, or split the reward',
+    summary: 'Settle a DISPUTED task (appealed or not): refund the agent, pay the operator, or split the reward',
     body: rq.ResolveDisputeSchema, responses: ok(rs.ResolvedDisputeResponse), errors: [400, 403, 404, 409],
   },
   {

@@ -415,8 +415,23 @@ export const OperatorSearchQuery = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // Review, disputes and the sandbox.
 
-export const VerifyTaskSchema = z.strictObject({
-  decision: z.enum(['APPROVE', 'REJECT'], { error: unlessMissing('must be APPROVE or REJECT') }),
+export const VerifyTaskSchema = documented(z
+  .strictObject({
+    decision: z.enum(['APPROVE', 'REJECT'], { error: unlessMissing('must be APPROVE or REJECT') }),
+    /** Why the proof falls short, in words the operator can act on: required to reject. */
+    reason: text(1000).optional(),
+  })
+  .refine((r) => r.decision !== 'REJECT' || r.reason !== undefined, {
+    message: 'is required to reject: say what the proof is missing, the operator reads it',
+    path: ['reason'],
+  }), {
+  if: { properties: { decision: { const: 'REJECT' } }, required: ['decision'] },
+  then: { properties: { reason: true }, required: ['reason'] },
+});
+
+/** The operator's one appeal of a rejection that stands after resubmitting. */
+export const AppealSchema = z.strictObject({
+  note: text(2000),
 });
 
 export const ResolveDisputeSchema = documented(z

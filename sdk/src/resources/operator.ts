@@ -73,6 +73,28 @@ export interface OperatorTask extends OpenTask {
     /** What the Guardian's rules found, each in plain words naming the photo by its number; `hard` when it refutes the proof. */
     reasons: { check: string; note: string; hard: boolean }[];
   } | null;
+  /** How the review of your proof went: each rejection's reason, and what you may do next. */
+  review: TaskReview | null;
+}
+
+/** One time a proof was not accepted: by the agent that posted the task or the Guardian, and why. */
+export interface Rejection {
+  by: 'agent' | 'guardian';
+  /** As given: untrusted text, escape it when you show it. */
+  reason: string;
+  at: string;
+}
+
+export interface TaskReview {
+  rejections: Rejection[];
+  resubmitted_at: string | null;
+  /** DISPUTED, not resubmitted yet and before the deadline: `tasks.resubmit`. */
+  can_resubmit: boolean;
+  /** DISPUTED again after resubmitting and not appealed yet: `tasks.appeal`. */
+  can_appeal: boolean;
+  appeal: { note: string; appealed_at: string } | null;
+  /** How a dispute was settled (`refund`: the requester got the reward back). */
+  resolution: 'refund' | 'pay' | 'split' | null;
 }
 
 export type { Page };
@@ -202,6 +224,24 @@ export class OperatorTasks {
   /** Submits proof; the Guardian then judges it (watch `retrieve(taskId).status`). */
   submit(taskId: string, params: SubmitParams, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; submitted_at: string; message: string }> {
     return this.client.request('POST', `${path(taskId)}/submit`, { body: params, ...options });
+  }
+
+  /**
+   * Sends new proof for a DISPUTED task: once, before the deadline (upload new photos with its
+   * taskId first). The Guardian judges it again; a second rejection stands.
+   */
+  resubmit(taskId: string, params: SubmitParams, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; submitted_at: string; message: string }> {
+    return this.client.request('POST', `${path(taskId)}/resubmit`, { body: params, ...options });
+  }
+
+  /** Appeals, once, a rejection that stood after resubmitting: an admin settles the dispute. */
+  appeal(taskId: string, note: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; appealed_at: string; message: string }> {
+    return this.client.request('POST', `${path(taskId)}/appeal`, { body: { note }, ...options });
+  }
+
+  /** Hands back an ACCEPTED or IN_PROGRESS task: open to others again, uploaded files deleted. */
+  release(taskId: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: 'PENDING'; discarded_files: number; message: string }> {
+    return this.client.request('POST', `${path(taskId)}/release`, { body: {}, ...options });
   }
 
   /**

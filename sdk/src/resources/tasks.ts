@@ -41,9 +41,18 @@ export class Tasks {
     return this.client.request('POST', `${path(taskId)}/cancel`, options);
   }
 
-  /** Your decision on a task in review: APPROVE completes and pays, REJECT disputes it. */
-  verify(taskId: string, decision: 'APPROVE' | 'REJECT', options: RequestOptions = {}): APIPromise<VerifiedTask> {
-    return this.client.request('POST', `${path(taskId)}/verify`, { body: { decision }, ...options });
+  /** Approves a task in review (or overrides a dispute): it completes and the operator is paid. */
+  verify(taskId: string, decision: 'APPROVE', options?: RequestOptions): APIPromise<VerifiedTask>;
+  /**
+   * Rejects a task in review with a reason the operator reads (required): it is DISPUTED, escrow
+   * held, and the operator may resubmit once before the deadline. On a task the Guardian disputed,
+   * confirms the dispute (refunded once the operator can no longer resubmit).
+   */
+  verify(taskId: string, decision: 'REJECT', reason: string, options?: RequestOptions): APIPromise<VerifiedTask>;
+  verify(taskId: string, decision: 'APPROVE' | 'REJECT', reasonOrOptions?: string | RequestOptions, maybeOptions: RequestOptions = {}): APIPromise<VerifiedTask> {
+    const reason = typeof reasonOrOptions === 'string' ? reasonOrOptions : undefined;
+    const options = typeof reasonOrOptions === 'object' ? reasonOrOptions : maybeOptions;
+    return this.client.request('POST', `${path(taskId)}/verify`, { body: { decision, reason }, ...options });
   }
 
   /** Rates the operator of a COMPLETED task, 1–5, once. */
