@@ -253,7 +253,8 @@ describe('rule checks', () => {
     const checks = await run(task({ proof: { ...task().proof, photos: ['a.jpg', 'b.jpg'] } }),
       [image(null, 'a.jpg'), image(new TextEncoder().encode('<svg/>'), 'b.jpg')]);
     expect(failed(checks)).toEqual(['images_exist', 'image_count']);
-    expect(note(checks, 'images_exist')).toBe('Missing or not an image: Photo 1 (a.jpg), Photo 2 (b.jpg)');
+    // Named as the operator saw them, never by storage path.
+    expect(note(checks, 'images_exist')).toBe('Missing or not an image: Photo 1, Photo 2');
   });
 
   it('check the proof type: confirmation text, artifact', async () => {
