@@ -374,6 +374,11 @@ describe('GET /tasks/:id', () => {
       agent_public_key: null,
       proof: null,
       guardian_result: null,
+      // Beyond the reference: how the review went (each rejection's reason, a resubmission, an appeal).
+      rejections: [],
+      resubmitted_at: null,
+      first_proof: null,
+      appeal: null,
       operator: null,
       callback_url: 'https://your-app.com/webhook',
       accepted_at: null,
