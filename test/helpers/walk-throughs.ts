@@ -48,14 +48,16 @@ export function bashBlocks(markdown: string, title: string): string[] {
 
 /**
  * What the operator does in the app between the README's two blocks, as the app does it: signs in
- * (a token from the stack's issuer), registers, accepts the task, uploads the sample photo, submits.
+ * (a token from the stack's issuer), registers, accepts the task, takes the sample photo (stamped now,
+ * as the README says), uploads it, submits.
  */
 export const OPERATOR_IN_THE_APP = `
 OP="Authorization: Bearer $(npm run -s token -- op_readme)"
 curl -sf -X POST $API/operator/register -H "$OP" -H 'Content-Type: application/json' \\
   -d '{"name": "Rea Dme", "email": "rea@example.com", "phone": "+1234567890", "location": {"city": "New York", "country": "US", "lat": 40.7128, "lng": -74.006}}'
 curl -sf -X POST $API/operator/tasks/$TASK/accept -H "$OP"
-PHOTO=$(curl -sf -X POST $API/operator/upload -H "$OP" -F task_id=$TASK -F file=@docs/sign.jpg | json .path)
+SAMPLE=$(mktemp -d)/sign.jpg && npm run -s sample-photo -- "$SAMPLE"
+PHOTO=$(curl -sf -X POST $API/operator/upload -H "$OP" -F task_id=$TASK -F file=@"$SAMPLE" | json .path)
 curl -sf -X POST $API/operator/tasks/$TASK/submit -H "$OP" -H 'Content-Type: application/json' -d '{"photos": ["'$PHOTO'"]}'
 echo
 `;
