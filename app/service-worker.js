@@ -28,3 +28,30 @@ self.addEventListener('fetch', (event) => {
   }
   event.respondWith(caches.match(request).then((cached) => cached ?? fetch(request)));
 });
+
+// Push alerts: the payload is a title, a short body and a link into the app (never a secret).
+self.addEventListener('push', (event) => {
+  let alert = {};
+  try {
+    alert = event.data ? event.data.json() : {};
+  } catch {
+    // Not ours to read: show nothing of it.
+  }
+  const url = typeof alert.url === 'string' && alert.url.startsWith('/#/') ? alert.url : '/';
+  event.waitUntil(self.registration.showNotification(typeof alert.title === 'string' ? alert.title : 'HumanOps', {
+    body: typeof alert.body === 'string' ? alert.body : '',
+    icon: 'icon-192.png',
+    tag: typeof alert.task_id === 'string' ? alert.task_id : undefined,
+    data: { url },
+  }));
+});
+
+// A tap opens the task in the app: an open window if there is one, else a new one.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = new URL(`.${event.notification.data?.url?.slice(1) ?? '/'}`, self.registration.scope).href;
+  event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+    const open = windows.find((client) => client.url.startsWith(self.registration.scope));
+    return open ? open.navigate(target).then((client) => client?.focus()) : self.clients.openWindow(target);
+  }));
+});

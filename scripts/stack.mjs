@@ -29,6 +29,7 @@ import { localCertificate } from './lib/certificate.mjs';
 import { LOCAL_CHAIN_ID, startLocalChain } from './lib/chain.mjs';
 import { servingHost } from './lib/host.mjs';
 import { defaultDataDir, issuerKeyFile, startIssuer } from './lib/issuer.mjs';
+import { keptVapidKeys } from './lib/vapid.mjs';
 import { migrate } from './lib/migrate.mjs';
 import { freePort, portIsFree } from './lib/ports.mjs';
 import { postgresBlockedAt, startPostgres } from './lib/postgres.mjs';
@@ -164,6 +165,8 @@ try {
 
   const storageDir = join(dir, 'storage');
   const workerSecret = keptSecret(join(dir, 'worker-secret'));
+  const vapid = keptVapidKeys(dir);
+  if (vapid.made) say(`made       a VAPID key pair for Web Push (in ${vapid.file})`);
   mkdirSync(storageDir, { recursive: true });
   // Beyond loopback the app needs a secure context (location, camera, service worker): HTTPS.
   const tls = host.loopback ? undefined : await localCertificate(dir, [host.address, '127.0.0.1', 'localhost']);
@@ -187,6 +190,7 @@ try {
       HUMANOPS_STORAGE_DIR: storageDir,
       STORAGE_SIGNING_SECRET: keptSecret(join(dir, 'storage-signing-secret')),
       WORKER_SECRET: workerSecret,
+      ...vapid.env,
       // Admin routes answer only when an admin key is set; locally that is the developer's choice.
       ...(process.env.HUMANOPS_ADMIN_KEY ? { HUMANOPS_ADMIN_KEY: process.env.HUMANOPS_ADMIN_KEY } : {}),
       ...chainEnv,

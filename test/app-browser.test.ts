@@ -14,6 +14,7 @@ import { PROOF_TYPES, TASK_STATUSES, TASK_TYPES } from '../sdk/src/contract/cate
 import { type StandIn, startAnthropicStandIn, toolAnswer } from './helpers/anthropic-stand-in.ts';
 import { localOperatorId, type OperatorApp, startOperatorApp } from './helpers/app.ts';
 import { makeJpeg } from './helpers/images.ts';
+import { vapidEnv, vapidKeys } from './helpers/push-service.ts';
 import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { type Agent, type Stack, operatorToken, startStack } from './helpers/stack.ts';
 
@@ -26,6 +27,30 @@ const HERE = { latitude: 40.7128, longitude: -74.006 };
 /** How long a poll waits for the page to catch up (the machine may be busy). */
 const POLL = { timeout: 15_000 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+/** The stack's VAPID key pair, as `npm start` makes one at first start. */
+const VAPID = vapidKeys();
+
+/**
+ * Chromium's own PushManager.subscribe needs its push service (Google's FCM) on the network, which a
+ * test offline cannot reach: the page gets this stand-in instead, which records what the app asked
+ * for and hands back a subscription as the browser would. Notification.requestPermission is counted.
+ */
+const FAKE_PUSH = `(() => {
+  const endpoint = 'https://push.example.test/push/' + 'browser-one';
+  const subscription = {
+    endpoint, expirationTime: null,
+    toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh: '${vapidKeys().publicKey}', auth: 'AAAAAAAAAAAAAAAAAAAAAA' } }),
+    unsubscribe: async () => { localStorage.removeItem('fake-push'); return true; },
+  };
+  window.__permissionAsks = 0;
+  const ask = Notification.requestPermission.bind(Notification);
+  Notification.requestPermission = (...args) => { window.__permissionAsks += 1; return ask(...args); };
+  PushManager.prototype.subscribe = async function (options) {
+    localStorage.setItem('fake-push', btoa(String.fromCharCode(...new Uint8Array(options.applicationServerKey))));
+    return subscription;
+  };
+  PushManager.prototype.getSubscription = async function () { return localStorage.getItem('fake-push') ? subscription : null; };
+})()`;
 
 describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () => {
   let standIn: StandIn;
@@ -49,7 +74,8 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     };
     // The 7-day hold of live mode (test mode releases earnings at once), so the app shows pending earnings.
     stack = await startStack({
-      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000', EARNINGS_HOLD_SECONDS: '604800' },
+      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: standIn.url, ANTHROPIC_MODEL: 'claude-test', ANTHROPIC_TIMEOUT_MS: '3000', EARNINGS_HOLD_SECONDS: '604800',
+        ...vapidEnv(VAPID) },
     });
     app = await startOperatorApp(stack, { https: true });
     agent = await stack.registerAgent('app-agent');
@@ -297,6 +323,51 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     // The open thread fetches the answer by itself.
     await page.getByText('The sign above the door, facing the street.').waitFor(POLL);
     await expectAccessible(page, 'task thread');
+    await context.close();
+  });
+
+  it('offers alerts only after a task is accepted, subscribes on the tap, shows a pushed alert, and signing out removes the subscription', async () => {
+    const taskId = await postTask();
+    const context = await browser.newContext({ ...PHONE, geolocation: HERE, permissions: ['geolocation', 'notifications'] });
+    await context.addInitScript(FAKE_PUSH);
+    const page = await context.newPage();
+    const operatorId = await registeredOperator(page);
+    await openTask(page, taskId);
+    // Never on load: neither the feed nor an open task asked for permission.
+    expect(await page.evaluate('window.__permissionAsks')).toBe(0);
+    expect(await page.getByRole('button', { name: 'Turn on alerts' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('heading', { name: 'Hear about the next task' }).waitFor();
+    await expectAccessible(page, 'alert offer');
+    await page.getByRole('button', { name: 'Turn on alerts' }).click();
+    await page.getByText('Alerts are on. You can change them in your profile.').waitFor();
+    expect(await page.evaluate('window.__permissionAsks')).toBe(1);
+    // Subscribed with the server's VAPID key, and registered with the API.
+    expect(Buffer.from(String(await page.evaluate("localStorage.getItem('fake-push')")), 'base64').toString('base64url')).toBe(VAPID.publicKey);
+    expect(await stack.sql`select recipient_id from push_subscriptions where endpoint = 'https://push.example.test/push/browser-one'`).toEqual([{ recipient_id: operatorId }]);
+
+    // The service worker shows a pushed alert (delivered through the browser's debugging protocol,
+    // as the push service would) and it links into the task.
+    const cdp = await context.newCDPSession(page);
+    const registered = new Promise<string>((resolve) => cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL.startsWith(app.url) && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    }));
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: new URL(app.url).origin, registrationId: await registered,
+      data: JSON.stringify({ title: 'New task nearby: Check the sign', body: '$25.00 · 1 km away', url: `/#/task/${taskId}`, task_id: taskId }),
+    });
+    await expect.poll(() => page.evaluate(() => navigator.serviceWorker.ready.then((r) => r.getNotifications())
+      .then((all) => all.map((n) => ({ title: n.title, body: n.body, url: n.data?.url })))), POLL)
+      .toEqual([{ title: 'New task nearby: Check the sign', body: '$25.00 · 1 km away', url: `/#/task/${taskId}` }]);
+
+    await nav(page).getByRole('link', { name: 'Profile' }).click();
+    await page.getByText('Alerts are on for this device.').waitFor();
+    await expectAccessible(page, 'profile with alerts');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').waitFor();
+    expect(await stack.sql`select id from push_subscriptions where recipient_id = ${operatorId}`).toEqual([]);
     await context.close();
   });
 

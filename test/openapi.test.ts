@@ -20,6 +20,7 @@ import { createLocalStorage } from '../functions/_shared/storage.ts';
 import { openApiDocument } from '../sdk/src/contract/openapi.ts';
 import { generateKeyPair } from '../sdk/src/e2ee.ts';
 import { makeJpeg } from './helpers/images.ts';
+import { vapidEnv, vapidKeys } from './helpers/push-service.ts';
 import { futureDeadline, operatorToken, type Reply, type Stack, startStack, txHash } from './helpers/stack.ts';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
@@ -149,7 +150,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   receiver = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received, server };
-  stack = await startStack({ env: { HUMANOPS_ADMIN_KEY: ADMIN_KEY, WORKER_SECRET, EARNINGS_HOLD_SECONDS: '0', DEPOSIT_XPUB: XPUB } });
+  stack = await startStack({ env: { HUMANOPS_ADMIN_KEY: ADMIN_KEY, WORKER_SECRET, EARNINGS_HOLD_SECONDS: '0', DEPOSIT_XPUB: XPUB, ...vapidEnv() } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -217,6 +218,16 @@ describe('the live API answers as documented', () => {
     await call('POST', '/operator/register', { headers: operator.auth, body: profile });
     await call('GET', '/operator/earnings');
     await call('GET', '/operator/me', { headers: operator.auth });
+    // Push alerts: settings, preferences, a subscription added and removed.
+    await call('GET', '/operator/push', { headers: operator.auth });
+    await call('GET', '/operator/push');
+    await call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: 25, min_reward_usd: 10 } });
+    await call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: -1 } });
+    const endpoint = 'https://push.example.test/push/conformance';
+    await call('POST', '/operator/push-subscriptions', { headers: operator.auth, body: { endpoint, expirationTime: null, keys: { p256dh: vapidKeys().publicKey, auth: 'AAAAAAAAAAAAAAAAAAAAAA' } } });
+    await call('POST', '/operator/push-subscriptions', { headers: operator.auth, body: { endpoint: 'http://insecure.example.test/', keys: { p256dh: 'x', auth: 'y' } } });
+    await call('DELETE', `/operator/push-subscriptions?endpoint=${encodeURIComponent(endpoint)}`, { headers: operator.auth });
+    await call('DELETE', '/operator/push-subscriptions', { headers: operator.auth });
     await call('GET', '/operator/me', { headers: { authorization: `Bearer ${await operatorToken('op_unregistered')}` } });
     await call('PATCH', '/operator/me', { headers: operator.auth, body: { phone: '+1 212 555 0100', travel_radius_km: 30 } });
     await call('PATCH', '/operator/me', { headers: operator.auth, body: { name: '', travel_radius_km: 0 } });

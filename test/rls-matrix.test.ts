@@ -5,6 +5,7 @@
 // the operator's functions directly in SQL, nor operator claims the agent's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJpeg } from './helpers/images.ts';
+import { vapidEnv, vapidKeys } from './helpers/push-service.ts';
 import { type Agent, type Operator, operatorToken, physicalTask, type Stack, startStack } from './helpers/stack.ts';
 
 /**
@@ -44,6 +45,10 @@ const SPECS: Record<string, Spec> = {
   deposit_addresses: { key: 't.address' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
+  push_subscriptions: { key: 't.id', operator: 't.recipient_id = $ID' },
+  push_preferences: { key: 't.operator_id', operator: 't.operator_id = $ID' },
+  push_outbox: { key: 't.id' },
+  push_task_fanouts: { key: 't.task_id' },
   // An operator reads its own conversations, and the public answers on tasks still open to all.
   task_messages: {
     key: 't.id', agent: 't.agent_id = $ID',
@@ -69,11 +74,18 @@ type Role = { name: string; role: string; claims: Record<string, unknown> | null
 let roles: Role[];
 
 beforeAll(async () => {
-  stack = await startStack({ env: { EARNINGS_HOLD_SECONDS: '0', RATE_LIMIT_PER_MINUTE: '1000000' } });
+  stack = await startStack({ env: { EARNINGS_HOLD_SECONDS: '0', RATE_LIMIT_PER_MINUTE: '1000000', ...vapidEnv() } });
   alice = await stack.registerAgent('alice');
   bob = await stack.registerAgent('bob');
   xavier = await stack.registerOperator();
   yvonne = await stack.registerOperator();
+  // Push: each operator subscribes and sets preferences; the tick fans the open tasks out to both.
+  for (const operator of [xavier, yvonne]) {
+    const keys = { p256dh: vapidKeys().publicKey, auth: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    const subscribed = await stack.call('POST', '/operator/push-subscriptions', { headers: operator.auth, body: { endpoint: `https://push.example.test/push/${operator.id}`, keys } });
+    expect(subscribed.status).toBe(201);
+    expect((await stack.call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: 50 } })).status).toBe(200);
+  }
   const digital = { task_type: 'CONTENT_REVIEW', reward_usd: 20, location: undefined, proof_requirements: ['Written assessment'] };
   // Every table gets rows of both agents and both operators: tasks open, held, completed, rated and
   // paid out; proof files, one judged by the Guardian; webhook deliveries; idempotency keys of both.

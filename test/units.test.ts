@@ -1,13 +1,17 @@
 // Fast unit tests: the shared function code and the stack's scripts imported directly under Node,
 // no database and no Deno. Importing them here also proves the function code runs outside Deno.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../functions/_shared/config.ts';
 import { isP256PublicKey, randomBase62, secretsEqual } from '../functions/_shared/crypto.ts';
 import { centsToUsd, usdToCents } from '../functions/_shared/money.ts';
 import { VERSION } from '../functions/_shared/version.ts';
 import { clientIp } from '../functions/api/middleware/rate-limit.ts';
+import { pushEndpointProblem } from '../functions/api/push-step.ts';
 import { listMigrations, splitStatements } from '../scripts/lib/migrate.mjs';
+import { keptVapidKeys } from '../scripts/lib/vapid.mjs';
 
 const readJson = (relative: string) => JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));
 const packageJson = readJson('../package.json');
@@ -209,6 +213,32 @@ describe('loadConfig', () => {
     expect(config.rateLimit).toEqual({ enabled: true, perMinute: 100, uploadsPerMinute: 10, anonymousPerMinute: 1000 });
     expect(config.tickBudgetMs).toBe(45_000);
     expect(config.adminKey).toBeUndefined();
+  });
+
+  it('push: off without VAPID keys, all three or none, the private key never shown; any https push host only in test mode on loopback', () => {
+    const keys = keptVapidKeys(mkdtempSync(join(tmpdir(), 'humanops-vapid-'))).env;
+    expect(loadConfig({ SUPABASE_DB_URL: DB }).push).toEqual({ vapid: undefined, hourlyCap: 6, timeoutMs: 10_000, serviceHosts: null });
+    const on = loadConfig({ SUPABASE_DB_URL: DB, ...keys, PUSH_HOURLY_CAP: '3' }).push;
+    expect(on.vapid).toEqual({ publicKey: keys.VAPID_PUBLIC_KEY, privateKey: keys.VAPID_PRIVATE_KEY, subject: 'mailto:push@humanops.localhost' });
+    expect(on.hourlyCap).toBe(3);
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY })).toThrow(ConfigError);
+    const secret = 'not-a-key-but-a-secret';
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, ...keys, VAPID_PRIVATE_KEY: secret })).toThrow(/VAPID_PRIVATE_KEY/);
+    expect(() => loadConfig({ SUPABASE_DB_URL: DB, ...keys, VAPID_PRIVATE_KEY: secret })).not.toThrow(new RegExp(secret));
+    expect(loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).push.serviceHosts).toContain('fcm.googleapis.com');
+    expect(pushEndpointProblem('https://fcm.googleapis.com/fcm/send/abc', loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).push.serviceHosts)).toBeNull();
+    expect(pushEndpointProblem('https://169.254.169.254/latest', loadConfig({ ...LIVE, HUMANOPS_ADMIN_KEY: ADMIN }).push.serviceHosts)).toMatch(/push service/);
+    expect(pushEndpointProblem('https://evil.example/fcm.googleapis.com', ['fcm.googleapis.com'])).toMatch(/push service/);
+  });
+
+  it('keeps the local VAPID pair in the data dir: made once, the same on the next start, readable by its owner only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'humanops-vapid-'));
+    const first = keptVapidKeys(dir);
+    expect(first.made).toBe(true);
+    const again = keptVapidKeys(dir);
+    expect(again).toMatchObject({ made: false, env: first.env });
+    expect(statSync(join(dir, 'vapid.json')).mode & 0o777).toBe(0o600);
+    expect(keptVapidKeys(dir, { VAPID_PUBLIC_KEY: 'x' }).env).toEqual({});
   });
 
   it('payouts: a 48-hour address cool-down, shorter only in test mode; a malformed payout key named, never shown', () => {

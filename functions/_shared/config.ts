@@ -58,6 +58,13 @@ const EnvSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   WEBHOOK_RESENDS_PER_MINUTE: positiveInt.default(10),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be a P-256 public key, 65 bytes uncompressed, base64url').optional(),
+  // Never echoed in an error: a malformed key is reported by name only (see loadConfig).
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL').optional(),
+  PUSH_HOURLY_CAP: positiveInt.default(6),
+  PUSH_TIMEOUT_MS: positiveInt.default(10_000),
+  PUSH_SERVICE_HOSTS: z.string().optional(),
   BASE_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
   BASE_CHAIN_ID: positiveInt.default(8453),
   USDC_CONTRACT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').default('0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'),
@@ -164,6 +171,17 @@ export interface Config {
     timeoutMs: number;
     /** Resends an agent may ask for per minute: each makes a delivery due at once. */
     resendsPerMinute: number;
+  };
+  /**
+   * Web Push: the VAPID key pair and subject (push is off without them), the most new-task alerts
+   * an operator gets an hour, and the push services a subscription may point at (null: any https
+   * host, for test mode on this machine only).
+   */
+  push: {
+    vapid: { publicKey: string; privateKey: string; subject: string } | undefined;
+    hourlyCap: number;
+    timeoutMs: number;
+    serviceHosts: string[] | null;
   };
   chain: {
     rpcUrl: string | undefined;
@@ -383,6 +401,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       resendsPerMinute: e.WEBHOOK_RESENDS_PER_MINUTE,
     },
+    push: {
+      vapid: vapidKeys(e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT),
+      hourlyCap: e.PUSH_HOURLY_CAP,
+      timeoutMs: e.PUSH_TIMEOUT_MS,
+      serviceHosts: e.PUSH_SERVICE_HOSTS !== undefined
+        ? list(e.PUSH_SERVICE_HOSTS)
+        : mode === 'test' && !reachableFromOutside ? null : KNOWN_PUSH_SERVICES,
+    },
     chain: {
       rpcUrl: e.BASE_RPC_URL,
       chainId: e.BASE_CHAIN_ID,
@@ -398,6 +424,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dailyCapCents: e.PAYOUT_DAILY_CAP_USD * 100,
     },
   };
+}
+
+/**
+ * The browsers' push services: a subscription must point at one (or at a subdomain of one), so an
+ * operator cannot make the worker post to any address it names.
+ */
+export const KNOWN_PUSH_SERVICES = [
+  'fcm.googleapis.com', 'updates.push.services.mozilla.com', 'push.services.mozilla.com', 'web.push.apple.com',
+  'notify.windows.com',
+];
+
+/** The VAPID keys when all three are set; any other partial setting is an error, naming only the variable. */
+function vapidKeys(publicKey: string | undefined, privateKey: string | undefined, subject: string | undefined) {
+  if (publicKey === undefined && privateKey === undefined && subject === undefined) return undefined;
+  if (!publicKey || !privateKey || !subject) throw new ConfigError('VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT come together');
+  if (!/^[A-Za-z0-9_-]{43}$/.test(privateKey)) throw new ConfigError('VAPID_PRIVATE_KEY: must be a P-256 private key, 32 bytes base64url');
+  return { publicKey, privateKey, subject };
 }
 
 /** Whether a listen address only accepts connections from this machine. */

@@ -24,6 +24,7 @@ import { operatorRoutes } from './routes/operator.ts';
 import { operatorSearchRoutes } from './routes/operators.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { pushRoutes } from './routes/push.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { storageRoutes } from './routes/storage.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: Deps) {
   app.route('/', operatorSearchRoutes(deps));
   app.route('/', operatorRoutes(deps));
   app.route('/', messageRoutes(deps));
+  app.route('/', pushRoutes(deps));
   app.route('/', reviewRoutes(deps));
   app.route('/', approvalRoutes(deps));
   app.route('/', credentialRoutes(deps));

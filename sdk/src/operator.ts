@@ -7,6 +7,7 @@
  */
 import { APIClient, type OperatorClientOptions } from './client.ts';
 import { OperatorAccount, OperatorEarnings, OperatorTasks } from './resources/operator.ts';
+import { OperatorPush } from './resources/operator-push.ts';
 
 export class HumanOpsOperatorClient {
   /** Registration and the operator's profile (KYC status). */
@@ -15,12 +16,15 @@ export class HumanOpsOperatorClient {
   readonly tasks: OperatorTasks;
   /** Earnings and payouts. */
   readonly earnings: OperatorEarnings;
+  /** Web Push: the VAPID key, alert preferences, and this browser's subscription. */
+  readonly push: OperatorPush;
 
   constructor(options: OperatorClientOptions) {
     const api = new APIClient(options);
     this.account = new OperatorAccount(api);
     this.tasks = new OperatorTasks(api);
     this.earnings = new OperatorEarnings(api);
+    this.push = new OperatorPush(api);
   }
 }
 
@@ -32,6 +36,7 @@ export type {
 export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';
 export { APIPromise, Page, PagePromise, type Pagination } from './api-promise.ts';
 export type { OperatorTaskMessage, OperatorTaskMessages, TaskStatus } from './resources/types.ts';
+export type { PushPreferencesParams, PushSettings, PushSubscriptionParams } from './resources/operator-push.ts';
 export { encryptForAgent, type EncryptedCredential } from './e2ee.ts';
 export { CATEGORIES, TASK_TYPES, type TaskType } from './contract/categories.ts';
 export * from './errors.ts';

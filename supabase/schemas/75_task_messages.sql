@@ -233,6 +233,7 @@ begin
   insert into public.task_messages (task_id, agent_id, operator_id, sender, body, visibility, in_reply_to)
   values (v_task.id, v_agent_id, v_recipient, 'agent', p_body, case when p_public then 'public' else 'private' end, v_question.id)
   returning * into v_message;
+  perform private.push_task_message(v_message);
   return v_message;
 end
 $$;

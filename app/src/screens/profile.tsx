@@ -3,7 +3,9 @@ import type { OperatorProfile } from '@humanops/sdk/operator';
 import { useState } from 'preact/hooks';
 import { KycNotice } from '../components/kyc-notice.tsx';
 import { ProfileEditor } from '../components/profile-editor.tsx';
+import { PushSettings } from '../components/push-settings.tsx';
 import { useFocusOnMount } from '../hooks.ts';
+import { turnOffPush } from '../push.ts';
 import { signOut } from '../session.ts';
 import { typeName } from '../task-types.ts';
 
@@ -54,8 +56,13 @@ export function Profile({ profile, onChanged }: { profile: OperatorProfile; onCh
         setSaved(false);
         setEditing(true);
       }}>Edit profile</button>
+      <PushSettings />
       <button onClick={onChanged}>Refresh status</button>
-      <button onClick={() => signOut()}>Sign out</button>
+      <button onClick={async () => {
+        // While the session still holds: this browser's alerts stop with it.
+        await turnOffPush().catch(() => {});
+        await signOut();
+      }}>Sign out</button>
     </section>
   );
 }

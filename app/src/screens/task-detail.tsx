@@ -7,6 +7,7 @@ import { LoadFailed } from '../components/load-failed.tsx';
 import { ConfirmationForm } from '../components/confirmation-form.tsx';
 import { CredentialForm } from '../components/credential-form.tsx';
 import { ProofCapture } from '../components/proof-capture.tsx';
+import { PushOffer } from '../components/push-offer.tsx';
 import { TaskStatus } from '../components/task-status.tsx';
 import { TaskThread } from '../components/task-thread.tsx';
 import { deadlineWords, timeLeft, usd } from '../format.ts';
@@ -136,6 +137,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
           </button>
         </div>
       )}
+      {task.status === 'ACCEPTED' && <PushOffer />}
       {task.status === 'ACCEPTED' && (
         <div class="actions">
           <p>You have this task. Start it when you are at the place (or ready, for remote tasks).</p>

@@ -389,6 +389,22 @@ export const OperatorTaskMessagesResponse = z.object({
   can_write: z.boolean().describe('false once the task is closed, or held by someone else: the thread is read-only'),
 });
 
+export const PushSettingsResponse = z.object({
+  vapid_public_key: z.string().nullable().describe("The server's VAPID key (applicationServerKey for PushManager.subscribe); null when push is off"),
+  preferences: z.object({
+    new_tasks: z.boolean(),
+    radius_km: z.number().nullable().describe('null: your travel radius (else 10 km)'),
+    min_reward_usd: usd(),
+    outcomes: z.boolean(),
+    messages: z.boolean(),
+  }),
+  subscriptions: z.int().describe('Browsers subscribed for you'),
+});
+
+export const PushSubscriptionResponse = z.object({ subscription_id: z.string(), endpoint: z.string() });
+
+export const PushSubscriptionRemovedResponse = z.object({ removed: z.boolean().describe('false when no such subscription of yours existed') });
+
 export const EncryptedCredentialOutput = z.object({
   ciphertext: z.string(),
   iv: z.string(),

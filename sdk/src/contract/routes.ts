@@ -365,6 +365,27 @@ export const ROUTES: Route[] = [
     body: rq.NoInputSchema, responses: ok(rs.ReleasedTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
+    method: 'get', path: '/operator/push', operationId: 'getPushSettings', tag: 'Operator', auth: 'operator',
+    summary: 'Push alerts: the VAPID key to subscribe with, your preferences and how many browsers are subscribed',
+    responses: ok(rs.PushSettingsResponse), errors: [401, 403],
+  },
+  {
+    method: 'put', path: '/operator/push/preferences', operationId: 'setPushPreferences', tag: 'Operator', auth: 'operator',
+    summary: 'Choose your alerts: new tasks nearby (radius, minimum reward), outcomes, messages',
+    body: rq.PushPreferencesSchema, responses: ok(rs.PushSettingsResponse), errors: [400, 401, 403],
+  },
+  {
+    method: 'post', path: '/operator/push-subscriptions', operationId: 'subscribePush', tag: 'Operator', auth: 'operator',
+    summary: "Register this browser's push subscription (PushSubscription.toJSON())",
+    description: 'The endpoint must be https on a browser push service. Subscribing the same endpoint again replaces its keys. 503 `push_unavailable` when the server has no VAPID keys.',
+    body: rq.PushSubscriptionSchema, responses: created(rs.PushSubscriptionResponse), errors: [400, 401, 403, 503],
+  },
+  {
+    method: 'delete', path: '/operator/push-subscriptions', operationId: 'unsubscribePush', tag: 'Operator', auth: 'operator',
+    summary: "Remove a browser's push subscription (on sign-out, or when alerts are turned off)",
+    query: rq.PushSubscriptionQuery, responses: ok(rs.PushSubscriptionRemovedResponse), errors: [400, 401, 403],
+  },
+  {
     method: 'get', path: '/operator/earnings', operationId: 'getEarnings', tag: 'Operator', auth: 'operator',
     summary: 'Pending and available balances, and recent paid tasks', responses: ok(rs.EarningsResponse), errors: [401, 403],
   },

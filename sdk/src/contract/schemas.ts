@@ -403,6 +403,34 @@ export const AgentMessageSchema = z.strictObject({
     .describe('asker: only the operator in this conversation sees it; public: every operator who looks at the task sees it and the question it answers'),
 });
 
+const base64urlBytes = (length: number, what: string) =>
+  z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, `must be base64url (${what})`)
+    .refine((v) => Math.floor((v.replace(/=+$/, '').length * 3) / 4) === length, `must be ${length} bytes (${what})`);
+
+/** A browser's push subscription, as PushSubscription.toJSON() gives it. */
+export const PushSubscriptionSchema = z.object({
+  endpoint: z.string().max(2048, 'must be at most 2048 characters').describe("The push service's URL for this browser (https, on a browser push service)"),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({
+    p256dh: base64urlBytes(65, 'a P-256 public key, uncompressed'),
+    auth: base64urlBytes(16, 'the auth secret'),
+  }),
+});
+
+export const PushSubscriptionQuery = z.strictObject({
+  endpoint: z.string().min(1, 'must not be empty').max(2048, 'must be at most 2048 characters').describe('The endpoint of the subscription to remove'),
+});
+
+/** What an operator is alerted about; absent fields stay as they are. */
+export const PushPreferencesSchema = z.strictObject({
+  new_tasks: z.boolean().optional().describe('New physical tasks near your home area that match your skills'),
+  radius_km: z.number().gt(0, 'must be more than 0').max(200, 'must be at most 200').nullable().optional()
+    .describe('How far from your home area, in km; null: your travel radius (else 10 km)'),
+  min_reward_usd: z.number().min(0, 'must not be negative').max(10_000, 'must be at most 10000').optional(),
+  outcomes: z.boolean().optional().describe('The outcome of your submissions'),
+  messages: z.boolean().optional().describe("The requester's answers to you"),
+});
+
 export const OperatorSearchQuery = z.strictObject({
   lat: queryNumber(latitude),
   lng: queryNumber(longitude),
