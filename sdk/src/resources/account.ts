@@ -1,7 +1,7 @@
 import type { APIPromise, PagePromise } from '../api-promise.ts';
 import type { APIClient, RequestOptions } from '../client.ts';
 import type { TaskType } from '../contract/categories.ts';
-import type { ApiKeySummary, Balance, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, OperatorMatch, UsdcDeposit } from './types.ts';
+import type { ApiKeySummary, Balance, CreatedKey, DepositAddress, DepositRecord, DepositStatus, FiatDeposit, OperatorMatch, UsdcDeposit } from './types.ts';
 
 /** Your agent account. */
 export class Agents {
@@ -37,6 +37,11 @@ export class Deposits {
   constructor(private readonly client: APIClient) {}
 
   /** Your own deposit address on Base, the token and the confirmations needed. */
+  /** Credits to the deposit balance, newest first (the last 200; one page). */
+  list(options: RequestOptions = {}): PagePromise<DepositRecord> {
+    return this.client.list('/agents/deposits', options);
+  }
+
   address(options: RequestOptions = {}): APIPromise<DepositAddress> {
     return this.client.request('GET', '/agents/deposit/address', options);
   }

@@ -2,8 +2,11 @@ import type { z } from 'zod';
 import type { APIPromise, PagePromise } from '../api-promise.ts';
 import type { APIClient, RequestOptions } from '../client.ts';
 import type { CreateKeySchema, SpendingPolicyInput } from '../contract/schemas.ts';
-import { ApprovedTaskResponse, CreatedKeyResponse, DeclinedTaskResponse, SpendingPolicyResponse, UsageResponse } from '../contract/responses.ts';
-import type { CreatedKey, TaskSummary } from './types.ts';
+import {
+  ApprovedTaskResponse, CreatedKeyResponse, DeclinedTaskResponse, LinkCodeResponse, SpendingPolicyResponse, SpendResponse, UnlinkedOwnerResponse,
+  UsageResponse,
+} from '../contract/responses.ts';
+import type { CreatedKey, LinkCode, OwnerSummary, PendingApproval, Spend, TaskSummary } from './types.ts';
 
 export type CreateKeyParams = z.input<typeof CreateKeySchema>;
 export type SpendingPolicy = z.output<typeof SpendingPolicyResponse>;
@@ -59,6 +62,34 @@ export class Owner {
   /** Tasks waiting for an owner's approval, newest first; iterate with `for await` for every page. */
   pendingApprovals(params: { limit?: number; offset?: number } = {}, options: RequestOptions = {}): PagePromise<TaskSummary> {
     return this.client.list('/tasks', { query: { ...params, status: 'PENDING_APPROVAL' }, ...options });
+  }
+
+  /**
+   * Tasks waiting for approval, oldest first, each with the key that posted it, the threshold that
+   * holds it and when its window closes (one page).
+   */
+  approvals(options: RequestOptions = {}): PagePromise<PendingApproval> {
+    return this.client.list('/agents/approvals', options);
+  }
+
+  /** Spend per UTC day (reward + fee of tasks posted, less refunds) and the fee tier with what reaches the next. */
+  spend(params: { days?: number } = {}, options: RequestOptions = {}): APIPromise<Spend> {
+    return this.client.request('GET', '/agents/spend', { query: params, schema: SpendResponse, ...options });
+  }
+
+  /** A one-time code (15 minutes) that links the signed-in person who redeems it as an owner of this agent; shown once. */
+  linkCode(options: RequestOptions = {}): APIPromise<LinkCode> {
+    return this.client.request('POST', '/agents/owners/link-code', { body: {}, schema: LinkCodeResponse, ...options });
+  }
+
+  /** The people who own this agent (one page). */
+  owners(options: RequestOptions = {}): PagePromise<OwnerSummary> {
+    return this.client.list('/agents/owners', options);
+  }
+
+  /** Unlinks an owner: their sessions lose this agent at once. */
+  unlinkOwner(ownerId: string, options: RequestOptions = {}): APIPromise<{ unlinked: true }> {
+    return this.client.request('DELETE', `/agents/owners/${encodeURIComponent(ownerId)}`, { schema: UnlinkedOwnerResponse, ...options });
   }
 
   /** Opens a task waiting for approval to operators. */

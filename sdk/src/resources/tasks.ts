@@ -5,7 +5,7 @@ import { TaskCreatedResponse, TaskResponse } from '../contract/responses.ts';
 import type { AgentMessageSchema, CreateTaskSchema, ResolveDisputeSchema, SimulateSchema } from '../contract/schemas.ts';
 import type { EncryptedCredential } from '../e2ee.ts';
 import type {
-  CancelledTask, Rating, SimulateResult, Task, TaskCreated, TaskMessage, TaskStatus, TaskSummary, VerifiedTask, WebhookDelivery,
+  CancelledTask, Rating, SimulateResult, Task, TaskCreated, TaskMessage, TaskStatus, TaskSummary, VerifiedTask, WebhookDelivery, TaskEvent,
 } from './types.ts';
 
 export type CreateTaskParams = z.input<typeof CreateTaskSchema>;
@@ -85,6 +85,11 @@ export class Tasks {
   async proofPhotos(taskId: string, options: RequestOptions = {}): Promise<{ url: string; contentType: string; data: Uint8Array }[]> {
     const task = await this.retrieve(taskId, options);
     return Promise.all((task.proof?.photos ?? []).map(async (url) => ({ url, ...(await this.client.download(url, options)) })));
+  }
+
+  /** The task's timeline: every status change, who made it and when (one page). */
+  events(taskId: string, options: RequestOptions = {}): PagePromise<TaskEvent> {
+    return this.client.list(`${path(taskId)}/events`, options);
   }
 
   /** The task's webhook deliveries (one page). */
