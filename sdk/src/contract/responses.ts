@@ -150,7 +150,7 @@ export const SpendResponse = z.object({
   days: z.array(z.object({ day: z.string().describe('UTC day, YYYY-MM-DD'), spent_usd: usd() })),
   fee_tier: z.object({
     rate_pct: z.number().int().describe('The platform fee rate the next task pays'),
-    settled_30d_usd: usd().describe('Rewards of tasks completed in the trailing 30 UTC days, which the rate is priced from'),
+    settled_30d_usd: usd().describe('Rewards of tasks completed in the trailing 30 UTC days: what the rate is priced on'),
     next_rate_pct: z.number().int().nullable(),
     next_tier_at_usd: usd().nullable(),
     to_next_tier_usd: usd().nullable(),
