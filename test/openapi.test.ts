@@ -331,6 +331,12 @@ describe('the live API answers as documented', () => {
     await call('GET', '/admin/appeals', { headers: admin });
     await call('GET', '/admin/appeals');
 
+    // Who the operator works for: the requester rated once the task ended; the agent's own record.
+    await call('POST', `/operator/tasks/${task}/rate`, { headers: operator.auth, body: { rating: 5, comment: 'Clear and quick to pay' } });
+    await call('POST', `/operator/tasks/${task}/rate`, { headers: operator.auth, body: { rating: 5 } });
+    await call('GET', '/agents/me', { key });
+    await call('GET', '/agents/me');
+
     // A Tier 2 credential task, delivered by the sandbox, retrieved as ciphertext.
     const keys = await generateKeyPair();
     const credential = (await call('POST', '/tasks', {

@@ -44,6 +44,8 @@ const SPECS: Record<string, Spec> = {
   payout_address_challenges: { key: 't.operator_id', operator: 't.operator_id = $ID' },
   deposit_addresses: { key: 't.address' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
+  // An operator reads the ratings it gave; agents see theirs only as a mean (GET /agents/me).
+  requester_ratings: { key: 't.task_id', operator: 't.operator_id = $ID' },
   webhook_deliveries: { key: 't.id', agent: 't.agent_id = $ID' },
   push_subscriptions: { key: 't.id', operator: 't.recipient_id = $ID' },
   push_preferences: { key: 't.operator_id', operator: 't.operator_id = $ID' },
@@ -112,6 +114,7 @@ beforeAll(async () => {
     await stack.call('POST', `/operator/tasks/${done}/submit`, { headers: operator.auth, body: { confirmation_text: 'Reviewed' } });
     expect((await stack.call('POST', `/tasks/${done}/verify`, { key: agent.key, body: { decision: 'APPROVE' } })).status).toBe(200);
     expect((await stack.call('POST', `/tasks/${done}/rate`, { key: agent.key, body: { rating: 5 } })).status).toBe(201);
+    expect((await stack.call('POST', `/operator/tasks/${done}/rate`, { headers: operator.auth, body: { rating: 4 } })).status).toBe(201);
   }
   await stack.tick(); // releases earnings (no hold here), queues and tries the webhooks
   for (const operator of [xavier, yvonne]) {

@@ -306,3 +306,56 @@ describe('handing a task back', () => {
     await ledgerVerifies();
   });
 });
+
+describe('who you work for', () => {
+  it("tasks shown to operators carry the requester's name and record; each side rates the other once the task ends", async () => {
+    const boss = await stack.registerAgent('acme');
+    await stack.deposit(boss, 1_000);
+    const operator = await stack.registerOperator();
+    const post = async () => (await stack.createTask(boss, { location: NY, proof_requirements: ['Photo of storefront sign'] })).body.task_id as string;
+    const done = await post();
+    await stack.call('POST', `/operator/tasks/${done}/accept`, { headers: operator.auth });
+    const { body: { path } } = await stack.upload(operator, done, phonePhoto());
+    await stack.call('POST', `/operator/tasks/${done}/submit`, { headers: operator.auth, body: { photos: [path] } });
+    await stack.tick();
+    await stack.call('POST', `/tasks/${done}/verify`, { key: boss.key, body: { decision: 'APPROVE' } });
+    const open = await post();
+
+    // The feed, the task and the operator's own list all name the requester and give its record.
+    const record = { name: 'acme', tasks_posted: 2, approval_rate: 1, median_review_minutes: expect.any(Number), disputes_lost: 0, rating: null, rating_count: 0 };
+    const feed = await stack.call('GET', '/operator/tasks?limit=100', { headers: operator.auth });
+    expect(feed.body.data.find((t: { task_id: string }) => t.task_id === open).requester).toEqual(record);
+    expect((await asOperator(operator, open)).requester).toEqual(record);
+    const mine = await stack.call('GET', '/operator/my-tasks', { headers: operator.auth });
+    expect(mine.body.data.find((t: { task_id: string }) => t.task_id === done).requester).toEqual(record);
+
+    // The agent rates the work; the operator sees the rating and its comment on the finished task.
+    const finished = () => asOperator(operator, done);
+    expect(await finished()).toMatchObject({ ratings: { by_requester: null, of_requester: null }, can_rate_requester: true });
+    await stack.call('POST', `/tasks/${done}/rate`, { key: boss.key, body: { rating: 4, comment: 'Good photo, a little late' } });
+    expect((await finished()).ratings.by_requester).toEqual({ rating: 4, comment: 'Good photo, a little late' });
+
+    // The operator rates the requester once the task ended, once; the agent sees its rating.
+    const early = await stack.call('POST', `/operator/tasks/${open}/rate`, { headers: operator.auth, body: { rating: 5 } });
+    expect(early.status).toBe(404);
+    const rated = await stack.call('POST', `/operator/tasks/${done}/rate`, { headers: operator.auth, body: { rating: 5, comment: 'Paid fast' } });
+    expect(rated.status).toBe(201);
+    expect(rated.body).toMatchObject({ task_id: done, rating: 5, comment: 'Paid fast' });
+    const again = await stack.call('POST', `/operator/tasks/${done}/rate`, { headers: operator.auth, body: { rating: 1 } });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('already_rated');
+    expect(await finished()).toMatchObject({ ratings: { of_requester: { rating: 5, comment: 'Paid fast' } }, can_rate_requester: false });
+    const me = await stack.call('GET', '/agents/me', { key: boss.key });
+    expect(me.body).toMatchObject({ agent_id: boss.id, name: 'acme', requester_record: { ...record, rating: 5, rating_count: 1 } });
+  });
+
+  it('a task still under way cannot be rated (409), and nothing is written', async () => {
+    const operator = await stack.registerOperator();
+    const id = (await stack.createTask(agent, { location: NY })).body.task_id as string;
+    await post(operator, `/operator/tasks/${id}/accept`);
+    const refused = await post(operator, `/operator/tasks/${id}/rate`, { rating: 3 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('task_not_ended');
+    expect(await stack.sql`select * from requester_ratings where task_id = ${id}`).toEqual([]);
+  });
+});

@@ -169,7 +169,7 @@ export { HumanOpsOperatorClient } from './operator.ts';
 export type { CreateTaskParams, ListTasksParams, SendMessageParams, SimulateParams } from './resources/tasks.ts';
 export type { ApprovedTask, CreateKeyParams, DeclinedTask, SpendingPolicy, SpendingPolicyParams, Usage } from './resources/owner.ts';
 export type {
-  ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
+  AgentProfile, ApiKeySummary, Balance, CancelledTask, CreatedKey, DepositAddress, DepositStatus, FiatDeposit, GuardianResult, OperatorMatch, Rating,
   SimulateResult, Task, TaskCreated, TaskList, TaskMessage, TaskMessageWebhookPayload, TaskStatus, TaskSummary, UsdcDeposit, VerifiedTask,
   WebhookDelivery, WebhookPayload,
 } from './resources/types.ts';

@@ -30,7 +30,7 @@ export class HumanOpsOperatorClient {
 
 export { MIN_PAYOUT_USD } from './resources/operator.ts';
 export type {
-  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, Rejection, SubmitParams, TaskReview,
+  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, Rejection, RequesterRecord, SubmitParams, TaskReview,
   UpdateOperatorParams, UploadedProof,
 } from './resources/operator.ts';
 export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';

@@ -55,6 +55,20 @@ create table public.task_ratings (
 
 alter table public.task_ratings enable row level security;
 
+/** An operator's rating of the requester (the agent) of a task it held, once the task ended: once per task. */
+create table public.requester_ratings (
+  task_id text primary key references public.tasks (id),
+  operator_id text not null references public.operators (id),
+  agent_id text not null references public.agents (id),
+  rating integer not null check (rating between 1 and 5),
+  comment text check (char_length(comment) <= 1000),
+  created_at timestamptz not null default now()
+);
+
+create index requester_ratings_by_agent on public.requester_ratings (agent_id);
+
+alter table public.requester_ratings enable row level security;
+
 /**
  * Adds why a proof was not accepted to the task's rejections (the caller holds the task row lock).
  * The reason is kept as it was given, at most 2,000 characters: it is untrusted text.
@@ -563,6 +577,96 @@ end
 $$;
 grant execute on function api.rate_task(text, integer, text) to authenticated;
 
+/**
+ * What operators see of a requester: its display name (company, else name) and its record: tasks
+ * posted, the share of settled proofs it approved (completed against refunded after a dispute),
+ * the median minutes from proof to payment, disputes it lost (an admin paid the operator in whole
+ * or part), and the operators' mean rating of it. Computed from the agent's tasks on each call
+ * (one range of tasks_by_agent).
+ */
+create function private.requester_record(p_agent_id text) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+  select jsonb_build_object(
+    'name', coalesce(a.company, a.name),
+    'tasks_posted', s.posted,
+    'approval_rate', case when s.completed + s.refunded > 0 then round(s.completed::numeric / (s.completed + s.refunded), 2) end,
+    'median_review_minutes', s.median_minutes,
+    'disputes_lost', s.lost,
+    'rating', r.rating,
+    'rating_count', r.n)
+    from public.agents a
+    cross join lateral (
+      select count(*) as posted,
+             count(*) filter (where t.status = 'COMPLETED') as completed,
+             count(*) filter (where t.status = 'CANCELLED' and t.dispute_resolution->>'resolution' = 'refund') as refunded,
+             count(*) filter (where t.dispute_resolution->>'resolution' in ('pay', 'split') and t.dispute_resolution->>'by' is null) as lost,
+             round((percentile_cont(0.5) within group (order by extract(epoch from t.completed_at - t.submitted_at) / 60)
+                     filter (where t.status = 'COMPLETED' and t.submitted_at is not null))::numeric, 1) as median_minutes
+        from public.tasks t where t.agent_id = a.id) s
+    cross join lateral (
+      select round(avg(q.rating), 2) as rating, count(*) as n from public.requester_ratings q where q.agent_id = a.id) r
+   where a.id = p_agent_id
+$$;
+
+/**
+ * The requester's record for each of `p_task_ids` the calling operator may see: open tasks (as the
+ * feed shows them, to a verified operator) and the tasks it holds or held. Others are left out.
+ */
+create function api.requester_records(p_task_ids text[]) returns table (task_id text, requester jsonb)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+  select t.id, private.requester_record(t.agent_id)
+    from public.tasks t
+   where t.id = any (p_task_ids)
+     and ((t.operator_id = (select api.current_operator_id()))
+          or (t.status = 'PENDING' and t.operator_id is null and (select api.current_verified_operator_id()) is not null))
+$$;
+grant execute on function api.requester_records(text[]) to authenticated;
+
+/** The calling agent's own record as operators see it. */
+create function api.my_requester_record() returns jsonb
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+  select private.requester_record((select private.require_agent()))
+$$;
+grant execute on function api.my_requester_record() to authenticated;
+
+/**
+ * The operator who held a task rates its requester once the task ended (COMPLETED, CANCELLED or
+ * EXPIRED), once.
+ */
+create function api.rate_requester(p_task_id text, p_rating integer, p_comment text) returns public.requester_ratings
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_operator public.operators := private.require_operator(false);
+  v_task public.tasks := private.held_task(p_task_id, v_operator.id);
+  v_rating public.requester_ratings;
+begin
+  if v_task.status not in ('COMPLETED', 'CANCELLED', 'EXPIRED') then
+    perform private.fail(409, 'task_not_ended', format('A requester can be rated once the task has ended; this task is %s', v_task.status),
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  insert into public.requester_ratings (task_id, operator_id, agent_id, rating, comment)
+  values (p_task_id, v_operator.id, v_task.agent_id, p_rating, p_comment)
+  on conflict (task_id) do nothing
+  returning * into v_rating;
+  if v_rating.task_id is null then
+    perform private.fail(409, 'already_rated', 'You already rated the requester of this task');
+  end if;
+  return v_rating;
+end
+$$;
+grant execute on function api.rate_requester(text, integer, text) to authenticated;
+
 -- Who reads what: agents and operators read the ratings of their tasks; the Guardian's queue is
 -- the API's.
 grant select on public.guardian_jobs to service_role;
@@ -570,3 +674,6 @@ grant select on public.proof_fingerprints to service_role;
 create policy "agents and operators read the ratings of their tasks" on public.task_ratings for select to authenticated
   using (agent_id = (select api.current_agent_id()) or operator_id = (select api.current_operator_id()));
 grant select on public.task_ratings to authenticated, service_role;
+create policy "operators read the ratings they gave requesters" on public.requester_ratings for select to authenticated
+  using (operator_id = (select api.current_operator_id()));
+grant select on public.requester_ratings to authenticated, service_role;

@@ -8,6 +8,7 @@ import { CreateKeySchema, ID_PATTERN, RegisterAgentSchema } from '../../_shared/
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
+import { requesterRecord } from '../requester.ts';
 import { effectivePolicies, type PolicyRow } from '../effective-policy.ts';
 
 /** A new secret key (`ho_test_…`/`ho_live_…` + 40 base62 chars), its hash and display prefix. */
@@ -37,6 +38,26 @@ export function agentRoutes(deps: Deps) {
 
   app.use('/agents/keys/*', requireAgent(deps));
   app.use('/agents/balance', requireAgent(deps));
+  app.use('/agents/me', requireAgent(deps));
+
+  /** The calling agent's account and its record as operators see it (their ratings of it included). */
+  app.get('/agents/me', async (c) => {
+    const agent = c.get('agent');
+    const { row, record } = await db.asAgent(agent, async (tx) => {
+      const [row] = await tx<{ id: string; name: string; email: string; company: string | null; created_at: Date }[]>`
+        select id, name, email, company, created_at from public.agents where id = ${agent.id}`;
+      const [{ record }] = await tx<{ record: Record<string, unknown> }[]>`select api.my_requester_record() as record`;
+      return { row, record };
+    });
+    return c.json({
+      agent_id: row.id,
+      name: row.name,
+      email: row.email,
+      company: row.company,
+      created_at: iso(row.created_at),
+      requester_record: requesterRecord(record),
+    });
+  });
 
   // Not idempotent by key: the secret is never stored, so a replay could not return it.
   app.post('/agents/keys', async (c) => {

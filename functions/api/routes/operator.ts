@@ -8,7 +8,8 @@ import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { readImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
-  AppealSchema, ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RegisterOperatorSchema, SubmitProofSchema,
+  AppealSchema, ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RateTaskSchema, RegisterOperatorSchema,
+  SubmitProofSchema,
   UpdateOperatorSchema,
 } from '../../_shared/schemas.ts';
 import { proofPath } from '../../_shared/storage.ts';
@@ -19,6 +20,7 @@ import { idempotent } from '../middleware/idempotency.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 import { checkRoomForProof, removeProofFiles, storeProofFile } from '../proof-files.ts';
+import { ratingsOf, type RequesterRecord, requestersOf, type TaskRatings } from '../requester.ts';
 import { mountPayoutAddressRoutes, payoutAddressFields } from './payout-address.ts';
 import { readUploadForm } from '../upload-form.ts';
 
@@ -90,7 +92,7 @@ const NO_REVIEW_COLUMNS = `null::jsonb as rejections, null::timestamptz as resub
   null::timestamptz as appealed_at, null::text as resolution, null::boolean as can_resubmit`;
 
 /** A task as an operator sees it: what to do, where, for how much, by when. */
-function operatorTask(row: OpenTaskRow) {
+function operatorTask(row: OpenTaskRow, requester: RequesterRecord | undefined) {
   return {
     task_id: row.id,
     title: row.title,
@@ -108,6 +110,7 @@ function operatorTask(row: OpenTaskRow) {
     digital_instructions: row.digital_instructions,
     agent_public_key: row.agent_public_key,
     created_at: iso(row.created_at),
+    requester: requester ?? null,
   };
 }
 
@@ -116,11 +119,11 @@ function operatorTask(row: OpenTaskRow) {
  * (the decision and the reasons, so the operator learns why a proof was or was not accepted) and
  * how the review went: every rejection's reason, and what it may do next.
  */
-function heldTask(row: HeldTaskRow, operatorId: string) {
+function heldTask(row: HeldTaskRow, operatorId: string, about: { requester?: RequesterRecord; ratings?: TaskRatings }) {
   const holds = row.operator_id === operatorId;
   const verdict = holds ? row.guardian_result : null;
   return {
-    ...operatorTask(row),
+    ...operatorTask(row, about.requester),
     accepted_at: iso(row.accepted_at),
     started_at: iso(row.started_at),
     submitted_at: iso(row.submitted_at),
@@ -142,6 +145,8 @@ function heldTask(row: HeldTaskRow, operatorId: string) {
         resolution: row.resolution,
       }
       : null,
+    ratings: holds ? about.ratings ?? { by_requester: null, of_requester: null } : null,
+    can_rate_requester: holds && ['COMPLETED', 'CANCELLED', 'EXPIRED'].includes(row.status) && !about.ratings?.of_requester,
   };
 }
 
@@ -250,7 +255,7 @@ export function operatorRoutes(deps: Deps) {
     await registeredOperator(c);
     const after = query.cursor === undefined ? null : decodeCursor('my-tasks', HeldTasksKey, query.cursor);
     const id = operatorId(c);
-    const { rows, counted } = await db.asOperator(id, async (tx) => {
+    const { rows, counted, requesters, ratings } = await db.asOperator(id, async (tx) => {
       const filter = tx`t.operator_id = ${id} and (${query.status ?? null}::text is null or t.status = ${query.status ?? null}::text)`;
       // The sort key is the expression tasks_held_by_operator indexes; `<= x` is its index condition.
       const changed = tx`coalesce(t.submitted_at, t.started_at, t.accepted_at, t.created_at)`;
@@ -265,12 +270,17 @@ export function operatorRoutes(deps: Deps) {
            limit ${query.limit + 1} offset ${query.offset}`,
         tx<{ count: string }[]>`select count(*) from (select from public.tasks t where ${filter} limit ${TOTAL_CAP + 1}) capped`,
       ]);
-      return { rows, counted: Number(count) };
+      const ids = rows.slice(0, query.limit).map((row) => row.id);
+      const [requesters, ratings] = await Promise.all([requestersOf(tx, ids), ratingsOf(tx, ids)]);
+      return { rows, counted: Number(count), requesters, ratings };
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const next = rows.length > query.limit && last ? encodeCursor('my-tasks', { changed_at: last.changed_key, id: last.id }) : null;
-    return c.json({ data: page.map((row) => heldTask(row, id)), pagination: pagination(query, counted, TOTAL_CAP, next) });
+    return c.json({
+      data: page.map((row) => heldTask(row, id, { requester: requesters.get(row.id), ratings: ratings.get(row.id) })),
+      pagination: pagination(query, counted, TOTAL_CAP, next),
+    });
   });
 
   /**
@@ -293,7 +303,7 @@ export function operatorRoutes(deps: Deps) {
       task_domain: query.task_domain ?? null,
       min_reward_cents: query.min_reward_usd === undefined ? null : Math.round(query.min_reward_usd * 100),
     };
-    const { rows, counted } = await db.asOperator(operatorId(c), async (tx) => {
+    const { rows, counted, requesters } = await db.asOperator(operatorId(c), async (tx) => {
       const [rows, [{ counted }]] = await Promise.all([
         tx<(OpenTaskRow & { phase: 'near' | 'recent'; chord: number | null; created_key: string })[]>`
           select *, 'PENDING' as status, null::text as operator_id, created_at::text as created_key
@@ -307,7 +317,7 @@ export function operatorRoutes(deps: Deps) {
           select api.count_open_tasks(${lat}, ${lng}, ${radius}, ${filters.task_type}, ${filters.task_domain},
                                       ${filters.min_reward_cents}, ${BROWSE_TOTAL_CAP + 1}) as counted`,
       ]);
-      return { rows, counted };
+      return { rows, counted, requesters: await requestersOf(tx, rows.slice(0, query.limit).map((row) => row.id)) };
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
@@ -316,7 +326,7 @@ export function operatorRoutes(deps: Deps) {
       : null;
     return c.json({
       data: page.map((row) => {
-        const { status: _status, ...task } = operatorTask(row);
+        const { status: _status, ...task } = operatorTask(row, requesters.get(row.id));
         return task;
       }),
       pagination: pagination(query, counted, BROWSE_TOTAL_CAP, next),
@@ -331,17 +341,22 @@ export function operatorRoutes(deps: Deps) {
     const id = c.req.param('id');
     const operator = await registeredOperator(c);
     if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
-    const row = await db.asOperator(operatorId(c), async (tx) => {
+    const found = await db.asOperator(operatorId(c), async (tx) => {
+      const about = async (row: HeldTaskRow | undefined) => row && {
+        row,
+        requester: (await requestersOf(tx, [row.id])).get(row.id),
+        ratings: (await ratingsOf(tx, [row.id])).get(row.id),
+      };
       const [held] = await tx<HeldTaskRow[]>`
         select ${tx.unsafe(TASK_COLUMNS)}, ${tx.unsafe(REVIEW_COLUMNS)}, null::float8 as distance_km from public.tasks t where t.id = ${id}`;
-      if (held) return held;
+      if (held) return about(held);
       verified(operator);
       const [open] = await tx<HeldTaskRow[]>`
         select ${tx.unsafe(TASK_COLUMNS)}, ${tx.unsafe(NO_REVIEW_COLUMNS)}, null::float8 as distance_km from public.open_tasks t where t.id = ${id}`;
-      return open;
+      return about(open);
     });
-    if (!row) throw notFound('task_not_found', 'Task not found');
-    return c.json(heldTask(row, operatorId(c)));
+    if (!found) throw notFound('task_not_found', 'Task not found');
+    return c.json(heldTask(found.row, operatorId(c), found));
   });
 
   app.post('/operator/tasks/:id/accept', async (c) => {
@@ -488,6 +503,16 @@ export function operatorRoutes(deps: Deps) {
       discarded_files: task.discarded_files.length,
       message: 'Task handed back. It is open to others again.',
     });
+  });
+
+  /** Rates the requester of a task this operator held, once the task ended (1–5, once). */
+  app.post('/operator/tasks/:id/rate', async (c) => {
+    const id = c.req.param('id');
+    const input = await validate(RateTaskSchema, await readJson(c));
+    if (!ID_PATTERN.test(id)) throw notFound('task_not_found', 'Task not found');
+    const [rating] = await db.asOperator(operatorId(c), (tx) => tx<{ task_id: string; agent_id: string; rating: number; comment: string | null; created_at: Date }[]>`
+      select task_id, rating, comment, created_at from api.rate_requester(${id}, ${input.rating}, ${input.comment ?? null})`);
+    return c.json({ task_id: rating.task_id, rating: rating.rating, comment: rating.comment, created_at: iso(rating.created_at) }, 201);
   });
 
   /**

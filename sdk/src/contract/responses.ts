@@ -333,6 +333,9 @@ export const ResubmittedTaskResponse = z.object({ task_id: z.string(), status: s
 
 export const AppealedTaskResponse = z.object({ task_id: z.string(), status: status(), appealed_at: dateTime(), message: z.string() });
 
+export const RequesterRatingResponse = z.object({ task_id: z.string(), rating: z.int(), comment: z.string().nullable(), created_at: dateTime() });
+
+
 export const ReleasedTaskResponse = z.object({
   task_id: z.string(),
   status: z.literal('PENDING'),
@@ -457,6 +460,19 @@ export const RegisteredOperatorResponse = z.object({
   kyc_status: z.enum(['PENDING', 'VERIFIED', 'REJECTED']),
 });
 
+/** Who posted a task, as operators see it: a display name and a record to judge it by. */
+export const RequesterRecord = z.object({
+  name: z.string().describe("The requester's company, else its name"),
+  tasks_posted: z.int(),
+  approval_rate: z.number().nullable().describe('Share of settled proofs it paid for (0–1): completed against refunded after a dispute; null before any'),
+  median_review_minutes: z.number().nullable().describe('Median minutes from proof to payment on its completed tasks'),
+  disputes_lost: z.int().describe('Disputes an admin settled for the operator, in whole or part'),
+  rating: z.number().nullable().describe("Operators' mean rating of it, 1–5; null before the first"),
+  rating_count: z.int(),
+}).meta({ description: "A requester's record: what operators know of who they would work for." });
+
+const GivenRating = z.object({ rating: z.int(), comment: z.string().nullable() });
+
 const operatorTaskFields = {
   task_id: z.string(),
   title: z.string(),
@@ -473,7 +489,17 @@ const operatorTaskFields = {
   digital_instructions: z.string().nullable(),
   agent_public_key: z.string().nullable().describe('Credential tasks: encrypt the credential for this key'),
   created_at: dateTime(),
+  requester: RequesterRecord.nullable(),
 };
+
+export const AgentProfileResponse = z.object({
+  agent_id: z.string(),
+  name: z.string(),
+  email: z.string(),
+  company: z.string().nullable(),
+  created_at: dateTime(),
+  requester_record: RequesterRecord.describe("How operators see you: your record and their ratings of you"),
+});
 
 export const OpenTask = z.object(operatorTaskFields);
 export const OperatorTaskListResponse = z.object({ data: z.array(OpenTask), pagination: Pagination });
@@ -499,6 +525,11 @@ export const OperatorTaskResponse = z.object({
     appeal: Appeal.nullable(),
     resolution: z.enum(['refund', 'pay', 'split']).nullable().describe('How a dispute was settled: refund means the requester got the reward back'),
   }).nullable().describe('How the review of your proof went, for the operator who holds the task'),
+  ratings: z.object({
+    by_requester: GivenRating.nullable().describe("The requester's rating of your work, with its comment"),
+    of_requester: GivenRating.nullable().describe('Your rating of the requester'),
+  }).nullable(),
+  can_rate_requester: z.boolean().describe('The task ended and you have not rated its requester: POST /operator/tasks/{id}/rate'),
 });
 export const MyTasksResponse = z.object({ data: z.array(OperatorTaskResponse), pagination: Pagination });
 

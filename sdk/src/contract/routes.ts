@@ -92,6 +92,11 @@ export const ROUTES: Route[] = [
     summary: 'Revoke an API key (owner scope; not the last active key, nor the last owner key)', responses: ok(rs.RevokedKeyResponse), errors: [401, 403, 404, 409],
   },
   {
+    method: 'get', path: '/agents/me', operationId: 'getAgentProfile', tag: 'Agents', auth: 'agent',
+    summary: 'Your account, and your record as operators see it (tasks posted, approval rate, review time, disputes lost, their rating of you)',
+    responses: ok(rs.AgentProfileResponse), errors: [401],
+  },
+  {
     method: 'get', path: '/agents/balance', operationId: 'getBalance', tag: 'Agents', auth: 'agent',
     summary: 'Deposit and escrow balances in USD', responses: ok(rs.BalanceResponse), errors: [401],
   },
@@ -384,6 +389,11 @@ export const ROUTES: Route[] = [
     method: 'delete', path: '/operator/push-subscriptions', operationId: 'unsubscribePush', tag: 'Operator', auth: 'operator',
     summary: "Remove a browser's push subscription (on sign-out, or when alerts are turned off)",
     query: rq.PushSubscriptionQuery, responses: ok(rs.PushSubscriptionRemovedResponse), errors: [400, 401, 403],
+  },
+  {
+    method: 'post', path: '/operator/tasks/{id}/rate', operationId: 'rateRequester', tag: 'Operator', auth: 'operator',
+    summary: 'Rate the requester of a task you held once it ended (COMPLETED, CANCELLED or EXPIRED), 1–5, once',
+    body: rq.RateTaskSchema, responses: created(rs.RequesterRatingResponse), errors: [400, 401, 403, 404, 409],
   },
   {
     method: 'get', path: '/operator/earnings', operationId: 'getEarnings', tag: 'Operator', auth: 'operator',

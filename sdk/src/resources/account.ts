@@ -1,11 +1,16 @@
 import type { APIPromise, PagePromise } from '../api-promise.ts';
 import type { APIClient, RequestOptions } from '../client.ts';
 import type { TaskType } from '../contract/categories.ts';
-import type { ApiKeySummary, Balance, CreatedKey, DepositAddress, DepositRecord, DepositStatus, FiatDeposit, OperatorMatch, UsdcDeposit } from './types.ts';
+import type { AgentProfile, ApiKeySummary, Balance, CreatedKey, DepositAddress, DepositRecord, DepositStatus, FiatDeposit, OperatorMatch, UsdcDeposit } from './types.ts';
 
 /** Your agent account. */
 export class Agents {
   constructor(private readonly client: APIClient) {}
+
+  /** Your account, and your record as operators see it (their ratings of you included). */
+  me(options: RequestOptions = {}): APIPromise<AgentProfile> {
+    return this.client.request('GET', '/agents/me', options);
+  }
 
   /** Deposit and escrow balances in USD. */
   balance(options: RequestOptions = {}): APIPromise<Balance> {

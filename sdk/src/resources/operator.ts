@@ -58,6 +58,23 @@ export interface OpenTask {
   /** Set on Tier 2 credential tasks: what the credential is encrypted for. */
   agent_public_key: string | null;
   created_at: string;
+  /** Who posted it and their record. */
+  requester: RequesterRecord | null;
+}
+
+/** A requester as operators see it: a display name and a record to judge it by. */
+export interface RequesterRecord {
+  name: string;
+  tasks_posted: number;
+  /** Share of settled proofs it paid for (0–1); null before any. */
+  approval_rate: number | null;
+  /** Median minutes from proof to payment. */
+  median_review_minutes: number | null;
+  /** Disputes an admin settled for the operator. */
+  disputes_lost: number;
+  /** Operators' mean rating of it, 1–5. */
+  rating: number | null;
+  rating_count: number;
 }
 
 /** A task with its progress and, once judged, the Guardian's verdict on the proof. */
@@ -75,6 +92,10 @@ export interface OperatorTask extends OpenTask {
   } | null;
   /** How the review of your proof went: each rejection's reason, and what you may do next. */
   review: TaskReview | null;
+  /** Once rated: the requester's rating of your work (with its comment) and yours of the requester. */
+  ratings: { by_requester: { rating: number; comment: string | null } | null; of_requester: { rating: number; comment: string | null } | null } | null;
+  /** The task ended and you have not rated its requester yet. */
+  can_rate_requester: boolean;
 }
 
 /** One time a proof was not accepted: by the agent that posted the task or the Guardian, and why. */
@@ -237,6 +258,11 @@ export class OperatorTasks {
   /** Appeals, once, a rejection that stood after resubmitting: an admin settles the dispute. */
   appeal(taskId: string, note: string, options: RequestOptions = {}): APIPromise<{ task_id: string; status: TaskStatus; appealed_at: string; message: string }> {
     return this.client.request('POST', `${path(taskId)}/appeal`, { body: { note }, ...options });
+  }
+
+  /** Rates the requester of a task you held, once it ended (1–5, once). */
+  rateRequester(taskId: string, rating: number, comment?: string, options: RequestOptions = {}): APIPromise<{ task_id: string; rating: number; comment: string | null; created_at: string }> {
+    return this.client.request('POST', `${path(taskId)}/rate`, { body: { rating, comment }, ...options });
   }
 
   /** Hands back an ACCEPTED or IN_PROGRESS task: open to others again, uploaded files deleted. */

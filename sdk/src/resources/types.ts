@@ -11,6 +11,7 @@ export type TaskSummary = z.infer<typeof rs.TaskSummary>;
 export type TaskList = Page<TaskSummary>;
 export type GuardianResult = z.infer<typeof rs.GuardianResult>;
 export type Balance = z.infer<typeof rs.BalanceResponse>;
+export type AgentProfile = z.infer<typeof rs.AgentProfileResponse>;
 export type CreatedKey = z.infer<typeof rs.CreatedKeyResponse>;
 export type ApiKeySummary = z.infer<typeof rs.ApiKeySummary>;
 export type DepositAddress = z.infer<typeof rs.DepositAddressResponse>;
