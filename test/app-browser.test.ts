@@ -569,6 +569,28 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('a confirmation without words is marked on its field, and the mark clears as it is written', async () => {
+    const reply = await stack.createTask(agent, { title: `Review a listing ${randomBytes(3).toString('hex')}`, task_type: 'CONTENT_REVIEW', reward_usd: 15, location: undefined });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    const context = await phone();
+    const page = await context.newPage();
+    await registeredOperator(page);
+    await openTask(page, reply.body.task_id);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.getByRole('button', { name: 'Submit confirmation' }).click();
+    const field = page.getByLabel('Confirmation', { exact: true });
+    await expect.poll(() => field.getAttribute('aria-invalid'), POLL).toBe('true');
+    expect(await page.locator(`[id="${await field.getAttribute('aria-describedby')}"]`).textContent()).toBe('Describe what you did.');
+    await expectAccessible(page, 'confirmation missing');
+    await field.fill('The listing matches the photos; the price is right.');
+    expect(await field.getAttribute('aria-invalid')).toBeNull();
+    expect(await page.getByText('Describe what you did.').count()).toBe(0);
+    await page.getByRole('button', { name: 'Submit confirmation' }).click();
+    await page.getByText('Sent: your proof is being checked').waitFor();
+    await context.close();
+  });
+
   it('a credential is encrypted in the page: its plaintext is in no request, and the agent decrypts it with the SDK', async () => {
     const { task, privateKey } = await agentClient.dispatchCredentialTask({
       category: 'API_KEY_PROCUREMENT', title: 'Get a Weatherly API key', description: 'Sign up at weatherly.example and create an API key', reward_usd: 40,

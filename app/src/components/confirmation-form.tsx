@@ -9,10 +9,12 @@ export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; on
   const [text, setText] = useState(() => sessionStorage.getItem(draftKey) ?? '');
   const [url, setUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (!text.trim()) return setError('Describe what you did.');
+    setMissing(!text.trim());
+    if (!text.trim()) return setError(null);
     setBusy(true);
     setError(null);
     try {
@@ -28,10 +30,13 @@ export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; on
     <form class="proof" onSubmit={submit} aria-labelledby="confirmation-title">
       <h2 id="confirmation-title">Confirm what you did</h2>
       <label for="confirmation">Confirmation</label>
-      <textarea id="confirmation" rows={4} maxLength={10_000} value={text} onInput={(e) => {
+      <textarea id="confirmation" rows={4} maxLength={10_000} value={text}
+        aria-invalid={missing ? 'true' : undefined} aria-describedby={missing ? 'confirmation-error' : undefined} onInput={(e) => {
         setText(e.currentTarget.value);
+        if (e.currentTarget.value.trim()) setMissing(false);
         sessionStorage.setItem(draftKey, e.currentTarget.value);
       }} />
+      {missing && <p id="confirmation-error" class="error field-error" role="alert">Describe what you did.</p>}
       <label for="reference">Reference link <span class="muted">(optional)</span></label>
       <input id="reference" type="url" inputMode="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder="https://" />
       {error && <p class="error" role="alert">{error}</p>}

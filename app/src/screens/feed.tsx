@@ -194,7 +194,8 @@ function LocationBar({ place, locating, onLocate, onPlace, profile }: {
   const form = (
     <form onSubmit={submit} class="inline">
       <label for="place">Where are you? <span class="muted">(latitude, longitude)</span></label>
-      <input id="place" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} placeholder="40.7128, -74.0060" aria-describedby={error ? 'place-error' : undefined} />
+      <input id="place" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} placeholder="40.7128, -74.0060"
+        aria-invalid={error ? 'true' : undefined} aria-describedby={error ? 'place-error' : undefined} />
       {error && <p id="place-error" class="error" role="alert">{error}</p>}
       <div class="row">
         <button type="submit">Use this place</button>
