@@ -14,6 +14,13 @@ describe('docs/sign.jpg, the walk-through\'s sample photo', () => {
     const facts = await readFacts(file);
     expect(facts.takenAt).toEqual(expect.any(Date));
     expect(warningsFor(facts, TASK)).toEqual([]);
+    expect(warningsFor(facts, TASK, new Date(facts.takenAt!.getTime() + 3_600_000).toISOString())).toEqual([]);
+  });
+
+  it('is flagged as too early for a task accepted days after it was taken (the Guardian refuses such a photo)', async () => {
+    const facts = await readFacts(file);
+    const accepted = new Date(facts.takenAt!.getTime() + 3 * 86_400_000).toISOString();
+    expect(warningsFor(facts, TASK, accepted)).toEqual(['This photo was taken before you accepted the task, so it will be refused. Take a new one at the place.']);
   });
 
   it('carries a camera and a GPS point near the task but not on it, as a phone photo would', async () => {

@@ -28,8 +28,14 @@ export async function readFacts(file: Blob): Promise<PhotoFacts> {
   }
 }
 
-/** Warnings for one photo of a task at `place` (none when it looks right). */
-export function warningsFor(facts: PhotoFacts, place: { lat: number | null; lng: number | null }): string[] {
+/**
+ * A camera's clock without a zone may be anywhere from UTC−12 to UTC+14: only a photo taken more than
+ * that before the task was accepted is surely too early.
+ */
+const CLOCK_SLACK_MS = 14 * 3_600_000;
+
+/** Warnings for one photo of a task at `place`, accepted at `acceptedAt` (none when it looks right). */
+export function warningsFor(facts: PhotoFacts, place: { lat: number | null; lng: number | null }, acceptedAt: string | null = null): string[] {
   const warnings: string[] = [];
   if (facts.lat === undefined || facts.lng === undefined) {
     warnings.push('This photo has no GPS location. Turn on location for your camera and take it again, or the proof may be refused.');
@@ -38,5 +44,8 @@ export function warningsFor(facts: PhotoFacts, place: { lat: number | null; lng:
     if (away > GPS_RADIUS_KM) warnings.push(`This photo was taken ${away.toFixed(1)} km from the task. Take it at the task's address.`);
   }
   if (!facts.takenAt) warnings.push('This photo has no capture time. Use your camera app rather than a screenshot or an edited copy.');
+  else if (acceptedAt && facts.takenAt.getTime() < Date.parse(acceptedAt) - CLOCK_SLACK_MS) {
+    warnings.push('This photo was taken before you accepted the task, so it will be refused. Take a new one at the place.');
+  }
   return warnings;
 }

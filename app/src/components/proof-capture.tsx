@@ -56,11 +56,11 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
   }, [task.task_id]);
 
   const add = useCallback(async (photo: StoredPhoto) => {
-    const warnings = warningsFor(await readFacts(photo.file), task.location);
+    const warnings = warningsFor(await readFacts(photo.file), task.location, task.accepted_at);
     const item: Item = { photo, preview: URL.createObjectURL(photo.file), warnings, state: photo.uploadedUrl ? 'done' : 'waiting', progress: photo.uploadedUrl ? 100 : 0 };
     setItems((current) => [...current, item]);
     if (!photo.uploadedUrl) await upload(photo);
-  }, [task.location, upload]);
+  }, [task.location, task.accepted_at, upload]);
 
   // Photos taken earlier (before a reload, or while offline) are still here: show them and finish their uploads.
   useEffect(() => {
@@ -161,7 +161,7 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
       }} />
       {confirming && (
         <div class="warning-box" role="alertdialog" aria-labelledby="confirm-title" ref={confirmBox}>
-          <p id="confirm-title"><strong>Some photos may be refused.</strong> They lack a location or a time, or were taken far from the task. Submit anyway?</p>
+          <p id="confirm-title"><strong>Some photos may be refused.</strong> They lack a location or a time, or were taken far from the task or before you accepted it. Submit anyway?</p>
           <div class="row">
             <button class="primary" onClick={() => submit(true)}>Submit anyway</button>
             <button onClick={() => setConfirming(false)}>Go back</button>
