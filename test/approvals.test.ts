@@ -41,8 +41,8 @@ describe('tasks above the approval threshold', () => {
     expect(waiting.status).toBe(201);
     expect(waiting.body.status).toBe('PENDING_APPROVAL');
     expect(await balance(owner)).toEqual({ deposit_balance: 40.99, escrow_balance: 59.01, currency: 'USD' });
-    const [escrow] = await stack.sql`select balance::int from ledger_accounts where task_id = ${waiting.body.task_id}`;
-    expect(escrow.balance).toBe(2951);
+    const [escrow] = await stack.sql`select escrow_cents::int from tasks where id = ${waiting.body.task_id}`;
+    expect(escrow.escrow_cents).toBe(2951);
     expect(await stack.sql`select event, payload->>'status' as status from webhook_deliveries where task_id = ${waiting.body.task_id}`)
       .toEqual([{ event: 'task.pending_approval', status: 'PENDING_APPROVAL' }]);
     // The owner's own key has no threshold.

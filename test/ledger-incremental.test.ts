@@ -53,6 +53,18 @@ describe('the incremental ledger check', () => {
     expect(await stack.sql`select problem from api.verify_ledger()`).toEqual([]);
   });
 
+  it("names a new escrow posting that is not tagged with its entry's task", async () => {
+    const task = (await stack.createTask(agent)).body.task_id as string;
+    expect(await incremental(stack.sql)).toEqual([]);
+    const untagged = await problemsAfter(async (tx) => {
+      const [escrow] = await tx`select id from ledger_accounts where agent_id = ${agent.id} and kind = 'agent_escrow'`;
+      await tx`select private.post_entry('task_refund', array[${escrow.id}, ${(await depositAccount(tx)).id}]::bigint[], array[-100, 100]::bigint[], ${agent.id}, ${task})`;
+      await tx`set local session_replication_role = replica`; // switches off the append-only triggers
+      await tx`update ledger_postings set task_id = null where id = (select max(id) from ledger_postings where task_id = ${task})`;
+    });
+    expect(untagged).toEqual(['task escrow differs from its postings']);
+  });
+
   it('names a cached balance that drifted on an account written since the last check', async () => {
     expect(await problemsAfter(async (tx) => {
       const deposit = await depositAccount(tx);

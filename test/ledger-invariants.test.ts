@@ -90,7 +90,7 @@ const account = async (tx: postgres.TransactionSql, where: postgres.PendingQuery
   return row as { id: string; balance: string };
 };
 const depositAccount = (tx: postgres.TransactionSql) => account(tx, tx`agent_id = ${agent.id} and kind = 'agent_deposit'`);
-const escrowAccount = (tx: postgres.TransactionSql, id: string) => account(tx, tx`task_id = ${id} and kind = 'task_escrow'`);
+const escrowAccount = (tx: postgres.TransactionSql) => account(tx, tx`agent_id = ${agent.id} and kind = 'agent_escrow'`);
 const platformAccount = (tx: postgres.TransactionSql, kind: string) => account(tx, tx`kind = ${kind}`);
 const operatorAccount = (tx: postgres.TransactionSql, kind: string) => account(tx, tx`operator_id = ${operator.id} and kind = ${kind}`);
 /** A balanced entry through the ledger's own function: legal bookkeeping, wrong business. */
@@ -137,21 +137,21 @@ describe('the ledger invariants', () => {
   it('a refund that forgets the fee leaves a final task with escrow and the agent overcharged', async () => {
     expect(await problemsAfter(async (tx) => {
       const [{ fee_cents }] = await tx`select fee_cents from tasks where id = ${task.cancelled}`;
-      await move(tx, 'task_escrow', (await depositAccount(tx)).id, (await escrowAccount(tx, task.cancelled)).id, Number(fee_cents), { task: task.cancelled });
+      await move(tx, 'task_escrow', (await depositAccount(tx)).id, (await escrowAccount(tx)).id, Number(fee_cents), { task: task.cancelled, agent: agent.id });
     })).toEqual(['agent charged wrong for a task', 'final task escrow not zero']);
   });
 
   it('an open task whose escrow was partly refunded is named', async () => {
     expect(await problemsAfter(async (tx) => {
-      await move(tx, 'task_refund', (await escrowAccount(tx, task.pending)).id, (await depositAccount(tx)).id, 100, { task: task.pending });
+      await move(tx, 'task_refund', (await escrowAccount(tx)).id, (await depositAccount(tx)).id, 100, { task: task.pending, agent: agent.id });
     })).toEqual(['agent charged wrong for a task', 'open task escrow differs from reward + fee']);
   });
 
-  it('a task without its escrow account, and without events, is named', async () => {
+  it('a task never paid for, and without events, is named', async () => {
     expect(await problemsAfter(async (tx) => {
       await tx`insert into tasks (agent_id, title, description, task_type, task_domain, proof_type, reward_cents, fee_cents, fee_rate_pct, deadline, proof_requirements)
                values (${agent.id}, 'Ghost', 'Never paid for', 'CONTENT_REVIEW', 'DIGITAL', 'CONFIRMATION', 2000, 360, 18, now() + interval '1 day', array['x'])`;
-    })).toEqual(['agent charged wrong for a task', 'task state path not allowed', 'task without its escrow account']);
+    })).toEqual(['agent charged wrong for a task', 'open task escrow differs from reward + fee', 'task state path not allowed']);
   });
 
   it('revenue that did not come from a completed task\'s fee is named', async () => {
@@ -212,10 +212,46 @@ describe('the ledger invariants', () => {
     })).toEqual(['deposits differ from deposit entries']);
   });
 
-  it('a running escrow that drifted from the escrow accounts is named', async () => {
+  it("a task's escrow that drifted from the postings tagged with it is named, and so is its agent's escrow", async () => {
     expect(await problemsAfter(async (tx) => {
-      await tx`update ledger_accounts set escrow_cents = escrow_cents + 1 where agent_id = ${agent.id} and kind = 'agent_deposit'`;
-    })).toEqual(['running escrow differs from escrow accounts']);
+      await tx`update tasks set escrow_cents = escrow_cents + 1 where id = ${task.pending}`;
+    })).toEqual(['agent escrow differs from its tasks', 'open task escrow differs from reward + fee', 'task escrow differs from its postings']);
+    // A closed task whose kept sum says it still holds escrow, though its postings net to zero.
+    expect(await problemsAfter(async (tx) => {
+      await tx`update tasks set escrow_cents = 100 where id = ${task.cancelled}`;
+    })).toEqual(['agent escrow differs from its tasks', 'final task escrow not zero', 'task escrow differs from its postings']);
+  });
+
+  it('an escrow posting tagged with another task is named for both tasks', async () => {
+    expect(await problemsAfter(async (tx) => {
+      await tx`set local session_replication_role = replica`; // switches off the append-only triggers
+      await tx`update ledger_postings set task_id = ${task.paid} where task_id = ${task.pending}`;
+    })).toEqual(['task escrow differs from its postings']);
+  });
+
+  it("money on an agent's escrow account that belongs to none of its tasks is named", async () => {
+    expect(await problemsAfter(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      const escrow = await escrowAccount(tx);
+      const [{ id }] = await tx`insert into ledger_entries (kind) values ('earnings_release') returning id`;
+      const external = await platformAccount(tx, 'external_usdc');
+      await tx`update ledger_accounts set balance = balance + 500, version = version + 1 where id = ${escrow.id}`;
+      await tx`update ledger_accounts set balance = balance - 500, version = version + 1 where id = ${external.id}`;
+      await tx`insert into ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version)
+               select ${id}, a.id, case when a.id = ${escrow.id} then 500 else -500 end, a.balance - case when a.id = ${escrow.id} then 500 else -500 end, a.balance, a.version
+                 from ledger_accounts a where a.id in (${escrow.id}, ${external.id})`;
+    })).toEqual(['agent escrow differs from its tasks']);
+  });
+
+  it("post_entry refuses an escrow move that names no task, or another agent's task", async () => {
+    const refused = async (refs: { task?: string }) => stack.sql.begin(async (tx) => {
+      await move(tx, 'task_escrow', (await depositAccount(tx)).id, (await escrowAccount(tx)).id, 100, refs);
+    }).then(() => null, (e) => e.message);
+    expect(await refused({})).toMatch(/moves escrow of agent agt_\w+ for no task, not one of its tasks/);
+    const stranger = await stack.registerAgent('stranger');
+    await stack.deposit(stranger, 100);
+    const other = (await stack.createTask(stranger)).body.task_id as string;
+    expect(await refused({ task: other })).toMatch(/moves escrow of agent agt_\w+ for \w+, not one of its tasks/);
   });
 
   it('a move the state machine does not allow is named', async () => {

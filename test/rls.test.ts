@@ -82,7 +82,7 @@ describe('row-level security', () => {
     const { rows } = await as('authenticated', asAgent(alice), 'select kind, agent_id from public.ledger_accounts order by id');
     expect(rows).toEqual([
       { kind: 'agent_deposit', agent_id: alice.id },
-      { kind: 'task_escrow', agent_id: alice.id },
+      { kind: 'agent_escrow', agent_id: alice.id },
     ]);
   });
 

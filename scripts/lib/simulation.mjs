@@ -9,7 +9,8 @@
 // interleaving (and which task an operation lands on) varies from run to run; with one client the
 // run is sequential. At checkpoints every client pauses, the SQL invariants are checked
 // (api.check_ledger) and every actor's own books are compared with what the API says: each agent's
-// tasks, escrow and balance against what its replies told it, each operator's earnings and payouts
+// tasks, escrow and balance against what its replies told it, each task's share of the escrow
+// against its terms, each operator's earnings and payouts
 // likewise, and no task the model did not approve was approved by the Guardian.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -598,6 +599,16 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
       if (told.escrow !== escrow || told.deposit + told.escrow !== agent.deposited - spent) {
         violation(where, 'an agent\'s balance differs from its own books', { agent: agent.id, told, expected: { escrow, deposit: agent.deposited - spent - escrow } });
       }
+    }
+
+    // Each task's share of its agent's escrow, as the ledger keeps it on the task, against the terms
+    // the task was posted at: all of reward + fee until it is final, nothing after.
+    const kept = await sql`select id, status, escrow_cents from tasks where id = any (${[...tasks.keys()]}::text[])`;
+    stats.bookChecks += 1;
+    for (const row of kept) {
+      const task = tasks.get(row.id);
+      const expected = FINAL.has(row.status) ? 0 : task.reward + task.fee;
+      if (Number(row.escrow_cents) !== expected) violation(where, 'a task\'s escrow differs from its terms', { task: row.id, status: row.status, kept: Number(row.escrow_cents), expected });
     }
 
     for (const operator of operators) {

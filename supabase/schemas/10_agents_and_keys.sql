@@ -145,7 +145,7 @@ begin
 end
 $$;
 
-/** Creates an agent with its first key (named "default") and its deposit account. */
+/** Creates an agent with its first key (named "default"), its deposit account and its escrow account. */
 create function api.register_agent(
   p_name text, p_email text, p_company text, p_mode text, p_key_hash text, p_key_prefix text
 ) returns table (agent_id text, key_id text)
@@ -162,7 +162,7 @@ begin
   values (agent_id, 'default', p_key_hash, p_key_prefix)
   returning id into key_id;
 
-  insert into public.ledger_accounts (kind, agent_id) values ('agent_deposit', agent_id);
+  insert into public.ledger_accounts (kind, agent_id) values ('agent_deposit', agent_id), ('agent_escrow', agent_id);
   return next;
 end
 $$;

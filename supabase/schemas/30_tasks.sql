@@ -15,7 +15,8 @@ create table public.task_transitions (
 alter table public.task_transitions enable row level security;
 
 /**
- * A unit of work posted by an agent; its reward and fee sit in the task's own escrow account.
+ * A unit of work posted by an agent; its reward and fee sit in its agent's escrow account, as the
+ * task's share of it (`escrow_cents`).
  *
  * `status` has no foreign key to task_statuses: every write of it goes through api.create_task (an
  * initial state) or private.transition_task (a move task_transitions lists, whose ends reference
@@ -77,6 +78,9 @@ create table public.tasks (
   resubmitted_at timestamptz,
   appeal_note text,
   appealed_at timestamptz,
+  -- The task's share of its agent's escrow account: the sum of the postings tagged with it there,
+  -- kept by private.post_entry in the statement that writes them (never written anywhere else).
+  escrow_cents bigint not null default 0,
   constraint task_texts_within_limits check (
     char_length(title) >= 1 and char_length(title) <= 200
     and char_length(description) >= 1 and char_length(description) <= 5000
@@ -100,7 +104,8 @@ create table public.tasks (
     reward_cents >= 1000 and reward_cents <= 1000000
     and fee_cents >= 200
     and fee_rate_pct in (12, 15, 18)
-    and operator_earnings_cents >= 0),
+    and operator_earnings_cents >= 0
+    and escrow_cents >= 0),
   constraint tasks_operator_fk foreign key (operator_id) references public.operators (id)
 );
 
@@ -308,7 +313,7 @@ create trigger tasks_count_settled_spend
 
 /**
  * Posts a task for the calling agent: prices the fee from its settled-spend tier, applies the
- * calling key's spending policy, moves reward + fee from its deposit to the task's own escrow,
+ * calling key's spending policy, moves reward + fee from its deposit to its escrow (the task's share),
  * and records the first event (PENDING, or PENDING_APPROVAL). 402 when funds fall short, 403
  * when the policy refuses. Inputs are validated by the API; the table's constraints are the
  * backstop.
@@ -339,7 +344,6 @@ declare
   v_total bigint;
   v_status text;
   v_task public.tasks;
-  v_escrow_account bigint;
 begin
   if p_deadline <= now() then
     perform private.fail(400, 'validation_error', 'deadline: must be in the future');
@@ -371,10 +375,6 @@ begin
     values (v_task.id, v_agent_id, p_callback_url, p_callback_secret);
   end if;
 
-  insert into public.ledger_accounts (kind, agent_id, task_id)
-  values ('task_escrow', v_agent_id, v_task.id)
-  returning ledger_accounts.id into v_escrow_account;
-
   insert into public.task_events (task_id, from_status, to_status, actor)
   values (v_task.id, null, v_status, 'agent:' || v_agent_id);
 
@@ -393,7 +393,8 @@ begin
                          'reward_usd', p_reward_cents / 100.0, 'platform_fee_usd', v_fee / 100.0));
   end if;
 
-  perform private.post_entry('task_escrow', array[v_deposit_account, v_escrow_account], array[-v_total, v_total],
+  perform private.post_entry('task_escrow', array[v_deposit_account, private.agent_account(v_agent_id, 'agent_escrow')],
+                             array[-v_total, v_total],
                              p_agent_id => v_agent_id, p_task_id => v_task.id);
 
   return query select v_task.id, v_task.status, v_task.reward_cents, v_task.fee_cents, v_total,
@@ -527,29 +528,22 @@ grant execute on function api.post_task(text, text, integer, text[], text, text,
 
 /**
  * Returns everything left in a task's escrow to its agent's deposit. Used by cancel, expiry and
- * dispute refunds. A refunded task was never paid, so the spend rollup has nothing to undo.
+ * dispute refunds. The caller holds the task row. A refunded task was never paid, so the spend
+ * rollup has nothing to undo.
  */
 create function private.refund_task(p_task public.tasks, p_kind text) returns bigint
   language plpgsql
   set search_path = ''
   as $$
 declare
-  v_escrow_account bigint;
-  v_escrow_balance bigint;
-  v_deposit_account bigint;
+  v_escrow bigint := (select t.escrow_cents from public.tasks t where t.id = p_task.id);
 begin
-  select a.id into v_deposit_account from public.ledger_accounts a
-   where a.agent_id = p_task.agent_id and a.kind = 'agent_deposit';
-  select a.id into v_escrow_account from public.ledger_accounts a
-   where a.task_id = p_task.id and a.kind = 'task_escrow';
-  perform 1 from public.ledger_accounts a where a.id in (v_deposit_account, v_escrow_account) order by a.id for update;
-  select a.balance into v_escrow_balance from public.ledger_accounts a where a.id = v_escrow_account;
-
-  if v_escrow_balance > 0 then
-    perform private.post_entry(p_kind, array[v_escrow_account, v_deposit_account], array[-v_escrow_balance, v_escrow_balance],
-                               p_agent_id => p_task.agent_id, p_task_id => p_task.id);
+  if v_escrow > 0 then
+    perform private.post_entry(p_kind,
+      array[private.agent_account(p_task.agent_id, 'agent_escrow'), private.agent_account(p_task.agent_id, 'agent_deposit')],
+      array[-v_escrow, v_escrow], p_agent_id => p_task.agent_id, p_task_id => p_task.id);
   end if;
-  return v_escrow_balance;
+  return v_escrow;
 end
 $$;
 

@@ -4,45 +4,37 @@
  * account's history can be replayed. Balances are cached on the account row and may never go
  * negative except on external accounts (money that came from or went to the outside world).
  *
- * Each task has its own escrow account, so posting tasks never contends on a shared row; money
- * reaches the shared platform revenue account only when a task completes.
+ * Escrow is one account per agent (there is one currency, USD): posting a task moves its reward and
+ * fee from the agent's deposit account to the agent's escrow account, both rows the agent's own
+ * posts already serialise on, so posting never contends with other agents and creates no account.
+ * Each posting on an escrow account is tagged with its task, and post_entry keeps each task's share
+ * (tasks.escrow_cents, the sum of its tagged postings) in the same statement. Money reaches the
+ * shared platform revenue account only when a task completes.
  */
 create table public.ledger_accounts (
   id bigint generated always as identity primary key,
   kind text not null,
   agent_id text references public.agents (id),
-  task_id text references public.tasks (id),
   operator_id text,
   balance bigint not null default 0,
   version bigint not null default 0,
   created_at timestamptz not null default now(),
-  -- Escrow per agent, kept running: the sum of its tasks' escrow accounts, moved by the same
-  -- statement of private.post_entry that moves those accounts, so GET /agents/balance reads one row
-  -- instead of one per open task. It lives on the agent's deposit account row, which every escrow
-  -- and refund already locks and updates in the same entry (no extra row version, no new table);
-  -- a settlement (escrow to the operator and revenue) locks and updates it too. Not `balance`: it is
-  -- not money the account holds, and postings record only balances.
-  escrow_cents bigint not null default 0,
   constraint only_external_accounts_go_negative check (kind like 'external_%' or balance >= 0),
   -- Its kind, and the owner that kind has (every balance update re-checks each constraint, so the
   -- rules are few and whole).
   constraint account_has_its_owner check (
     case
-      when kind = 'agent_deposit' then agent_id is not null and task_id is null and operator_id is null
-      when kind = 'task_escrow' then agent_id is not null and task_id is not null and operator_id is null
-      when kind in ('operator_pending', 'operator_available') then operator_id is not null and agent_id is null and task_id is null
+      when kind in ('agent_deposit', 'agent_escrow') then agent_id is not null and operator_id is null
+      when kind in ('operator_pending', 'operator_available') then operator_id is not null and agent_id is null
       when kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts')
-        then agent_id is null and task_id is null and operator_id is null
+        then agent_id is null and operator_id is null
       else false
     end),
-  constraint escrow_only_on_agent_deposits check (escrow_cents = 0 or (kind = 'agent_deposit' and escrow_cents > 0)),
   constraint ledger_accounts_operator_fk foreign key (operator_id) references public.operators (id)
 );
 
 -- No index may mention `balance`: balance updates then stay HOT (no index writes on the hottest rows).
-create unique index ledger_accounts_one_deposit_per_agent on public.ledger_accounts (agent_id) where kind = 'agent_deposit';
-
-create unique index ledger_accounts_one_escrow_per_task on public.ledger_accounts (task_id) where kind = 'task_escrow';
+create unique index ledger_accounts_one_per_agent_kind on public.ledger_accounts (agent_id, kind) where agent_id is not null;
 
 create unique index ledger_accounts_one_per_operator_kind on public.ledger_accounts (operator_id, kind) where operator_id is not null;
 
@@ -68,7 +60,11 @@ create index ledger_entries_by_task on public.ledger_entries (task_id) where tas
 
 alter table public.ledger_entries enable row level security;
 
-/** One line of an entry: a signed amount on one account, with the balance it left behind. */
+/**
+ * One line of an entry: a signed amount on one account, with the balance it left behind. A line on
+ * an agent's escrow account names the task whose share of it moved (`task_id`, its entry's task: no
+ * foreign key of its own, the entry's protects it, and the ledger checks the two agree).
+ */
 create table public.ledger_postings (
   id bigint generated always as identity primary key,
   entry_id bigint not null references public.ledger_entries (id),
@@ -77,6 +73,7 @@ create table public.ledger_postings (
   balance_before bigint not null,
   balance_after bigint not null,
   account_version bigint not null,
+  task_id text,
   constraint balance_after_follows check (balance_after = balance_before + amount),
   unique (account_id, account_version)
 );
@@ -133,15 +130,17 @@ create constraint trigger ledger_entries_balance after insert on public.ledger_p
   for each row execute function private.check_entry_balanced();
 
 /**
- * Posts one balanced entry. Locks the
- * accounts it touches in id order (so two moves never wait on each other in a cycle), updates the
- * cached balances and writes the postings. A balance that would go negative raises 23514 (the
- * CHECK); callers check funds first to give a clear error. A move on a task's escrow account also
- * moves its agent's running escrow on the agent's deposit account, in the same UPDATE.
+ * Posts one balanced entry. Locks the accounts it touches in id order (so two moves never wait on
+ * each other in a cycle), updates the cached balances and writes the postings. A balance that would
+ * go negative raises 23514 (the CHECK); callers check funds first to give a clear error.
  *
- * Every lookup is by primary key or by the one-deposit-per-agent index, one account at a time:
- * a self-join of the accounts would be planned once per connection (plan_cache_mode), and a plan
- * made while the table was small would go on to scan every escrow account.
+ * A leg on an agent's escrow account moves the share of `p_task_id` (which must be one of that
+ * agent's tasks, locked by the caller or written in this transaction): its posting is tagged with
+ * the task and the task's escrow_cents moves by the same amount, so a task's escrow is always the
+ * sum of its tagged postings.
+ *
+ * One statement moves the balances and writes the postings; the accounts are found by primary key
+ * only (a plan made while the table was small must not go on to scan it: plan_cache_mode).
  */
 create function private.post_entry(
   p_kind text, p_account_ids bigint[], p_amounts bigint[],
@@ -154,11 +153,10 @@ create function private.post_entry(
   as $$
 declare
   v_entry_id bigint;
-  v_kind text;
-  v_owner text;
-  v_ids bigint[] := '{}';
-  v_amounts bigint[] := '{}';
-  v_escrows bigint[] := '{}';
+  v_accounts integer;
+  v_moved integer;
+  v_escrow bigint;
+  v_escrow_owner text;
 begin
   if cardinality(p_account_ids) < 2 or cardinality(p_account_ids) <> cardinality(p_amounts) then
     raise exception 'A ledger entry needs at least two postings, one amount per account';
@@ -167,49 +165,57 @@ begin
     raise exception 'Ledger entry % does not balance: % on %', p_kind, p_amounts, p_account_ids;
   end if;
 
-  -- Each leg moves its account's balance; a leg on a task's escrow also moves the running escrow
-  -- of that agent's deposit account.
-  for i in 1 .. cardinality(p_account_ids) loop
-    v_ids := v_ids || p_account_ids[i];
-    v_amounts := v_amounts || p_amounts[i];
-    v_escrows := v_escrows || 0::bigint;
-    select a.kind, a.agent_id into v_kind, v_owner from public.ledger_accounts a where a.id = p_account_ids[i];
-    if not found then
-      raise exception 'Ledger entry % names no account %', p_kind, p_account_ids[i];
-    end if;
-    if v_kind = 'task_escrow' then
-      v_ids := v_ids || (select d.id from public.ledger_accounts d where d.agent_id = v_owner and d.kind = 'agent_deposit');
-      v_amounts := v_amounts || 0::bigint;
-      v_escrows := v_escrows || p_amounts[i];
-    end if;
-  end loop;
-
-  perform 1 from public.ledger_accounts where id = any (v_ids) order by id for update;
+  perform 1 from public.ledger_accounts where id = any (p_account_ids) order by id for update;
 
   insert into public.ledger_entries (kind, agent_id, task_id, operator_id)
   values (p_kind, p_agent_id, p_task_id, p_operator_id)
   returning id into v_entry_id;
 
   with moves as (
-    select m.account_id, sum(m.amount)::bigint as amount, sum(m.escrow)::bigint as escrow
-      from unnest(v_ids, v_amounts, v_escrows) as m (account_id, amount, escrow)
+    select m.account_id, sum(m.amount)::bigint as amount
+      from unnest(p_account_ids, p_amounts) as m (account_id, amount)
      group by m.account_id
-    having sum(m.amount) <> 0 or sum(m.escrow) <> 0
+    having sum(m.amount) <> 0
   ), moved as (
     update public.ledger_accounts a
        set balance = a.balance + moves.amount,
-           version = a.version + (moves.amount <> 0)::integer,
-           escrow_cents = a.escrow_cents + moves.escrow
+           version = a.version + 1
       from moves
      where a.id = moves.account_id
-    returning a.id, a.balance, a.version, moves.amount
+    returning a.id, a.kind, a.agent_id, a.balance, a.version, moves.amount
+  ), posted as (
+    insert into public.ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version, task_id)
+    select v_entry_id, moved.id, moved.amount, moved.balance - moved.amount, moved.balance, moved.version,
+           case when moved.kind = 'agent_escrow' then p_task_id end
+      from moved
   )
-  insert into public.ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version)
-  select v_entry_id, moved.id, moved.amount, moved.balance - moved.amount, moved.balance, moved.version
-    from moved
-   where moved.amount <> 0;
+  select (select count(*) from moves), count(*), sum(moved.amount) filter (where moved.kind = 'agent_escrow'),
+         min(moved.agent_id) filter (where moved.kind = 'agent_escrow')
+    into v_accounts, v_moved, v_escrow, v_escrow_owner
+    from moved;
+
+  if v_moved <> v_accounts then
+    raise exception 'Ledger entry % names an account that does not exist: %', p_kind, p_account_ids;
+  end if;
+  if v_escrow is not null then
+    update public.tasks t set escrow_cents = t.escrow_cents + v_escrow
+     where t.id = p_task_id and t.agent_id = v_escrow_owner;
+    if not found then
+      raise exception 'Ledger entry % moves escrow of agent % for %, not one of its tasks', p_kind, v_escrow_owner, coalesce(p_task_id, 'no task');
+    end if;
+  end if;
 
   return v_entry_id;
+end
+$$;
+
+/** The agent's account of a kind ('agent_deposit', 'agent_escrow'). */
+create function private.agent_account(p_agent_id text, p_kind text) returns bigint
+  language plpgsql stable
+  set search_path = ''
+  as $$
+begin
+  return (select a.id from public.ledger_accounts a where a.agent_id = p_agent_id and a.kind = p_kind);
 end
 $$;
 
@@ -227,10 +233,14 @@ create function api.agent_balance() returns table (deposit_cents bigint, escrow_
   security definer
   set search_path = ''
   as $$
+declare
+  v_agent_id text := private.require_agent();
 begin
   return query
-  select a.balance, a.escrow_cents from public.ledger_accounts a
-   where a.agent_id = private.require_agent() and a.kind = 'agent_deposit';
+  select d.balance, e.balance
+    from public.ledger_accounts d, public.ledger_accounts e
+   where d.agent_id = v_agent_id and d.kind = 'agent_deposit'
+     and e.agent_id = v_agent_id and e.kind = 'agent_escrow';
 end
 $$;
 grant execute on function api.agent_balance() to authenticated;

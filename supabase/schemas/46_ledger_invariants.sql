@@ -28,7 +28,7 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
     ('cached balance differs from postings', 'each account''s cached balance and version equal the sum and count of its postings'),
     ('negative internal balance', 'no account but the external ones has a negative balance'),
     ('ledger does not sum to zero', 'all balances together sum to zero: money is only moved, never made'),
-    ('task without its escrow account', 'every task has exactly its own escrow account'),
+    ('task escrow differs from its postings', 'a task''s escrow (kept on the task) is the sum of the postings tagged with it on its agent''s escrow account, each tagged with its entry''s task'),
     ('final task escrow not zero', 'a task in a final state holds nothing in escrow'),
     ('open task escrow differs from reward + fee', 'a task not yet final holds exactly its reward and fee in escrow'),
     ('platform revenue differs from fees of completed tasks', 'revenue is the sum of the fees of completed tasks, splits included'),
@@ -41,14 +41,15 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
     ('deposit credited more than once', 'an on-chain transfer (chain, tx hash, log index) is credited at most once'),
     ('deposits differ from deposit entries', 'each agent''s deposits add up, in number and amount, to the deposit entries on its account'),
     ('task state path not allowed', 'each task''s events start it in an initial state, follow task_transitions one step at a time, and end in its status'),
-    ('running escrow differs from escrow accounts', 'an agent''s running escrow (on its deposit account) is the sum of its tasks'' escrow accounts')
+    ('agent escrow differs from its tasks', 'an agent''s escrow account holds the sum of its tasks'' escrow')
 $$;
 grant execute on function api.ledger_invariants() to service_role;
 
 /**
- * Each task's books: its terms, its escrow account, and what its entries moved by the kind of
- * account (revenue, the operator's share, the agent's net). Read once per check, then judged by one
- * predicate per invariant. Only the owner reads it, inside the security definer checks.
+ * Each task's books: its terms, its escrow as kept on the task, and what its entries moved by the
+ * kind of account (revenue, the operator's share, the agent's net, and the postings tagged with it
+ * on its agent's escrow account). Read once per check, then judged by one predicate per invariant.
+ * Only the owner reads it, inside the security definer checks.
  */
 create view private.task_books as
   with final_statuses as (
@@ -60,7 +61,11 @@ create view private.task_books as
            coalesce(sum(p.amount) filter (where a.kind = 'operator_pending' and e.kind = 'task_settlement'), 0) as operator_share,
            count(*) filter (where a.kind = 'operator_pending' and e.kind = 'task_settlement') as operator_credits,
            count(*) filter (where a.kind = 'platform_revenue') as revenue_credits,
-           coalesce(sum(p.amount) filter (where a.kind = 'agent_deposit'), 0) as agent_net
+           coalesce(sum(p.amount) filter (where a.kind = 'agent_deposit'), 0) as agent_net,
+           -- A line on the escrow counts for the task only when it is tagged with it and is on the
+           -- entry's agent's account; any other line there leaves the task's sum short.
+           coalesce(sum(p.amount) filter (where a.kind = 'agent_escrow' and p.task_id = e.task_id and a.agent_id = e.agent_id), 0) as escrow_posted,
+           count(*) filter (where a.kind = 'agent_escrow' and (p.task_id is distinct from e.task_id or a.agent_id is distinct from e.agent_id)) as escrow_mistagged
       from public.ledger_entries e
       join public.ledger_postings p on p.entry_id = e.id
       join public.ledger_accounts a on a.id = p.account_id
@@ -69,12 +74,12 @@ create view private.task_books as
   )
   select t.id, t.status, t.operator_id, t.reward_cents, t.fee_cents, t.operator_earnings_cents, t.dispute_resolution,
          t.status in (select f.status from final_statuses f) as final,
-         esc.id as escrow_id, esc.balance as escrow,
+         t.escrow_cents as escrow, coalesce(f.escrow_posted, 0)::bigint as escrow_posted,
+         coalesce(f.escrow_mistagged, 0) as escrow_mistagged,
          coalesce(f.revenue, 0)::bigint as revenue, coalesce(f.revenue_credits, 0) as revenue_credits,
          coalesce(f.operator_share, 0)::bigint as operator_share, coalesce(f.operator_credits, 0) as operator_credits,
          coalesce(f.agent_net, 0)::bigint as agent_net
     from public.tasks t
-    left join public.ledger_accounts esc on esc.task_id = t.id and esc.kind = 'task_escrow'
     left join task_flows f on f.task_id = t.id;
 
 /** Each operator's books: its balances, what it was paid out, what its completed tasks earned it. */
@@ -146,10 +151,13 @@ create function private.ledger_total_when_not_zero() returns setof text
   select sum(a.balance)::text from public.ledger_accounts a having sum(a.balance) <> 0
 $$;
 
-/** Every task has exactly its own escrow account. */
-create function private.task_without_escrow(escrow_id bigint) returns boolean
+/**
+ * A task's escrow (kept on the task) is the sum of the postings tagged with it on its agent's
+ * escrow account, each tagged with its entry's task.
+ */
+create function private.task_escrow_off_its_postings(escrow bigint, escrow_posted bigint, escrow_mistagged bigint) returns boolean
   language sql immutable
-  as $$ select escrow_id is null $$;
+  as $$ select escrow <> escrow_posted or escrow_mistagged <> 0 $$;
 
 /** A task in a final state holds nothing in escrow. */
 create function private.final_task_holding_escrow(final boolean, escrow bigint) returns boolean
@@ -296,16 +304,16 @@ create function private.tasks_off_the_state_machine() returns setof text
     ) x
 $$;
 
-/** An agent's running escrow (on its deposit account) is the sum of its tasks' escrow accounts. */
-create function private.agents_with_wrong_running_escrow() returns setof text
+/** An agent's escrow account holds the sum of its tasks' escrow (an agent with tasks and no account too). */
+create function private.agents_with_wrong_escrow() returns setof text
   language sql stable
   set search_path = ''
   as $$
-  select d.agent_id
-    from public.ledger_accounts d
-    left join (select e.agent_id, sum(e.balance) as total from public.ledger_accounts e
-                where e.kind = 'task_escrow' group by e.agent_id) e on e.agent_id = d.agent_id
-   where d.kind = 'agent_deposit' and d.escrow_cents <> coalesce(e.total, 0)
+  select coalesce(e.agent_id, t.agent_id)
+    from (select a.agent_id, a.balance from public.ledger_accounts a where a.kind = 'agent_escrow') e
+    full join (select t.agent_id, sum(t.escrow_cents) as total from public.tasks t
+                where t.escrow_cents <> 0 group by t.agent_id) t on t.agent_id = e.agent_id
+   where coalesce(e.balance, 0) <> coalesce(t.total, 0)
 $$;
 
 /** Every violation of every invariant, one row each: the invariant's name and what breaks it. */
@@ -323,7 +331,8 @@ create function api.verify_ledger() returns table (problem text, subject text)
   union all
   select 'ledger does not sum to zero', s from private.ledger_total_when_not_zero() s
   union all
-  select 'task without its escrow account', t.id from tasks t where private.task_without_escrow(t.escrow_id)
+  select 'task escrow differs from its postings', t.id from tasks t
+   where private.task_escrow_off_its_postings(t.escrow, t.escrow_posted, t.escrow_mistagged)
   union all
   select 'final task escrow not zero', t.id from tasks t where private.final_task_holding_escrow(t.final, t.escrow)
   union all
@@ -355,7 +364,7 @@ create function api.verify_ledger() returns table (problem text, subject text)
   union all
   select 'task state path not allowed', s from private.tasks_off_the_state_machine() s
   union all
-  select 'running escrow differs from escrow accounts', s from private.agents_with_wrong_running_escrow() s
+  select 'agent escrow differs from its tasks', s from private.agents_with_wrong_escrow() s
 $$;
 grant execute on function api.verify_ledger() to service_role;
 
@@ -419,6 +428,15 @@ begin
       from touched t
       join public.ledger_accounts a on a.id = t.account_id
      where a.kind not like 'external_%' and a.balance < 0
+    union all
+    -- Each new line on an escrow account names its entry's task, one of the account's agent.
+    select 'task escrow differs from its postings', coalesce(f.task_id, e.task_id, f.id::text)
+      from fresh f
+      join public.ledger_accounts a on a.id = f.account_id
+      join public.ledger_entries e on e.id = f.entry_id
+     where case when a.kind = 'agent_escrow'
+                then f.task_id is null or f.task_id is distinct from e.task_id or a.agent_id is distinct from e.agent_id
+                else f.task_id is not null end
   )
   select array_agg(found.problem), array_agg(found.subject) into v_problems, v_subjects from found;
 

@@ -105,7 +105,6 @@ create function private.complete_task(p_task_id text, p_actor text) returns publ
   as $$
 declare
   v_task public.tasks;
-  v_escrow bigint;
   v_pending bigint;
 begin
   select * into v_task from public.tasks t where t.id = p_task_id for update;
@@ -114,10 +113,9 @@ begin
   end if;
   perform private.transition_task(p_task_id, 'COMPLETED', p_actor);
   update public.tasks t set operator_earnings_cents = t.reward_cents where t.id = p_task_id;
-  select a.id into v_escrow from public.ledger_accounts a where a.task_id = p_task_id and a.kind = 'task_escrow';
   select a.id into v_pending from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending';
   perform private.post_entry('task_settlement',
-    array[v_escrow, v_pending, private.platform_account('platform_revenue')],
+    array[private.agent_account(v_task.agent_id, 'agent_escrow'), v_pending, private.platform_account('platform_revenue')],
     array[-(v_task.reward_cents + v_task.fee_cents), v_task.reward_cents, v_task.fee_cents],
     p_agent_id => v_task.agent_id, p_task_id => p_task_id, p_operator_id => v_task.operator_id);
   select * into v_task from public.tasks t where t.id = p_task_id;
@@ -505,8 +503,6 @@ create function api.resolve_dispute(p_task_id text, p_resolution text, p_operato
   as $$
 declare
   v_task public.tasks;
-  v_escrow bigint;
-  v_deposit bigint;
   v_pending bigint;
 begin
   select * into v_task from public.tasks t where t.id = p_task_id for update;
@@ -532,11 +528,10 @@ begin
     end if;
     perform private.transition_task(p_task_id, 'COMPLETED', 'admin');
     update public.tasks t set operator_earnings_cents = p_operator_cents where t.id = p_task_id;
-    select a.id into v_escrow from public.ledger_accounts a where a.task_id = p_task_id and a.kind = 'task_escrow';
-    select a.id into v_deposit from public.ledger_accounts a where a.agent_id = v_task.agent_id and a.kind = 'agent_deposit';
     select a.id into v_pending from public.ledger_accounts a where a.operator_id = v_task.operator_id and a.kind = 'operator_pending';
     perform private.post_entry('task_settlement',
-      array[v_escrow, v_pending, v_deposit, private.platform_account('platform_revenue')],
+      array[private.agent_account(v_task.agent_id, 'agent_escrow'), v_pending, private.agent_account(v_task.agent_id, 'agent_deposit'),
+            private.platform_account('platform_revenue')],
       array[-(v_task.reward_cents + v_task.fee_cents), p_operator_cents, v_task.reward_cents - p_operator_cents, v_task.fee_cents],
       p_agent_id => v_task.agent_id, p_task_id => p_task_id, p_operator_id => v_task.operator_id);
   else
