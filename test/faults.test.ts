@@ -367,9 +367,9 @@ describe('Postgres killed (SIGKILL, fsync on) in the middle of a burst, then res
     sql = postgres(pg.url(), { onnotice: () => {}, max: 2 });
     for (const [key, reply] of heard) {
       if (key.startsWith('crash-task-')) {
-        const [task] = await sql`select t.status, a.balance, t.reward_cents + t.fee_cents as total from tasks t join ledger_accounts a on a.task_id = t.id where t.id = ${reply.body.task_id}`;
+        const [task] = await sql`select status, escrow_cents, reward_cents + fee_cents as total from tasks where id = ${reply.body.task_id}`;
         expect(task, key).toMatchObject({ status: 'PENDING' });
-        expect(task.balance).toBe(task.total);
+        expect(task.escrow_cents).toBe(task.total);
       } else {
         expect(await sql`select count(*)::int as n from deposits where id = ${reply.body.transaction_id}`).toEqual([{ n: 1 }]);
       }

@@ -100,8 +100,7 @@ export function agentRoutes(deps: Deps) {
   });
 
   app.get('/agents/balance', async (c) => {
-    // Two figures of one row: escrow is kept running by the ledger's money moves (O(1), however
-    // many tasks are open).
+    // Two balances, the agent's deposit and escrow accounts (O(1), however many tasks are open).
     const [balance] = await db.asAgent(c.get('agent'), (tx) => tx<{ deposit_cents: string; escrow_cents: string }[]>`
       select deposit_cents, escrow_cents from api.agent_balance()`);
     return c.json({ deposit_balance: centsToUsd(balance.deposit_cents), escrow_balance: centsToUsd(balance.escrow_cents), currency: 'USD' });
