@@ -85,8 +85,8 @@ describe('a rejection carries its reason', () => {
     });
     expect((await asAgent(id)).rejections).toEqual(seen.review.rejections);
     // The escrow stays held.
-    const [{ balance }] = await stack.sql`select balance::int from ledger_accounts where task_id = ${id} and kind = 'task_escrow'`;
-    expect(balance).toBe(2950);
+    const [{ escrow }] = await stack.sql`select escrow_cents::int as escrow from tasks where id = ${id}`;
+    expect(escrow).toBe(2950);
     await ledgerVerifies();
   });
 
