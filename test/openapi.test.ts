@@ -395,6 +395,12 @@ describe('the live API answers as documented', () => {
     await call('POST', '/owner/link', { headers: person, body: { code } });
     await call('POST', '/owner/link', { headers: person, body: {} });
     await call('GET', '/owner/agents', { headers: person });
+    await call('GET', '/owner/push', { headers: person });
+    await call('GET', '/owner/push');
+    await call('POST', '/owner/push-subscriptions', { headers: person, body: { endpoint: `${endpoint}-owner`, expirationTime: null, keys: { p256dh: vapidKeys().publicKey, auth: 'AAAAAAAAAAAAAAAAAAAAAA' } } });
+    await call('POST', '/owner/push-subscriptions', { headers: person, body: { endpoint: 'http://insecure.example.test/', keys: { p256dh: 'x', auth: 'y' } } });
+    await call('DELETE', `/owner/push-subscriptions?endpoint=${encodeURIComponent(`${endpoint}-owner`)}`, { headers: person });
+    await call('DELETE', '/owner/push-subscriptions', { headers: person });
     await call('GET', '/owner/agents');
     await call('GET', '/agents/owners', { headers: { ...person, 'x-agent-id': registered.body.agent_id } });
     await call('GET', '/agents/owners', { key: bot.api_key });

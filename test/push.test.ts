@@ -3,7 +3,7 @@
 // decrypts each payload with the subscription's keys (RFC 8291) and checks the VAPID signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserSubscription, type Pushed, startPushService, vapidEnv, vapidKeys, verifyVapid } from './helpers/push-service.ts';
-import { type Agent, type Operator, type Stack, startStack } from './helpers/stack.ts';
+import { type Agent, type Operator, operatorToken, type Stack, startStack } from './helpers/stack.ts';
 
 const NEW_YORK = { city: 'New York', country: 'US', lat: 40.7128, lng: -74.006 };
 const BOSTON = { city: 'Boston', country: 'US', lat: 42.3601, lng: -71.0589 };
@@ -162,5 +162,46 @@ describe('subscriptions and preferences', () => {
     expect((await stack.call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: 500 } })).status).toBe(400);
     expect((await stack.call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: 25 } })).body.preferences.radius_km).toBe(25);
     expect((await stack.call('PUT', '/operator/push/preferences', { headers: operator.auth, body: { radius_km: null } })).body.preferences.radius_km).toBeNull();
+  });
+});
+
+describe("owners' approval alerts", () => {
+  it('every subscribed owner of the agent hears at once that a task waits for approval, with a link to the console; nobody else', async () => {
+    const held = await stack.registerAgent('push-approvals');
+    await stack.deposit(held, 100);
+    const owners = [];
+    for (const name of ['user_push_owner_a', 'user_push_owner_b']) {
+      const auth = { authorization: `Bearer ${await operatorToken(name)}` };
+      const code = (await stack.call('POST', '/agents/owners/link-code', { key: held.key })).body.code;
+      expect((await stack.call('POST', '/owner/link', { headers: auth, body: { code } })).status).toBe(200);
+      const subscription = push.subscription();
+      expect((await stack.call('POST', '/owner/push-subscriptions', { headers: auth, body: subscription })).status).toBe(201);
+      owners.push({ auth, subscription });
+    }
+    const stranger = push.subscription();
+    const strangerAuth = { authorization: `Bearer ${await operatorToken('user_push_stranger')}` };
+    expect((await stack.call('POST', '/owner/push-subscriptions', { headers: strangerAuth, body: stranger })).status).toBe(201);
+    expect((await stack.call('GET', '/owner/push', { headers: owners[0].auth })).body).toEqual({ vapid_public_key: VAPID.publicKey, subscriptions: 1 });
+
+    await stack.call('PUT', '/agents/policy', { key: held.key, body: { approval_threshold_usd: 10 } });
+    const below = await stack.createTask(held, { title: 'Under the threshold', reward_usd: 10 });
+    const reply = await stack.createTask(held, { title: 'Check the loading bay', reward_usd: 30 });
+    expect(reply.body.status).toBe('PENDING_APPROVAL');
+    await stack.tick();
+    for (const { subscription } of owners) {
+      const pushed = pushesTo(subscription);
+      expect(pushed).toHaveLength(1);
+      expect(decrypted(subscription, pushed[0])).toEqual({
+        title: 'Approval needed: Check the loading bay', body: '$30.00 · waits for your answer', url: '/console/#/approvals', task_id: reply.body.task_id,
+      });
+      expect(pushed[0].headers.urgency).toBe('high');
+      expect(Number(pushed[0].headers.ttl)).toBeGreaterThan(250_000);
+    }
+    expect(pushesTo(stranger)).toEqual([]);
+    expect(below.body.status).toBe('PENDING');
+
+    const path = `/owner/push-subscriptions?endpoint=${encodeURIComponent(owners[0].subscription.endpoint)}`;
+    expect((await stack.call('DELETE', path, { headers: owners[0].auth })).body).toEqual({ removed: true });
+    expect((await stack.call('GET', '/owner/push', { headers: owners[0].auth })).body.subscriptions).toBe(0);
   });
 });

@@ -7,7 +7,7 @@
  */
 create table public.push_subscriptions (
   id text primary key default private.new_id('psub'),
-  recipient_kind text not null check (recipient_kind in ('operator')),
+  recipient_kind text not null check (recipient_kind in ('operator', 'owner')),
   recipient_id text not null,
   endpoint text not null unique check (char_length(endpoint) <= 2048),
   -- The browser's keys (base64url): its P-256 public key and the 16-byte auth secret (RFC 8291).

@@ -5,13 +5,14 @@
  */
 import { Hono } from 'hono';
 import { randomBase62, sha256Hex } from '../../_shared/crypto.ts';
-import { notFound } from '../../_shared/errors.ts';
-import { LinkOwnerSchema, NoInputSchema } from '../../_shared/schemas.ts';
+import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
+import { LinkOwnerSchema, NoInputSchema, PushSubscriptionQuery, PushSubscriptionSchema } from '../../_shared/schemas.ts';
 import { OPERATOR_ID } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, readJson, validate } from '../http.ts';
 import { requireAgent } from '../middleware/agent-auth.ts';
 import { requireOwner } from '../middleware/owner-auth.ts';
+import { pushEndpointProblem } from '../push-step.ts';
 
 /** Long enough to pass on by hand or by chat, short-lived enough that a leaked one rarely matters. */
 export const LINK_CODE_TTL_MS = 15 * 60_000;
@@ -68,6 +69,30 @@ export function ownerRoutes(deps: Deps) {
     const rows = await db.asOwner(c.get('owner').id, (tx) => tx<OwnedAgentRow[]>`
       select agent_id, agent_name, mode, linked_at from api.owned_agents()`);
     return c.json({ data: rows.map(ownedAgent) });
+  });
+
+  // Approval alerts on the owner's own browsers (a task of any of their agents waits for them).
+  app.get('/owner/push', async (c) => {
+    const [{ subscriptions }] = await db.asOwner(c.get('owner').id, (tx) => tx<{ subscriptions: number }[]>`
+      select api.owner_push_subscriptions() as subscriptions`);
+    return c.json({ vapid_public_key: deps.config.push.vapid?.publicKey ?? null, subscriptions });
+  });
+
+  app.post('/owner/push-subscriptions', async (c) => {
+    const input = await validate(PushSubscriptionSchema, await readJson(c));
+    if (!deps.config.push.vapid) throw new ApiError(503, 'push_unavailable', 'Push alerts are not configured on this server');
+    const problem = pushEndpointProblem(input.endpoint, deps.config.push.serviceHosts);
+    if (problem) throw badRequest('validation_error', `endpoint: ${problem}`);
+    const [row] = await db.asOwner(c.get('owner').id, (tx) => tx<{ id: string; endpoint: string }[]>`
+      select id, endpoint from api.save_owner_push_subscription(${input.endpoint}, ${input.keys.p256dh}, ${input.keys.auth})`);
+    return c.json({ subscription_id: row.id, endpoint: row.endpoint }, 201);
+  });
+
+  app.delete('/owner/push-subscriptions', async (c) => {
+    const query = await validate(PushSubscriptionQuery, c.req.query());
+    const [{ removed }] = await db.asOwner(c.get('owner').id, (tx) => tx<{ removed: boolean }[]>`
+      select api.delete_owner_push_subscription(${query.endpoint}) as removed`);
+    return c.json({ removed });
   });
 
   return app;

@@ -163,6 +163,11 @@ export const OwnedAgent = z.object({
   mode: z.enum(['test', 'live']),
   linked_at: dateTime(),
 });
+export const OwnerPushResponse = z.object({
+  vapid_public_key: z.string().nullable().describe('The key to subscribe with (PushManager.subscribe applicationServerKey); null: push is off on this server'),
+  subscriptions: z.int().describe("How many of the person's browsers take approval alerts"),
+});
+
 export const OwnedAgentListResponse = z.object({ data: z.array(OwnedAgent) });
 
 export const BalanceResponse = z.object({

@@ -161,6 +161,22 @@ export const ROUTES: Route[] = [
     body: rq.LinkOwnerSchema, responses: ok(rs.OwnedAgent), errors: [400, 401, 404, 410],
   },
   {
+    method: 'get', path: '/owner/push', operationId: 'getOwnerPush', tag: 'Owner controls', auth: 'owner',
+    summary: 'Approval alerts: the VAPID key to subscribe with and how many of your browsers are subscribed',
+    responses: ok(rs.OwnerPushResponse), errors: [401],
+  },
+  {
+    method: 'post', path: '/owner/push-subscriptions', operationId: 'subscribeOwnerPush', tag: 'Owner controls', auth: 'owner',
+    summary: "Register this browser for approval alerts: a push when a task of any of your agents starts waiting for approval",
+    description: 'The endpoint must be https on a browser push service. Subscribing the same endpoint again replaces its keys. 503 `push_unavailable` when the server has no VAPID keys.',
+    body: rq.PushSubscriptionSchema, responses: created(rs.PushSubscriptionResponse), errors: [400, 401, 503],
+  },
+  {
+    method: 'delete', path: '/owner/push-subscriptions', operationId: 'unsubscribeOwnerPush', tag: 'Owner controls', auth: 'owner',
+    summary: "Stop approval alerts on a browser",
+    query: rq.PushSubscriptionQuery, responses: ok(rs.PushSubscriptionRemovedResponse), errors: [400, 401],
+  },
+  {
     method: 'get', path: '/owner/agents', operationId: 'listOwnedAgents', tag: 'Owner controls', auth: 'owner',
     summary: 'The agents the signed-in person owns', responses: ok(rs.OwnedAgentListResponse), errors: [401],
   },
