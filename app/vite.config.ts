@@ -50,7 +50,7 @@ function consoleOnly(bundle: Bundle): Set<string> {
   const css = (names: Set<string>) => [...names].flatMap((name) => [...((bundle[name] as { viteMetadata?: { importedCss: Set<string> } }).viteMetadata?.importedCss ?? [])]);
   const theirCss = new Set(css(theirs));
   const ours = [...reachable(bundle, console.fileName, true)].filter((name) => !theirs.has(name));
-  return new Set([...ours, ...css(new Set(ours)).filter((name) => !theirCss.has(name)), PAGES[1].entry]);
+  return new Set([...ours, ...css(new Set(ours)).filter((name) => !theirCss.has(name)), PAGES[1].entry, 'console/sw.js']);
 }
 
 /**
@@ -78,6 +78,7 @@ function contentSecurityPolicy(env: Record<string, string>): Plugin {
   const headersFile = [
     '/*', ...headers.map((h) => `  ${h}`),
     '/', '  Cache-Control: no-cache', '/index.html', '  Cache-Control: no-cache', '/sw.js', '  Cache-Control: no-cache',
+    '/console/', '  Cache-Control: no-cache', '/console/index.html', '  Cache-Control: no-cache', '/console/sw.js', '  Cache-Control: no-cache',
     '/assets/*', '  Cache-Control: public, max-age=31536000, immutable', '',
   ].join('\n');
   return {
@@ -96,6 +97,8 @@ function serviceWorker(): Plugin {
     apply: 'build',
     enforce: 'post',
     generateBundle(_options, bundle) {
+      // The console's own service worker (approval alerts, scoped to /console/), as written.
+      this.emitFile({ type: 'asset', fileName: 'console/sw.js', source: readFileSync(new URL('./console-service-worker.js', import.meta.url), 'utf8') });
       // `_headers` is the host's configuration, not part of the page; the console is not the operator's.
       const notShell = consoleOnly(bundle);
       const files = Object.keys(bundle).filter((name) => !name.endsWith('.map') && name !== 'index.html' && name !== '_headers' && !notShell.has(name)).sort();

@@ -72,6 +72,11 @@ describe('the operator app built for production', () => {
     for (const file of [...assets.filter((f) => !consoleOnly.includes(f)).map((f) => `./assets/${f}`), './manifest.webmanifest', './icon-192.png', './icon-512.png']) expect(sw).toContain(`"${file}"`);
     for (const file of consoleOnly) expect(sw).not.toContain(file);
     expect(sw).not.toContain('console/index.html');
+    expect(sw).not.toContain('console/sw.js');
+    // The console's own worker, for approval alerts only: it caches nothing.
+    const consoleWorker = await readFile(join(out, 'console', 'sw.js'), 'utf8');
+    expect(consoleWorker).toContain("addEventListener('push'");
+    expect(consoleWorker).not.toMatch(/caches\.(open|match)/);
   });
 
   it("builds the owner's console as a second page under the same CSP", async () => {

@@ -124,6 +124,8 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     // The approvals screen is open when the bot posts above the threshold: the task appears by itself.
     await go(page, 'Approvals');
     await page.getByText('Nothing is waiting for you.').waitFor(POLL);
+    // This stack has no VAPID keys: the page says so, and shows new tasks by itself instead.
+    await page.getByText('Alerts are not set up on this server').waitFor(POLL);
     const first = await post({ title: 'Photograph the loading dock', reward_usd: 30 });
     expect(first.status).toBe('PENDING_APPROVAL');
     const card = page.getByRole('listitem').filter({ hasText: 'Photograph the loading dock' });

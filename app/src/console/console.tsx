@@ -5,6 +5,7 @@ import { currentIdentity, onSessionChange, restoreSession, signOut } from '../se
 import { ApiProblem, call, chooseAgent, currentAgent } from './api.ts';
 import { onNewApprovals, resetApprovals, usePendingApprovals } from './live.ts';
 import { explain } from './messages.ts';
+import { turnOffAlerts } from './push.ts';
 import { href, type Route, useRoute } from './router.ts';
 import { Agents } from './screens/agents.tsx';
 import { Approvals } from './screens/approvals.tsx';
@@ -75,7 +76,7 @@ export function Console() {
         {identity && (
           <span class="who">
             {agent && <a class="agent-name" href="#/agents" title="Your agents">{agent.name}{agent.mode === 'test' ? ' (test)' : ''}</a>}
-            <button class="link on-brand" onClick={() => signOut()}>Sign out</button>
+            <button class="link on-brand" onClick={() => turnOffAlerts().finally(signOut)}>Sign out</button>
           </span>
         )}
       </header>

@@ -1,11 +1,12 @@
 /** Tasks waiting for the owner: reward, fee, requirements, the key that posted, the rule that held it, the time left; approve or decline. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { timeLeft, usd } from '../../format.ts';
 import { typeName } from '../../task-types.ts';
 import { useFocusOnMount, useNow } from '../../hooks.ts';
 import { call } from '../api.ts';
 import { refreshApprovals, usePendingApprovals } from '../live.ts';
 import { explain } from '../messages.ts';
+import { type AlertState, alertState, turnOffAlerts, turnOnAlerts } from '../push.ts';
 import type { PendingApproval } from '../types.ts';
 
 export function Approvals() {
@@ -16,6 +17,7 @@ export function Approvals() {
     <section class="screen" aria-labelledby="approvals-title">
       <h1 id="approvals-title" tabIndex={-1} ref={heading}>Approvals</h1>
       <p class="muted">Tasks above a key’s approval threshold wait here with their money in escrow. Unanswered, they expire with a full refund.</p>
+      <DeviceAlerts />
       <div aria-live="polite">
         {Object.entries(outcomes).map(([id, text]) => <p key={id} class="ok" role="status">{text}</p>)}
       </div>
@@ -66,5 +68,42 @@ function Waiting({ task, onDecided }: { task: PendingApproval; onDecided: (text:
         <button disabled={busy} onClick={() => decide('decline')} aria-describedby={titleId}>Decline</button>
       </div>
     </li>
+  );
+}
+
+const ALERT_WORDS: Record<AlertState, string> = {
+  unsupported: 'This browser cannot take alerts; this page shows new tasks as they come while it is open.',
+  unavailable: 'Alerts are not set up on this server; this page shows new tasks as they come while it is open.',
+  denied: 'Alerts are blocked for this site in the browser’s settings.',
+  off: 'Get an alert on this device when a task starts waiting for you, even with the console closed.',
+  on: 'This device gets an alert when a task starts waiting for you.',
+};
+
+/** Turns approval alerts on or off for this device (Web Push); permission is asked only on the tap. */
+function DeviceAlerts() {
+  const [state, setState] = useState<AlertState | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    alertState().then(setState, () => setState('unavailable'));
+  }, []);
+  const toggle = async () => {
+    setError(null);
+    try {
+      if (state === 'on') {
+        await turnOffAlerts();
+        setState('off');
+      } else setState(await turnOnAlerts());
+    } catch (failure) {
+      setError(explain(failure));
+    }
+  };
+  if (!state) return null;
+  return (
+    <div class="panel" aria-labelledby="alerts-title">
+      <h2 id="alerts-title">Alerts on this device</h2>
+      <p>{ALERT_WORDS[state]}</p>
+      {(state === 'off' || state === 'on') && <button onClick={toggle}>{state === 'on' ? 'Stop alerts on this device' : 'Alert me on this device'}</button>}
+      {error && <p class="error" role="alert">{error}</p>}
+    </div>
   );
 }
