@@ -267,6 +267,84 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('a rejection with its reason → new proof → approved; a second rejection → an appeal; a task handed back; the requester and its record shown', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    const operatorId = await registeredOperator(page);
+    const operator = { id: operatorId, auth: { authorization: `Bearer ${await operatorToken(operatorId)}` } };
+    const reason = 'The photo shows the bakery next door, not the pharmacy. Take it from across the street.';
+
+    // Rejected with a reason; the operator reads it, sends new proof, and the checks approve it.
+    const first = await postTask({ title: 'Photograph the pharmacy sign' });
+    await openTask(page, first);
+    await page.getByText('Posted by').waitFor();
+    expect(await page.locator('dt:text-is("Posted by") + dd').textContent()).toMatch(/app-agent.*tasks? posted/);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.getByLabel('Take a photo').setInputFiles(photoFile('first.jpg', makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 21 })));
+    await page.getByText('Photo 1 uploaded').waitFor();
+    await page.getByRole('button', { name: 'Submit proof' }).click();
+    await page.getByText('Sent: your proof is being checked').waitFor();
+    await agentClient.tasks.verify(first, 'REJECT', reason);
+    await page.locator('.status-line', { hasText: 'Not accepted yet: you can send new proof once' }).waitFor(POLL);
+    await page.getByText(reason).waitFor();
+    await expectAccessible(page, 'not accepted, with its reason');
+    await page.getByLabel('Take a photo').setInputFiles(photoFile('second.jpg', makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 22 })));
+    await page.getByText('Photo 1 uploaded').waitFor();
+    await page.getByRole('button', { name: 'Send new proof' }).click();
+    await page.getByText('Sent: your proof is being checked').waitFor();
+    await stack.tick();
+    await page.locator('.status-line', { hasText: 'Done: paid into your pending earnings' }).waitFor({ timeout: 15_000 });
+    await expectAccessible(page, 'approved after new proof');
+    // Each side rates the other: the operator reads the requester's comment and rates it back.
+    await agentClient.tasks.rate(first, 5, 'Clear photo, thank you');
+    await page.reload();
+    await page.getByText('Clear photo, thank you').waitFor();
+    await page.getByRole('button', { name: 'Rate the requester' }).click();
+    await page.getByText('Pick a rating from 1 to 5.').waitFor();
+    await page.getByLabel('4', { exact: true }).check();
+    await page.getByRole('button', { name: 'Rate the requester' }).click();
+    await page.getByText('You rated the requester 4 of 5.').waitFor();
+    await expectAccessible(page, 'ratings');
+
+    // Rejected again after new proof: the operator appeals.
+    const second = await postTask({ title: 'Photograph the clinic sign' });
+    const send = async (path: string, body: unknown) => expect((await stack.call('POST', path, { headers: operator.auth, body })).status).toBe(200);
+    await send(`/operator/tasks/${second}/accept`, {});
+    await send(`/operator/tasks/${second}/submit`, { photos: [(await stack.upload(operator, second, makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 23 }))).body.path] });
+    await agentClient.tasks.verify(second, 'REJECT', 'The sign is cut off.');
+    await send(`/operator/tasks/${second}/resubmit`, { photos: [(await stack.upload(operator, second, makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 24 }))).body.path] });
+    await agentClient.tasks.verify(second, 'REJECT', 'Still cut off on the left.');
+    await openTask(page, second);
+    await page.locator('.status-line', { hasText: 'Not accepted again: you can appeal' }).waitFor(POLL);
+    await page.getByText('The sign is cut off.').waitFor();
+    await page.getByText('Still cut off on the left.').waitFor();
+    await page.getByRole('button', { name: 'Send appeal' }).click();
+    expect(await page.getByLabel('Why your proof shows the task done').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Why your proof shows the task done').fill('The whole sign is in the second photo.');
+    await page.getByRole('button', { name: 'Send appeal' }).click();
+    await page.locator('.status-line', { hasText: 'Appealed: an admin will look at it and decide' }).waitFor(POLL);
+    await expectAccessible(page, 'appealed');
+    await nav(page).getByRole('link', { name: 'My tasks' }).click();
+    await page.getByRole('heading', { name: 'My tasks', level: 1 }).waitFor();
+    await page.locator('.card', { hasText: 'Photograph the clinic sign' }).getByText('Appealed: an admin will look at it and decide').waitFor();
+    expect(await page.locator('main').textContent()).not.toMatch(/cancel/i);
+    await expectAccessible(page, 'my tasks after an appeal');
+
+    // Handed back: open to others again.
+    const third = await postTask({ title: 'Photograph the bank sign' });
+    await openTask(page, third);
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'I cannot do this task: hand it back' }).click();
+    await expectAccessible(page, 'hand back?');
+    await page.getByRole('button', { name: 'Hand it back', exact: true }).click();
+    await page.getByText('You handed this task back. It is open to others again.').waitFor();
+    await page.getByRole('button', { name: 'Accept this task' }).waitFor();
+    expect((await stack.sql`select status, operator_id from tasks where id = ${third}`)[0]).toEqual({ status: 'PENDING', operator_id: null });
+    await expectAccessible(page, 'handed back');
+    await context.close();
+  });
+
   it('is served over HTTPS with the local certificate authority\'s certificate: a secure context, so location and the service worker work', async () => {
     expect(app.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const context = await phone();

@@ -4,7 +4,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { explain } from '../messages.ts';
 
-export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+/** `resubmit`: the operator's one second chance on a task not accepted. */
+export function ConfirmationForm({ task, onSubmitted, resubmit = false }: { task: OperatorTask; onSubmitted: () => void; resubmit?: boolean }) {
   const draftKey = `humanops.confirmation.${task.task_id}`;
   const [text, setText] = useState(() => sessionStorage.getItem(draftKey) ?? '');
   const [url, setUrl] = useState('');
@@ -18,7 +19,8 @@ export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; on
     setBusy(true);
     setError(null);
     try {
-      await api.tasks.submit(task.task_id, { confirmation_text: text.trim(), ...(url.trim() ? { reference_url: url.trim() } : {}) });
+      const proof = { confirmation_text: text.trim(), ...(url.trim() ? { reference_url: url.trim() } : {}) };
+      await (resubmit ? api.tasks.resubmit(task.task_id, proof) : api.tasks.submit(task.task_id, proof));
       sessionStorage.removeItem(draftKey);
       onSubmitted();
     } catch (failure) {
@@ -28,7 +30,7 @@ export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; on
   };
   return (
     <form class="proof" onSubmit={submit} aria-labelledby="confirmation-title">
-      <h2 id="confirmation-title">Confirm what you did</h2>
+      <h2 id="confirmation-title">{resubmit ? 'Confirm again what you did' : 'Confirm what you did'}</h2>
       <label for="confirmation">Confirmation</label>
       <textarea id="confirmation" rows={4} maxLength={10_000} value={text}
         aria-invalid={missing ? 'true' : undefined} aria-describedby={missing ? 'confirmation-error' : undefined} onInput={(e) => {
@@ -40,7 +42,7 @@ export function ConfirmationForm({ task, onSubmitted }: { task: OperatorTask; on
       <label for="reference">Reference link <span class="muted">(optional)</span></label>
       <input id="reference" type="url" inputMode="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder="https://" />
       {error && <p class="error" role="alert">{error}</p>}
-      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Submitting…' : 'Submit confirmation'}</button>
+      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Submitting…' : resubmit ? 'Send new confirmation' : 'Submit confirmation'}</button>
     </form>
   );
 }

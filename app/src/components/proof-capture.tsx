@@ -22,7 +22,8 @@ interface Item {
   error?: string;
 }
 
-export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+/** `resubmit`: the operator's one second chance on a task not accepted (new proof, sent once). */
+export function ProofCapture({ task, onSubmitted, resubmit = false }: { task: OperatorTask; onSubmitted: () => void; resubmit?: boolean }) {
   const [items, setItems] = useState<Item[]>([]);
   const [notes, setNotes] = useState(() => sessionStorage.getItem(`humanops.notes.${task.task_id}`) ?? '');
   const [confirming, setConfirming] = useState(false);
@@ -109,7 +110,8 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
     setConfirming(false);
     setBusy(true);
     try {
-      await api.tasks.submit(task.task_id, { photos: items.map((item) => item.photo.uploadedUrl!), ...(notes.trim() ? { notes: notes.trim() } : {}) });
+      const proof = { photos: items.map((item) => item.photo.uploadedUrl!), ...(notes.trim() ? { notes: notes.trim() } : {}) };
+      await (resubmit ? api.tasks.resubmit(task.task_id, proof) : api.tasks.submit(task.task_id, proof));
       await clearPhotos(task.task_id);
       sessionStorage.removeItem(`humanops.notes.${task.task_id}`);
       onSubmitted();
@@ -121,7 +123,7 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
 
   return (
     <section class="proof" aria-labelledby="proof-title">
-      <h2 id="proof-title">Your proof</h2>
+      <h2 id="proof-title">{resubmit ? 'Send new proof' : 'Your proof'}</h2>
       <p class="muted">Take the photos at the task's place with location turned on: the time and place they carry are checked.</p>
       <div class="row">
         <label class="button primary" for="camera">Take a photo</label>
@@ -169,7 +171,7 @@ export function ProofCapture({ task, onSubmitted }: { task: OperatorTask; onSubm
         </div>
       )}
       {submitError && <p class="error" role="alert" ref={submitErrorLine}>{submitError}</p>}
-      {!confirming && <button class="primary wide" onClick={() => submit()} disabled={busy}>{busy ? 'Submitting…' : 'Submit proof'}</button>}
+      {!confirming && <button class="primary wide" onClick={() => submit()} disabled={busy}>{busy ? 'Submitting…' : resubmit ? 'Send new proof' : 'Submit proof'}</button>}
     </section>
   );
 }

@@ -1,6 +1,7 @@
 /** Where a submitted task stands, with what the checks found once they have judged the proof. */
 import type { OperatorTask } from '@humanops/sdk/operator';
-import { reasonWords, STATUS_WORDS } from '../messages.ts';
+import { reasonWords } from '../messages.ts';
+import { outcomeWords } from '../outcome-words.ts';
 import { requirementNote, verdictReasoning } from '../verdict-words.ts';
 
 export function TaskStatus({ task }: { task: OperatorTask }) {
@@ -9,7 +10,7 @@ export function TaskStatus({ task }: { task: OperatorTask }) {
   return (
     <section class="status-panel" aria-labelledby="status-title">
       <h2 id="status-title">Status</h2>
-      <p role="status" aria-live="polite" class={`status-line s-${task.status.toLowerCase()}`}>{STATUS_WORDS[task.status] ?? 'Being updated'}</p>
+      <p role="status" aria-live="polite" class={`status-line s-${task.status.toLowerCase()}`}>{outcomeWords(task)}</p>
       {verdict && (
         <>
           {reasoning && <p class="text">{reasoning}</p>}

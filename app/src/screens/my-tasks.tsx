@@ -5,14 +5,16 @@ import { api } from '../api.ts';
 import { LoadFailed } from '../components/load-failed.tsx';
 import { usd } from '../format.ts';
 import { useFocusOnMount } from '../hooks.ts';
-import { explain, STATUS_WORDS } from '../messages.ts';
+import { explain } from '../messages.ts';
+import { needsOperator, outcomeWords } from '../outcome-words.ts';
 import { href } from '../router.ts';
 
-const GROUPS: { title: string; statuses: string[] }[] = [
-  { title: 'To do', statuses: ['ACCEPTED', 'IN_PROGRESS'] },
-  { title: 'Being checked', statuses: ['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW'] },
-  { title: 'Done', statuses: ['COMPLETED'] },
-  { title: 'Closed', statuses: ['DISPUTED', 'CANCELLED', 'EXPIRED'] },
+/** Groups by what happens next: a task not accepted that the operator may still fix is to do. */
+const GROUPS: { title: string; holds: (task: OperatorTask) => boolean }[] = [
+  { title: 'To do', holds: needsOperator },
+  { title: 'Being checked', holds: (task) => ['SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW'].includes(task.status) },
+  { title: 'Done', holds: (task) => task.status === 'COMPLETED' },
+  { title: 'Closed', holds: (task) => ['DISPUTED', 'CANCELLED', 'EXPIRED'].includes(task.status) && !needsOperator(task) },
 ];
 
 export function MyTasks() {
@@ -32,7 +34,7 @@ export function MyTasks() {
       {error && <LoadFailed message={error} onRetry={load} />}
       {tasks && tasks.length === 0 && <p class="muted">No tasks yet. Accept one from the <a href="#/">task list</a>.</p>}
       {tasks && GROUPS.map((group) => {
-        const members = tasks.filter((task) => group.statuses.includes(task.status));
+        const members = tasks.filter(group.holds);
         if (members.length === 0) return null;
         return (
           <section aria-labelledby={`group-${group.title}`}>
@@ -42,7 +44,7 @@ export function MyTasks() {
                 <li key={task.task_id}>
                   <a class="card" href={href({ name: 'task', id: task.task_id })}>
                     <span class="card-top"><span class="title">{task.title}</span><span class="reward">{usd(task.reward_usd)}</span></span>
-                    <span class="card-meta"><span>{STATUS_WORDS[task.status] ?? 'Being updated'}</span></span>
+                    <span class="card-meta"><span>{outcomeWords(task)}</span></span>
                   </a>
                 </li>
               ))}

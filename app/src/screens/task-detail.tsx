@@ -10,10 +10,15 @@ import { ProofCapture } from '../components/proof-capture.tsx';
 import { PushOffer } from '../components/push-offer.tsx';
 import { TaskStatus } from '../components/task-status.tsx';
 import { TaskThread } from '../components/task-thread.tsx';
+import { ReleaseButton } from '../components/release-button.tsx';
+import { RequesterCard } from '../components/requester-card.tsx';
+import { ReviewPanel } from '../components/review-panel.tsx';
+import { TaskRatings } from '../components/task-ratings.tsx';
+import { outcomeShort, outcomeWords } from '../outcome-words.ts';
 import { deadlineWords, timeLeft, usd } from '../format.ts';
 import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
-import { explain, STATUS_SHORT, STATUS_WORDS } from '../messages.ts';
+import { explain } from '../messages.ts';
 import { bringIntoView } from '../scroll.ts';
 
 /** While the Guardian or the requester is deciding, the screen checks again this often. */
@@ -28,6 +33,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
   const [actionError, setActionError] = useState<{ action: 'accept' | 'start'; message: string; final: boolean } | null>(null);
   const startButton = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
+  const [released, setReleased] = useState(false);
   const heading = useFocusOnMount<HTMLHeadingElement>(task?.task_id);
   const now = useNow();
 
@@ -87,7 +93,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
       <h1 id="task-title" tabIndex={-1} ref={heading}>{task.title}</h1>
       <p class="badges">
         <span class="badge">{typeName(task.task_type)}</span>
-        {held && <span class="badge status">{STATUS_SHORT[task.status] ?? 'Being updated'}</span>}
+        {held && <span class="badge status">{outcomeShort(task)}</span>}
       </p>
       <dl class="facts">
         <dt>Reward</dt>
@@ -95,7 +101,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
         <dt>Deadline</dt>
         <dd>
           <time dateTime={task.deadline}>{deadlineWords(task.deadline)}</time> ·{' '}
-          <strong>{CLOSED.has(task.status) ? STATUS_WORDS[task.status] : WATCHED.has(task.status) ? 'Proof sent' : timeLeft(task.deadline, now)}</strong>
+          <strong>{task.review?.can_resubmit ? timeLeft(task.deadline, now) : CLOSED.has(task.status) ? outcomeWords(task) : WATCHED.has(task.status) ? 'Proof sent' : timeLeft(task.deadline, now)}</strong>
         </dd>
         {(address || mapsUrl) && (
           <>
@@ -109,6 +115,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
             </dd>
           </>
         )}
+        {task.requester && <RequesterCard requester={task.requester} />}
       </dl>
       <h2>What to do</h2>
       <p class="text">{task.description}</p>
@@ -130,6 +137,7 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
 
       {task.status === 'PENDING' && (
         <div class="actions">
+          {released && <p role="status">You handed this task back. It is open to others again.</p>}
           <KycNotice profile={profile} />
           {actionError?.action === 'accept' && <ActionError error={actionError} />}
           <button class="primary wide" onClick={() => act('accept')} disabled={busy || profile.kyc_status !== 'VERIFIED' || actionError?.final}>
@@ -146,7 +154,15 @@ export function TaskDetail({ id, profile }: { id: string; profile: OperatorProfi
         </div>
       )}
       {task.status === 'IN_PROGRESS' && <Proof task={task} onSubmitted={load} />}
+      {(task.status === 'ACCEPTED' || task.status === 'IN_PROGRESS') && (
+        <ReleaseButton taskId={task.task_id} onReleased={() => {
+          setReleased(true);
+          load();
+        }} />
+      )}
       {held && task.status !== 'ACCEPTED' && task.status !== 'IN_PROGRESS' && <TaskStatus task={task} />}
+      {held && <ReviewPanel task={task} onChanged={load} />}
+      {held && <TaskRatings task={task} onRated={load} />}
       <TaskThread taskId={task.task_id} held={held} />
     </article>
   );
