@@ -105,7 +105,7 @@ describe('the ledger invariants', () => {
     const report = await stack.sql`select invariant, violations from api.check_ledger()`;
     const names = await stack.sql`select invariant from api.ledger_invariants()`;
     expect(report.map((r) => r.invariant)).toEqual(names.map((n) => n.invariant));
-    expect(report.length).toBe(18);
+    expect(report.length).toBe(19);
     expect(report.filter((r) => r.violations !== '0')).toEqual([]);
   });
 
@@ -194,6 +194,13 @@ describe('the ledger invariants', () => {
     expect(await problemsAfter(async (tx) => {
       await tx`insert into payouts (operator_id, amount_cents, method, status) values (${operator.id}, 1000, 'test', 'completed')`;
     })).toEqual(['payouts differ from payout entries']);
+  });
+
+  it('a payout shown queued on chain while its money already left (nothing in clearing) is named', async () => {
+    expect(await problemsAfter(async (tx) => {
+      await tx`update payouts set method = 'usdc', status = 'queued', completed_at = null, address = ${`0x${'12'.repeat(20)}`}
+                where operator_id = ${operator.id}`;
+    })).toEqual(['payout clearing differs from payouts in flight']);
   });
 
   it('a transfer credited twice is named (with its unique key out of the way)', async () => {
@@ -290,7 +297,7 @@ describe('the ledger invariants', () => {
     }
     await stack.sql.begin(async (tx) => {
       await tx`set local role service_role`;
-      expect((await tx`select * from api.check_ledger()`).length).toBe(18);
+      expect((await tx`select * from api.check_ledger()`).length).toBe(19);
     });
   });
 });

@@ -280,6 +280,8 @@ describe('the live API answers as documented', () => {
     await call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10_000 } });
     await call('GET', `/operator/payout/status/${payout.body.payout_id}`, { headers: operator.auth });
     await call('GET', '/operator/payout/status/payout_missing', { headers: operator.auth });
+    await call('GET', '/operator/payouts?limit=5', { headers: operator.auth });
+    await call('GET', '/operator/payouts?cursor=nope!', { headers: operator.auth });
     const wallet = privateKeyToAccount(generatePrivateKey());
     const challenge = await call('GET', '/operator/payout-address/challenge', { headers: operator.auth });
     await call('GET', '/operator/payout-address/challenge', { headers: { authorization: `Bearer ${await operatorToken('op_unregistered')}` } });

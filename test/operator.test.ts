@@ -432,10 +432,15 @@ describe('earnings, payouts and ratings', () => {
 
     const payout = await post(operator, '/operator/payout', { amount_usd: 15, payoneer_payee_id: 'payee_123' });
     expect(payout.status).toBe(200);
-    expect(payout.body).toEqual({ payout_id: expect.stringMatching(/^payout_/), status: 'completed', amount_usd: 15, message: 'Payout completed (test mode)' });
+    const testPayout = {
+      payout_id: expect.stringMatching(/^payout_/), status: 'completed', amount_usd: 15, method: 'test', address: null, tx_hash: null,
+      explorer_url: null, failure: null, created_at: expect.stringMatching(ISO), completed_at: expect.stringMatching(ISO),
+    };
+    expect(payout.body).toEqual({ ...testPayout, message: 'Payout completed (test mode)' });
     expect((await get(operator, '/operator/earnings')).body).toMatchObject({ available_balance: 5 });
     const status = await get(operator, `/operator/payout/status/${payout.body.payout_id}`);
-    expect(status.body).toEqual({ payout_id: payout.body.payout_id, status: 'completed', amount_usd: 15 });
+    expect(status.body).toEqual({ ...testPayout, payout_id: payout.body.payout_id });
+    expect((await get(operator, '/operator/payouts')).body.data).toEqual([status.body]);
     const stranger = await stack.registerOperator();
     expect((await get(stranger, `/operator/payout/status/${payout.body.payout_id}`)).status).toBe(404);
 
@@ -594,6 +599,7 @@ describe('live mode', () => {
     const payout = await live.call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 10 } });
     expect(payout.status).toBe(503);
     expect(payout.body.code).toBe('payouts_unavailable');
+    expect(payout.body.error).toContain('PAYOUT_PRIVATE_KEY (the payout hot wallet) and BASE_RPC_URL');
   });
 });
 

@@ -42,6 +42,7 @@ const SPECS: Record<string, Spec> = {
   proof_fingerprints: { key: "t.task_id || '#' || t.photo_number" },
   payouts: { key: 't.id', operator: 't.operator_id = $ID' },
   payout_address_challenges: { key: 't.operator_id', operator: 't.operator_id = $ID' },
+  payout_wallets: { key: 't.address' },
   deposit_addresses: { key: 't.address' },
   task_ratings: { key: 't.task_id', agent: 't.agent_id = $ID', operator: 't.operator_id = $ID' },
   // An operator reads the ratings it gave; agents see theirs only as a mean (GET /agents/me).
@@ -123,6 +124,7 @@ beforeAll(async () => {
   }
   await stack.sql`select * from api.verify_ledger_incremental()`; // leaves its watermark in ledger_checks
   await stack.sql`select api.note_webhook_receiver('https://silent.example.com/hook', false)`; // a receiver that timed out
+  await stack.sql`select api.note_payout_wallet(${`0x${'ab'.repeat(20)}`}, 'short of USDC')`; // a payout wallet the worker found dry
   // A person linked to alice (their code used) and a code of bob's waiting.
   const code = (await stack.call('POST', '/agents/owners/link-code', { key: alice.key })).body.code;
   const ownerAuth = { authorization: `Bearer ${await operatorToken('user_rls_owner')}` };
@@ -235,7 +237,6 @@ describe('RLS as every role on every table', () => {
       `select api.appeal_task('${held.id}', 'note')`,
       `select * from api.release_task('${held.id}')`,
       `select api.record_proof_file('${held.id}', 'x/y.jpg', 'image/jpeg', 10)`,
-      `select api.request_payout(1000, 'test', null)`,
       `select api.claim_operator_idempotency_key('k', 'h')`,
       `select api.store_operator_idempotent_response('k', 200, '{}'::jsonb)`,
       `select api.send_operator_message('${open.id}', 'hello')`,

@@ -2,6 +2,7 @@
 import type { Config } from '../_shared/config.ts';
 import type { AgentKey, Db } from '../_shared/db.ts';
 import type { UsdcDepositVerifier } from '../_shared/deposits.ts';
+import type { PayoutChain } from '../_shared/payout-chain.ts';
 import type { createLocalStorage, ProofStorage } from '../_shared/storage.ts';
 
 export interface Deps {
@@ -14,6 +15,8 @@ export interface Deps {
   storage?: ProofStorage;
   /** The platform's payout hot wallet (PAYOUT_PRIVATE_KEY): its address, never its key. */
   hotWallet?: { address: `0x${string}` };
+  /** USDC payouts on chain: with PAYOUT_PRIVATE_KEY and BASE_RPC_URL; without, live payouts answer 503. */
+  payoutChain?: PayoutChain;
   /** The same storage when it is the local folder, whose signed URLs this app serves. */
   localStorage?: ReturnType<typeof createLocalStorage>;
 }

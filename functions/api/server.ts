@@ -10,6 +10,7 @@ import { createOperatorTokenVerifier } from '../_shared/operator-token.ts';
 import { createLocalStorage, createSupabaseStorage } from '../_shared/storage.ts';
 import { assertDepositXpub, createOnChainVerifier } from '../_shared/usdc.ts';
 import { privateKeyToAccount } from 'viem/accounts';
+import { createPayoutChain } from '../_shared/payout-chain.ts';
 import { createApp } from './app.ts';
 
 export type Handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
@@ -44,6 +45,15 @@ export function buildApi(config: Config) {
       : localStorage,
     localStorage,
     hotWallet: config.payouts.privateKey ? { address: privateKeyToAccount(config.payouts.privateKey).address } : undefined,
+    payoutChain: config.payouts.privateKey && config.chain.rpcUrl
+      ? createPayoutChain({
+        rpcUrl: config.chain.rpcUrl,
+        chainId: config.chain.chainId,
+        usdcAddress: config.chain.usdcAddress,
+        privateKey: config.payouts.privateKey,
+        minConfirmations: config.chain.minConfirmations,
+      })
+      : undefined,
   });
   return { app, db };
 }

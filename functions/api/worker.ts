@@ -1,6 +1,6 @@
 /**
  * Background work, one tick at a time: expire overdue tasks, release held earnings, run the Guardian
- * over queued submissions, deliver webhooks and push alerts, sweep proof files never submitted, purge old bookkeeping. Every step is idempotent and
+ * over queued submissions, deliver webhooks and push alerts, send and confirm payouts, sweep proof files never submitted, purge old bookkeeping. Every step is idempotent and
  * safe to run concurrently (rows are claimed with SKIP LOCKED or guarded by state), so it does not
  * matter whether the local stack's ticker or pg_cron + pg_net on Supabase calls it, or both.
  * A tick works to a budget (TICK_BUDGET_MS): the slow steps (the model, webhook receivers) stop
@@ -9,6 +9,7 @@
 import { log } from '../_shared/log.ts';
 import type { Deps } from './context.ts';
 import { guardianJobs } from './guardian-step.ts';
+import { payouts } from './payout-step.ts';
 import { removeProofFiles, sweepUnboundProofFiles } from './proof-files.ts';
 import { pushNotifications } from './push-step.ts';
 import { webhookDeliveries } from './webhook-step.ts';
@@ -85,7 +86,8 @@ export const unboundProofFiles: WorkStep = {
 
 /** What one tick does, in order. */
 export const WORK_STEPS: WorkStep[] = [
-  expireTasks, expireUnapprovedTasks, releaseUnstartedTasks, guardianJobs, webhookDeliveries, pushNotifications, releaseEarnings, unboundProofFiles, maintenance,
+  expireTasks, expireUnapprovedTasks, releaseUnstartedTasks, guardianJobs, webhookDeliveries, pushNotifications, releaseEarnings, payouts,
+  unboundProofFiles, maintenance,
 ];
 
 /** Runs every step once; a failing step is logged and does not stop the others. */

@@ -30,7 +30,8 @@ export class HumanOpsOperatorClient {
 
 export { MIN_PAYOUT_USD } from './resources/operator.ts';
 export type {
-  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, RegisterOperatorParams, Rejection, RequesterRecord, SubmitParams, TaskReview,
+  FeedParams, KycStatus, OpenTask, OperatorProfile, OperatorTask, Payout, PayoutAddressChallenge, RegisterOperatorParams, Rejection,
+  RequesterRecord, SubmitParams, TaskReview,
   UpdateOperatorParams, UploadedProof,
 } from './resources/operator.ts';
 export type { Logger, LogLevel, OperatorClientOptions, RequestOptions, TokenSupplier, UploadOptions } from './client.ts';

@@ -26,7 +26,7 @@ create table public.ledger_accounts (
     case
       when kind in ('agent_deposit', 'agent_escrow') then agent_id is not null and operator_id is null
       when kind in ('operator_pending', 'operator_available') then operator_id is not null and agent_id is null
-      when kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts')
+      when kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts', 'payout_clearing')
         then agent_id is null and operator_id is null
       else false
     end),
@@ -39,7 +39,7 @@ create unique index ledger_accounts_one_per_agent_kind on public.ledger_accounts
 create unique index ledger_accounts_one_per_operator_kind on public.ledger_accounts (operator_id, kind) where operator_id is not null;
 
 create unique index ledger_accounts_one_platform_account_per_kind on public.ledger_accounts (kind)
-  where kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts');
+  where kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts', 'payout_clearing');
 
 alter table public.ledger_accounts enable row level security;
 
@@ -47,7 +47,7 @@ alter table public.ledger_accounts enable row level security;
 create table public.ledger_entries (
   id bigint generated always as identity primary key,
   kind text not null check (kind in (
-    'deposit', 'task_escrow', 'task_refund', 'task_settlement', 'earnings_release', 'payout')),
+    'deposit', 'task_escrow', 'task_refund', 'task_settlement', 'earnings_release', 'payout', 'payout_sent', 'payout_returned')),
   agent_id text references public.agents (id),
   task_id text references public.tasks (id),
   operator_id text,

@@ -37,7 +37,8 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
     ('agent charged wrong for a task', 'an open task costs its agent reward + fee, a completed one fee + the operator''s share, any other final one nothing'),
     ('operator books differ from completed tasks', 'an operator''s pending + available + paid out equals what its completed tasks paid it'),
     ('operator pending differs from unreleased earnings', 'an operator''s pending balance is the earnings of its completed tasks not yet released'),
-    ('payouts differ from payout entries', 'each operator''s payouts (not failed) add up to what its payout entries sent out'),
+    ('payouts differ from payout entries', 'each operator''s payouts (not failed) add up to what its payout entries took out of its balances, in clearing or sent'),
+    ('payout clearing differs from payouts in flight', 'the payout clearing account holds exactly the queued and broadcast payouts'),
     ('deposit credited more than once', 'an on-chain transfer (chain, tx hash, log index) is credited at most once'),
     ('deposits differ from deposit entries', 'each agent''s deposits add up, in number and amount, to the deposit entries on its account'),
     ('task state path not allowed', 'each task''s events start it in an initial state, follow task_transitions one step at a time, and end in its status'),
@@ -82,7 +83,10 @@ create view private.task_books as
     from public.tasks t
     left join task_flows f on f.task_id = t.id;
 
-/** Each operator's books: its balances, what it was paid out, what its completed tasks earned it. */
+/**
+ * Each operator's books: its balances, what it was paid out (sent, or in clearing on its way out),
+ * what its completed tasks earned it.
+ */
 create view private.operator_books as
   select o.id,
          coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_pending'), 0) as pending,
@@ -90,7 +94,7 @@ create view private.operator_books as
          coalesce((select sum(p.amount) from public.ledger_entries e
                      join public.ledger_postings p on p.entry_id = e.id
                      join public.ledger_accounts a on a.id = p.account_id
-                    where e.operator_id = o.id and e.kind = 'payout' and a.kind = 'external_payouts'), 0)::bigint as paid_out,
+                    where e.operator_id = o.id and a.kind in ('external_payouts', 'payout_clearing')), 0)::bigint as paid_out,
          coalesce((select sum(t.operator_earnings_cents) from public.tasks t
                     where t.operator_id = o.id and t.status = 'COMPLETED'), 0)::bigint as earned,
          coalesce((select sum(t.operator_earnings_cents) from public.tasks t
@@ -232,6 +236,16 @@ create function private.operator_with_wrong_payouts(payouts bigint, paid_out big
   language sql immutable
   as $$ select payouts <> paid_out $$;
 
+/** The payout clearing account holds exactly the queued and broadcast payouts (its balance when it does not). */
+create function private.clearing_off_payouts_in_flight() returns setof text
+  language sql stable
+  set search_path = ''
+  as $$
+  select a.balance::text from public.ledger_accounts a
+   where a.kind = 'payout_clearing'
+     and a.balance <> (select coalesce(sum(p.amount_cents), 0) from public.payouts p where p.status in ('queued', 'broadcast'))
+$$;
+
 /** An on-chain transfer (chain, tx hash, log index) is credited at most once. */
 create function private.transfers_credited_twice() returns setof text
   language sql stable
@@ -357,6 +371,8 @@ create function api.verify_ledger() returns table (problem text, subject text)
   select 'operator pending differs from unreleased earnings', o.id from operators o where private.operator_with_wrong_pending(o.pending, o.unreleased)
   union all
   select 'payouts differ from payout entries', o.id from operators o where private.operator_with_wrong_payouts(o.payouts, o.paid_out)
+  union all
+  select 'payout clearing differs from payouts in flight', s from private.clearing_off_payouts_in_flight() s
   union all
   select 'deposit credited more than once', s from private.transfers_credited_twice() s
   union all

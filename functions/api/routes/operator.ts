@@ -8,7 +8,7 @@ import { ApiError, badRequest, notFound } from '../../_shared/errors.ts';
 import { readImage } from '../../_shared/images.ts';
 import { centsToUsd } from '../../_shared/money.ts';
 import {
-  AppealSchema, ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, PayoutSchema, RateTaskSchema, RegisterOperatorSchema,
+  AppealSchema, ID_PATTERN, MyTasksQuery, NoInputSchema, OperatorTasksQuery, RateTaskSchema, RegisterOperatorSchema,
   SubmitProofSchema,
   UpdateOperatorSchema,
 } from '../../_shared/schemas.ts';
@@ -16,12 +16,12 @@ import { proofPath } from '../../_shared/storage.ts';
 import type { ProofStorage } from '../../_shared/storage.ts';
 import type { AppEnv, Deps } from '../context.ts';
 import { iso, limitBody, readJson, validate } from '../http.ts';
-import { idempotent } from '../middleware/idempotency.ts';
 import { requireOperatorIdentity } from '../middleware/operator-auth.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 import { checkRoomForProof, removeProofFiles, storeProofFile } from '../proof-files.ts';
 import { ratingsOf, type RequesterRecord, requestersOf, type TaskRatings } from '../requester.ts';
 import { mountPayoutAddressRoutes, payoutAddressFields } from './payout-address.ts';
+import { mountPayoutRoutes } from './payouts.ts';
 import { readUploadForm } from '../upload-form.ts';
 
 /**
@@ -554,44 +554,7 @@ export function operatorRoutes(deps: Deps) {
 
   mountPayoutAddressRoutes(app, deps);
 
-  app.post('/operator/payout', async (c) => {
-    const raw = await readJson(c);
-    const input = await validate(PayoutSchema, raw);
-    if (config.mode !== 'test') {
-      // What the operator can act on comes first: KYC, then the missing payout provider.
-      const [operator] = await db.asOperator(operatorId(c), (tx) => tx<{ kyc_status: string }[]>`
-        select kyc_status from public.operators where id = ${operatorId(c)}`);
-      if (!operator) throw new ApiError(403, 'operator_not_registered', 'Register as an operator first (POST /operator/register)');
-      if (operator.kyc_status !== 'VERIFIED') {
-        throw new ApiError(403, 'kyc_required', `KYC verification required (status: ${operator.kyc_status})`, { kyc_status: operator.kyc_status });
-      }
-      throw new ApiError(503, 'payouts_unavailable', 'Payouts are not available yet; your earnings stay safe in your available balance', undefined, { 'Retry-After': '86400' });
-    }
-    await releaseDueInTestMode(c);
-    const outcome = await db.asOperator(operatorId(c), (tx) =>
-      idempotent(c, tx, raw, async () => {
-        const [payout] = await tx<{ id: string; status: string; amount_cents: string }[]>`
-          select id, status, amount_cents from api.request_payout(${input.amount_usd}, 'test', ${input.payoneer_payee_id ?? null})`;
-        return {
-          status: 200,
-          body: { payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents), message: 'Payout completed (test mode)' },
-        };
-      }));
-    return c.json(outcome.body as object, outcome.status as 200);
-  });
-
-  app.get('/operator/payout/status/:id', async (c) => {
-    const id = c.req.param('id');
-    const [payout] = ID_PATTERN.test(id)
-      ? await db.asOperator(operatorId(c), (tx) => tx<{ id: string; status: string; amount_cents: string }[]>`
-          select id, status, amount_cents from public.payouts where id = ${id}`)
-      : [];
-    if (!payout) {
-      await registeredOperator(c);
-      throw notFound('payout_not_found', 'No payout with this id');
-    }
-    return c.json({ payout_id: payout.id, status: payout.status, amount_usd: centsToUsd(payout.amount_cents) });
-  });
+  mountPayoutRoutes(app, deps, releaseDueInTestMode);
 
   return app;
 }

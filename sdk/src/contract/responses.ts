@@ -23,6 +23,12 @@ export const HealthResponse = z.object({
   status: z.enum(['ok', 'degraded']),
   database: z.enum(['ok', 'unreachable']),
   version: z.string(),
+  payouts: z.object({
+    hot_wallet: z.enum(['ok', 'dry']).describe('dry: the payout wallet lacked the USDC or gas for the next payout when the worker last looked; payouts wait queued'),
+    queued: z.int().describe('Payouts waiting to be sent'),
+    since: dateTime().optional(),
+    reason: z.string().nullable().optional(),
+  }).optional().describe('Only on a server that pays out on chain'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -589,13 +595,21 @@ export const EarningsResponse = z.object({
   recent_tasks: z.array(z.object({ task_id: z.string(), title: z.string(), reward_usd: usd(), status: status(), completed_at: dateTime() })),
 });
 
-export const PayoutResponse = z.object({
+export const PayoutStatusResponse = z.object({
   payout_id: z.string(),
-  status: z.enum(['pending', 'completed', 'failed']),
+  status: z.enum(['queued', 'broadcast', 'completed', 'failed'])
+    .describe('queued: booked, waiting to be sent (or for a changed address\'s cool-down); broadcast: sent on Base, waiting for confirmations; completed; failed: the amount is back in your available balance'),
   amount_usd: usd(),
-  message: z.string(),
+  method: z.enum(['usdc', 'test', 'payoneer']).describe('usdc: a USDC transfer on Base; test: test mode without a chain, completed at once'),
+  address: z.string().nullable().describe('The Base address it is (or was) sent to'),
+  tx_hash: z.string().nullable().describe('The transfer\'s transaction, once signed'),
+  explorer_url: z.string().nullable().describe('The transaction on the block explorer (BASE_EXPLORER_URL)'),
+  failure: z.string().nullable().describe('Why it failed'),
+  created_at: dateTime(),
+  completed_at: dateTime().nullable(),
 });
-export const PayoutStatusResponse = z.object({ payout_id: z.string(), status: z.enum(['pending', 'completed', 'failed']), amount_usd: usd() });
+export const PayoutResponse = PayoutStatusResponse.extend({ message: z.string() });
+export const PayoutListResponse = z.object({ data: z.array(PayoutStatusResponse), pagination: Pagination });
 
 // ---------------------------------------------------------------------------------------------
 // Owner controls: spending policies and what each key spent.

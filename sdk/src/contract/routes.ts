@@ -429,12 +429,19 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/operator/payout', operationId: 'requestPayout', tag: 'Operator', auth: 'operator', idempotent: true,
-    summary: 'Pay out from the available balance (test mode; in live mode 403 without KYC, then 503 for now)',
+    summary: 'Pay out from the available balance: USDC on Base to your payout address, or at once in test mode without a chain',
+    description: 'At least $10, never more than available (402), at most the daily cap in 24 hours (403 `daily_payout_cap_reached`), KYC VERIFIED (403 `kyc_required`). On chain the payout is `queued` and the worker sends it, then confirms it; it needs a payout address (409 `payout_address_required`). A server without a payout wallet and RPC answers 503 `payouts_unavailable` in live mode, naming what is missing.',
     body: rq.PayoutSchema, responses: ok(rs.PayoutResponse), errors: [400, 401, 402, 403, 409, 503],
   },
   {
     method: 'get', path: '/operator/payout/status/{id}', operationId: 'getPayoutStatus', tag: 'Operator', auth: 'operator',
     summary: 'The status of one of your payouts', responses: ok(rs.PayoutStatusResponse), errors: [401, 403, 404],
+  },
+  {
+    method: 'get', path: '/operator/payouts', operationId: 'listPayouts', tag: 'Operator', auth: 'operator',
+    summary: 'Your payouts, newest first, each with its transaction and explorer link',
+    description: '`offset` cannot be combined with `cursor` (400).',
+    query: rq.PayoutsQuery, responses: ok(rs.PayoutListResponse), errors: [400, 401, 403],
   },
 
   // Admin and upkeep

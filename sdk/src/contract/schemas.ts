@@ -344,6 +344,11 @@ export const MyTasksQuery = z
   })
   .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
 
+/** GET /operator/payouts: the operator's payouts, newest first. */
+export const PayoutsQuery = z
+  .strictObject({ limit: queryLimit, offset: queryOffset, cursor })
+  .refine(offsetOrCursor, OFFSET_WITH_CURSOR);
+
 /** The encrypted credential a Tier 2 task delivers (ECDH-P256-AES-256-GCM); never plaintext. */
 export const EncryptedArtifactSchema = z.strictObject({
   ciphertext: documented(

@@ -31,6 +31,21 @@ export interface OperatorProfile {
   payout_address_cooldown_ends_at: string | null;
 }
 
+/** A payout and, once signed, its transaction on Base. */
+export interface Payout {
+  payout_id: string;
+  /** queued → broadcast → completed, or failed (the amount back in the available balance). */
+  status: 'queued' | 'broadcast' | 'completed' | 'failed';
+  amount_usd: number;
+  method: 'usdc' | 'test' | 'payoneer';
+  address: string | null;
+  tx_hash: string | null;
+  explorer_url: string | null;
+  failure: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
 /** What to sign (personal_sign, EIP-191) from the address payouts should go to. */
 export interface PayoutAddressChallenge {
   nonce: string;
@@ -296,14 +311,22 @@ export class OperatorEarnings {
     return this.client.request('GET', '/operator/earnings', options);
   }
 
-  /** Withdraws available earnings (at least $10). */
-  requestPayout(params: { amount_usd: number; payoneer_payee_id?: string }, options: RequestOptions = {}): APIPromise<{ payout_id: string; status: string; amount_usd: number; message: string }> {
+  /**
+   * Withdraws available earnings (at least $10): USDC on Base to the payout address, `queued` until
+   * the worker sends it (test mode without a chain: completed at once).
+   */
+  requestPayout(params: { amount_usd: number; payoneer_payee_id?: string }, options: RequestOptions = {}): APIPromise<Payout & { message: string }> {
     return this.client.request('POST', '/operator/payout', { body: params, ...options });
   }
 
   /** One payout's status. */
-  payoutStatus(payoutId: string, options: RequestOptions = {}): APIPromise<{ payout_id: string; status: string; amount_usd: number }> {
+  payoutStatus(payoutId: string, options: RequestOptions = {}): APIPromise<Payout> {
     return this.client.request('GET', `/operator/payout/status/${encodeURIComponent(payoutId)}`, options);
+  }
+
+  /** The operator's payouts, newest first. */
+  payouts(params: { limit?: number; offset?: number; cursor?: string } = {}, options: RequestOptions = {}): PagePromise<Payout> {
+    return this.client.list('/operator/payouts', { query: params, ...options });
   }
 }
 
