@@ -26,7 +26,8 @@ import postgres from 'postgres';
 import { SITE_ENTRY, startApi } from './lib/api.mjs';
 import { APP_DIST, buildSteps } from './lib/build.mjs';
 import { localCertificate } from './lib/certificate.mjs';
-import { LOCAL_CHAIN_ID, startLocalChain } from './lib/chain.mjs';
+import { LOCAL_CHAIN_ID, localPayoutKey, startLocalChain } from './lib/chain.mjs';
+import { privateKeyToAccount } from 'viem/accounts';
 import { servingHost } from './lib/host.mjs';
 import { defaultDataDir, issuerKeyFile, startIssuer } from './lib/issuer.mjs';
 import { keptVapidKeys } from './lib/vapid.mjs';
@@ -148,8 +149,13 @@ try {
   children.push({ name: 'issuer', stop: () => issuer.stop() });
 
   let chain;
+  // The payout hot wallet on the local chain: PAYOUT_PRIVATE_KEY if set, else a public test key.
+  const payoutKey = process.env.PAYOUT_PRIVATE_KEY ?? localPayoutKey();
   if (flags.chain) {
-    chain = await startLocalChain({ port: await chosenPort('HUMANOPS_CHAIN_PORT', 'the local chain', 8545) });
+    chain = await startLocalChain({
+      port: await chosenPort('HUMANOPS_CHAIN_PORT', 'the local chain', 8545),
+      payoutAddress: privateKeyToAccount(payoutKey).address,
+    });
     children.push({ name: 'chain', stop: () => chain.stop() });
   }
   // With the local chain, deposits are confirmed on it: real transfers to the agents' addresses
@@ -160,6 +166,7 @@ try {
       BASE_CHAIN_ID: String(LOCAL_CHAIN_ID),
       USDC_CONTRACT_ADDRESS: chain.usdcAddress,
       BASE_MIN_CONFIRMATIONS: process.env.BASE_MIN_CONFIRMATIONS ?? '1',
+      PAYOUT_PRIVATE_KEY: payoutKey,
     }
     : {};
 
@@ -246,7 +253,7 @@ try {
     say(`           certificate → CA certificate). Its SHA-256 fingerprint: ${tls.caFingerprint}`);
   }
   say(`reference  ${reference.url} (the OpenAPI document: ${apiUrl}/openapi.json)`);
-  if (chain) say(`chain      ${chain.rpcUrl} (chain id ${LOCAL_CHAIN_ID}, test USDC ${chain.usdcAddress}; send with npm run -s usdc -- <address> <amount>)`);
+  if (chain) say(`chain      ${chain.rpcUrl} (chain id ${LOCAL_CHAIN_ID}, test USDC ${chain.usdcAddress}; send with npm run -s usdc -- <address> <amount>, read with npm run -s usdc -- balance <address>; payouts from ${privateKeyToAccount(payoutKey).address})`);
   const guardian = process.env.ANTHROPIC_API_KEY
     ? `the Guardian's model is on (${process.env.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5'})`
     : "the Guardian's model is off without ANTHROPIC_API_KEY: rule checks only, nothing is approved automatically (the agent approves, or the sandbox)";

@@ -1,8 +1,8 @@
 // Test mode as the API outline describes it: payouts right after completion, a deposit address to
 // try (marked test-only), quiet idle ticks, and real deposits on the local chain of `--chain`.
-import { mnemonicToAccount } from 'viem/accounts';
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendTestUsdc, startLocalChain } from '../scripts/lib/chain.mjs';
+import { localPayoutKey, sendTestUsdc, startLocalChain, testUsdcBalance } from '../scripts/lib/chain.mjs';
 import { freePort } from '../scripts/lib/ports.mjs';
 import { makeJpeg } from './helpers/images.ts';
 import { type Agent, type Stack, startStack, txHash } from './helpers/stack.ts';
@@ -67,11 +67,12 @@ describe('test mode with the local chain (npm start -- --chain)', () => {
   let chain: Awaited<ReturnType<typeof startLocalChain>>;
   let onChain: Stack;
   beforeAll(async () => {
-    chain = await startLocalChain({ port: await freePort(0) });
+    chain = await startLocalChain({ port: await freePort(0), payoutAddress: privateKeyToAccount(localPayoutKey()).address });
     onChain = await startStack({
       env: {
-        // What `npm start -- --chain` gives the API: the chain, and test mode's own deposit key.
+        // What `npm start -- --chain` gives the API: the chain, test mode's own deposit key, the funded payout wallet.
         BASE_RPC_URL: chain.rpcUrl, BASE_CHAIN_ID: '8453', USDC_CONTRACT_ADDRESS: chain.usdcAddress, BASE_MIN_CONFIRMATIONS: '1',
+        PAYOUT_PRIVATE_KEY: localPayoutKey(),
       },
     });
   }, 60_000);
@@ -90,5 +91,27 @@ describe('test mode with the local chain (npm start -- --chain)', () => {
     const credited = await onChain.call('POST', '/agents/deposit/usdc', { key: newcomer.key, body: { tx_hash: tx, amount_usdc: '100.00' } });
     expect(credited.status, JSON.stringify(credited.body)).toBe(200);
     expect((await onChain.call('GET', '/agents/balance', { key: newcomer.key })).body.deposit_balance).toBe(100);
+  });
+
+  it('pays an operator from the funded payout wallet: the USDC arrives at its address', async () => {
+    const agent = await onChain.registerAgent('payer');
+    const { address } = (await onChain.call('GET', '/agents/deposit/address', { key: agent.key })).body;
+    const tx = await sendTestUsdc({ rpcUrl: chain.rpcUrl, usdcAddress: chain.usdcAddress, to: address, usd: '100' });
+    expect((await onChain.call('POST', '/agents/deposit/usdc', { key: agent.key, body: { tx_hash: tx, amount_usdc: '100.00' } })).status).toBe(200);
+    const operator = await onChain.registerOperator();
+    const task = (await onChain.createTask(agent, { task_type: 'CONTENT_REVIEW', reward_usd: 20, location: undefined, proof_requirements: ['Written assessment'] })).body.task_id;
+    await onChain.call('POST', `/operator/tasks/${task}/accept`, { headers: operator.auth });
+    await onChain.call('POST', `/operator/tasks/${task}/submit`, { headers: operator.auth, body: { confirmation_text: 'Reviewed' } });
+    expect((await onChain.call('POST', `/tasks/${task}/verify`, { key: agent.key, body: { decision: 'APPROVE' } })).status).toBe(200);
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const { message } = (await onChain.call('GET', '/operator/payout-address/challenge', { headers: operator.auth })).body;
+    await onChain.call('PUT', '/operator/payout-address', { headers: operator.auth, body: { address: wallet.address, signature: await wallet.signMessage({ message }) } });
+    const payout = await onChain.call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: 20 } });
+    expect(payout.body).toMatchObject({ status: 'queued', method: 'usdc', address: wallet.address });
+    await onChain.tick(); // signed and sent: mined at once, 1 confirmation
+    await onChain.tick();
+    const status = await onChain.call('GET', `/operator/payout/status/${payout.body.payout_id}`, { headers: operator.auth });
+    expect(status.body).toMatchObject({ status: 'completed', tx_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(await testUsdcBalance({ rpcUrl: chain.rpcUrl, usdcAddress: chain.usdcAddress, address: wallet.address })).toBe('20.00');
   });
 });

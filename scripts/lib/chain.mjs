@@ -9,8 +9,14 @@ import { createPublicClient, createWalletClient, http } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { repoRoot } from './api.mjs';
 
-/** anvil's well-known development mnemonic: its first account is funded with test ETH. */
+/** anvil's well-known development mnemonic: its first two accounts are funded with test ETH. */
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
+
+/**
+ * The local stack's payout hot wallet: the development mnemonic's second account (public, like the
+ * whole chain), funded with test ETH by anvil and test USDC at startup.
+ */
+export const localPayoutKey = () => `0x${Buffer.from(mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 1 }).getHdKey().privateKey).toString('hex')}`;
 export const LOCAL_CHAIN_ID = 8453;
 
 const require = createRequire(import.meta.url);
@@ -32,16 +38,17 @@ function clients(rpcUrl) {
 
 /**
  * Starts anvil on `port` and deploys the test token, minting a million test USDC to the
- * development account. Resolves to `{ rpcUrl, usdcAddress, pid, stop() }`.
+ * development account and 10,000 to the payout wallet `payoutAddress` (given test ETH for gas).
+ * Resolves to `{ rpcUrl, usdcAddress, pid, stop() }`.
  */
-export async function startLocalChain({ port }) {
+export async function startLocalChain({ port, payoutAddress }) {
   let binary;
   try {
     binary = join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil');
   } catch {
     throw new Error('the local chain needs anvil from npm (@foundry-rs/anvil, a dev dependency): run npm ci without --omit=dev');
   }
-  const child = spawn(binary, ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(LOCAL_CHAIN_ID), '--accounts', '1'], {
+  const child = spawn(binary, ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(LOCAL_CHAIN_ID), '--accounts', '2'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise((resolve, reject) => {
@@ -68,6 +75,10 @@ export async function startLocalChain({ port }) {
     await publicClient.waitForTransactionReceipt({
       hash: await wallet.writeContract({ address: usdcAddress, abi: artifact.abi, functionName: 'mint', args: [account.address, 10n ** 12n] }),
     });
+    await publicClient.request({ method: 'anvil_setBalance', params: [payoutAddress, '0x56bc75e2d63100000'] }); // 100 test ETH
+    await publicClient.waitForTransactionReceipt({
+      hash: await wallet.writeContract({ address: usdcAddress, abi: artifact.abi, functionName: 'mint', args: [payoutAddress, 10_000n * 10n ** 6n] }),
+    });
     return { rpcUrl, usdcAddress, pid: child.pid, stop };
   } catch (error) {
     await stop();
@@ -82,4 +93,12 @@ export async function sendTestUsdc({ rpcUrl, usdcAddress, to, usd }) {
   const hash = await wallet.writeContract({ address: usdcAddress, abi: artifact.abi, functionName: 'transfer', args: [to, units] });
   await publicClient.waitForTransactionReceipt({ hash });
   return hash;
+}
+
+/** The test USDC balance of `address`, in USD (a decimal string). */
+export async function testUsdcBalance({ rpcUrl, usdcAddress, address }) {
+  const { publicClient } = clients(rpcUrl);
+  const units = await publicClient.readContract({ address: usdcAddress, abi: artifact.abi, functionName: 'balanceOf', args: [address] });
+  const cents = units / 10_000n;
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
 }
