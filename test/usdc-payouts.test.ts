@@ -195,7 +195,7 @@ describe('USDC payouts on a local Base', () => {
       for (let page = 0; page < 4; page++) {
         const query = by === 'offset' ? `offset=${page * 4}` : next ? `cursor=${next}` : '';
         const reply = await stack.call('GET', `/operator/payouts?limit=4&${query}`, { headers: operator.auth });
-        expect(reply.body.pagination).toMatchObject({ limit: 4, total: 15, total_exact: true, has_more: page < 3 });
+        expect(reply.body.pagination, `${by} page ${page}: ${JSON.stringify(reply.body)}`).toMatchObject({ limit: 4, total: 15, total_exact: true, has_more: page < 3 });
         ids.push(...reply.body.data.map((p: { payout_id: string }) => p.payout_id));
         next = reply.body.pagination.next_cursor;
       }
