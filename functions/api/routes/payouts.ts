@@ -110,9 +110,11 @@ export function mountPayoutRoutes(app: Hono<AppEnv>, deps: Deps, releaseDueInTes
     const { rows, counted } = await db.asOperator(id, async (tx) => {
       const [registered] = await tx`select from public.operators where id = ${id}`;
       if (!registered) throw notRegistered();
-      // The sort key is what payouts_by_operator indexes.
+      // The sort key is what payouts_by_operator indexes. The key goes in as text: a timestamptz
+      // parameter would pass through postgres.js's Date, which keeps milliseconds only and so
+      // skips rows a few microseconds apart.
       const keyset = after
-        ? tx`and created_at <= ${after.created_at}::timestamptz and (created_at < ${after.created_at}::timestamptz or id < ${after.id})`
+        ? tx`and created_at <= ${after.created_at}::text::timestamptz and (created_at < ${after.created_at}::text::timestamptz or id < ${after.id})`
         : tx``;
       const [rows, [{ count }]] = await Promise.all([
         tx<(PayoutRow & { created_key: string })[]>`
