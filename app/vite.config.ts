@@ -64,9 +64,13 @@ function contentSecurityPolicy(env: Record<string, string>): Plugin {
   const key = env.VITE_CLERK_PUBLISHABLE_KEY;
   const clerk = key ? `https://${Buffer.from(key.split('_')[2] ?? '', 'base64').toString().replace(/\$$/, '')}` : '';
   const connect = ["'self'", api, clerk].filter(Boolean).join(' ');
+  // The map's tile server (app/src/config.ts has the same default): `{s}` subdomains as a wildcard.
+  const template = env.VITE_MAP_TILE_URL || 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+  const tileUrl = new URL(template.replace(/\{s\}\./, 'subdomain.').replace(/\{[a-z]+\}/g, '0'));
+  const tiles = `${tileUrl.protocol}//${template.includes('{s}.') ? tileUrl.host.replace(/^subdomain\./, '*.') : tileUrl.host}`;
   const policy = [
     "default-src 'self'", `script-src 'self' ${clerk}`.trim(), `style-src 'self'${clerk ? " 'unsafe-inline'" : ''}`,
-    `img-src 'self' blob: data:${clerk ? ' https://img.clerk.com' : ''}`, `connect-src ${connect}`, `frame-src 'self' ${clerk}`.trim(),
+    `img-src 'self' blob: data: ${tiles}${clerk ? ' https://img.clerk.com' : ''}`, `connect-src ${connect}`, `frame-src 'self' ${clerk}`.trim(),
     "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
   ].join('; ');
   const headers = [

@@ -383,23 +383,53 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
-  it('asks the requester a question on a task and sees the answer arrive, both shown as text', async () => {
-    const taskId = await postTask({ description: 'Use the provided details.' });
-    const context = await phone();
+  it('the map: pins for nearby tasks (clustered when dense, none for digital ones), a tap into the task, a question, and the answer arriving', async () => {
+    // Chicago, where no other test posts: every pin here is this test's.
+    const chicago = { latitude: 41.8781, longitude: -87.6298 };
+    const near = (dLat: number, dLng: number) => ({ lat: chicago.latitude + dLat, lng: chicago.longitude + dLng, address: 'Chicago' });
+    const single = await postTask({ title: 'Photograph the bridge sign', reward_usd: 31, description: 'Use the provided details.', location: near(0.02, 0.02) });
+    const dense = [];
+    for (let i = 0; i < 3; i += 1) dense.push(await postTask({ title: `Check shelf ${i}`, description: 'Use the provided details.', location: near(-0.0008 * i, 0) }));
+    const digital = (await stack.createTask(agent, { title: 'Review a listing', task_type: 'CONTENT_REVIEW', location: undefined, reward_usd: 12, proof_requirements: ['Assessment'] })).body.task_id;
+    const context = await browser.newContext({ ...PHONE, geolocation: chicago, permissions: ['geolocation'] });
     const page = await context.newPage();
     await registeredOperator(page);
-    await openTask(page, taskId);
+    await page.getByRole('button', { name: 'Map' }).click();
+    const map = page.getByRole('region', { name: /Map of open tasks/ });
+    await map.waitFor();
+    // The tiles cannot load here (no network): the pins and the list work all the same.
+    const pin = page.locator(`.map-pin[data-task-id="${single}"]`);
+    await pin.waitFor(POLL);
+    expect(await pin.getAttribute('role')).toBe('button');
+    expect(await pin.getAttribute('tabindex')).toBe('0');
+    expect(await pin.getAttribute('aria-label')).toBe('Photograph the bridge sign, $31.00: open the task');
+    const cluster = page.locator('.map-cluster', { hasText: '3' });
+    await cluster.waitFor(POLL);
+    expect(await cluster.getAttribute('aria-label')).toBe('3 tasks here: zoom in');
+    expect(await page.locator(`[data-task-id="${digital}"]`).count()).toBe(0);
+    // A tap on a cluster zooms in to where it splits; a few taps give each task its own pin.
+    for (let taps = 0; taps < 5 && (await page.locator('.map-cluster').count()) > 0; taps += 1) await page.locator('.map-cluster').first().click();
+    for (const id of dense) await page.locator(`.map-pin[data-task-id="${id}"]`).waitFor(POLL);
+    expect(await page.locator('.leaflet-control-attribution').textContent()).toContain('OpenStreetMap');
+    // The list beside the map has every task the map has.
+    for (const id of [single, ...dense]) expect(await page.locator(`.cards a[href="#/task/${id}"]`).count()).toBe(1);
+    await expectAccessible(page, 'map');
+    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}map.png` });
+
+    const [tapped] = dense;
+    await page.locator(`.map-pin[data-task-id="${tapped}"]`).tap();
+    await page.getByRole('heading', { name: 'Check shelf 0' }).waitFor();
     await page.getByRole('heading', { name: 'Questions to the requester' }).waitFor();
     await page.getByLabel('Ask the requester').fill('Which details? <img src=x onerror=alert(1)>');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.getByText('Which details? <img src=x onerror=alert(1)>').waitFor();
     expect(await page.locator('.messages img').count()).toBe(0);
 
-    const { data } = await agentClient.tasks.messages(taskId);
+    const { data } = await agentClient.tasks.messages(tapped);
     expect(data.map((m) => [m.from, m.text])).toEqual([['operator', 'Which details? <img src=x onerror=alert(1)>']]);
-    await agentClient.tasks.sendMessage(taskId, { text: 'The sign above the door, facing the street.', reply_to: data[0].message_id });
+    await agentClient.tasks.sendMessage(tapped, { text: 'The top shelf, left of the door.', reply_to: data[0].message_id });
     // The open thread fetches the answer by itself.
-    await page.getByText('The sign above the door, facing the street.').waitFor(POLL);
+    await page.getByText('The top shelf, left of the door.').waitFor(POLL);
     await expectAccessible(page, 'task thread');
     await context.close();
   });

@@ -33,6 +33,7 @@ const site = createSite({
   distDir: fileURLToPath(new URL('../../app/dist', import.meta.url)),
   signIn,
   caCertificate: tls ? caCertificate : undefined,
+  mapTileUrl: env.VITE_MAP_TILE_URL,
 });
 
 const listeners: Listener[] = [{ hostname: config.host, port: config.port, tls }];

@@ -6,18 +6,30 @@ import { Hono } from 'hono';
 import { serveStatic } from 'hono/deno';
 import { join } from 'node:path';
 
-/** The app's policy: its own scripts and styles only; photo previews are blob: URLs. */
-export const APP_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:", "connect-src 'self'",
+/** The map's tiles when the app was built without VITE_MAP_TILE_URL (app/src/config.ts). */
+const DEFAULT_MAP_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+
+/** Where a tile URL template's images come from, for img-src: `{s}` subdomains become a wildcard. */
+export function tileSource(template: string): string {
+  const url = new URL(template.replace(/\{s\}\./, 'subdomain.').replace(/\{[a-z]+\}/g, '0'));
+  return `${url.protocol}//${template.includes('{s}.') ? url.host.replace(/^subdomain\./, '*.') : url.host}`;
+}
+
+/**
+ * The app's policy: its own scripts and styles only; photo previews are blob: URLs; images also
+ * from the map's tile server (VITE_MAP_TILE_URL, the same setting the app was built with).
+ */
+export const appCsp = (mapTileUrl = DEFAULT_MAP_TILE_URL) => [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", `img-src 'self' blob: data: ${tileSource(mapTileUrl)}`, "connect-src 'self'",
   "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
 ].join('; ');
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': APP_CSP,
+const securityHeaders = (mapTileUrl: string | undefined): Record<string, string> => ({
+  'content-security-policy': appCsp(mapTileUrl || undefined),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'permissions-policy': 'camera=(self), geolocation=(self), microphone=()',
-};
+});
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -34,9 +46,12 @@ export interface SiteOptions {
   signIn?: (operatorId: string) => Promise<string>;
   /** The certificate authority a phone installs to trust this server (PEM), served at /local/ca.crt. */
   caCertificate?: string;
+  /** VITE_MAP_TILE_URL, as the app was built with: its images are allowed. */
+  mapTileUrl?: string;
 }
 
-export function createSite({ distDir, signIn, caCertificate }: SiteOptions) {
+export function createSite({ distDir, signIn, caCertificate, mapTileUrl }: SiteOptions) {
+  const SECURITY_HEADERS = securityHeaders(mapTileUrl);
   const site = new Hono();
   site.use('*', async (c, next) => {
     try {

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { KycNotice } from '../components/kyc-notice.tsx';
 import { LoadFailed } from '../components/load-failed.tsx';
+import { TaskMapView } from '../components/task-map-view.tsx';
 import { km, timeLeft, usd } from '../format.ts';
 import { typeName } from '../task-types.ts';
 import { useFocusOnMount, useNow } from '../hooks.ts';
@@ -41,6 +42,7 @@ export function Feed({ profile, onProfileChanged }: { profile: OperatorProfile; 
 function OpenTasks({ profile }: { profile: OperatorProfile }) {
   const heading = useFocusOnMount<HTMLHeadingElement>('open-tasks');
   const [tab, setTab] = useState<Tab>('nearby');
+  const [view, setView] = useState<'list' | 'map'>('list');
   const [place, setPlace] = useState<Place | null>(() => JSON.parse(sessionStorage.getItem(PLACE_KEY) ?? 'null'));
   const [locating, setLocating] = useState<'idle' | 'asking' | 'denied'>('idle');
   const [filters, setFilters] = useState({ task_type: '', radius_km: '25', min_reward: '' });
@@ -143,6 +145,13 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
           <input id="filter-reward" type="number" inputMode="decimal" min="0" step="1" value={filters.min_reward}
             onChange={(e) => setFilters({ ...filters, min_reward: e.currentTarget.value })} />
         </details>
+        {tab === 'nearby' && place && (
+          <div class="row" role="group" aria-label="Show tasks as">
+            <button aria-pressed={view === 'list' ? 'true' : 'false'} onClick={() => setView('list')}>List</button>
+            <button aria-pressed={view === 'map' ? 'true' : 'false'} onClick={() => setView('map')}>Map</button>
+          </div>
+        )}
+        {tab === 'nearby' && place && view === 'map' && <TaskMapView tasks={tasks} centre={place} />}
         <div class="row">
           <p class="muted" role="status">{loading ? 'Loading tasks…' : `${total}${totalExact ? '' : '+'} open task${total === 1 && totalExact ? '' : 's'}`}</p>
           <button onClick={() => load(0)} disabled={loading}>Refresh</button>
