@@ -11,6 +11,9 @@ import { href } from '../router.ts';
 export function TaskMapView({ tasks, centre }: { tasks: OpenTask[]; centre: { lat: number; lng: number } }) {
   const element = useRef<HTMLDivElement>(null);
   const map = useRef<TaskMap | null>(null);
+  // The tasks as they are when the map module arrives, which may be after they changed.
+  const latest = useRef(tasks);
+  latest.current = tasks;
   const [failed, setFailed] = useState(false);
 
   useEffect(() => {
@@ -18,7 +21,7 @@ export function TaskMapView({ tasks, centre }: { tasks: OpenTask[]; centre: { la
     import('../map/task-map.ts').then(({ createTaskMap }) => {
       if (cancelled || !element.current) return;
       map.current = createTaskMap(element.current, centre, (id) => (location.hash = href({ name: 'task', id })));
-      map.current.show(pinned(tasks));
+      map.current.show(pinned(latest.current));
     }).catch(() => setFailed(true));
     return () => {
       cancelled = true;
