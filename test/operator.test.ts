@@ -414,7 +414,7 @@ describe('earnings, payouts and ratings', () => {
 
     let earnings = await get(operator, '/operator/earnings');
     expect(earnings.body).toEqual({
-      pending_balance: 20, available_balance: 0, total_earned: 20, currency: 'USD',
+      pending_balance: 20, available_balance: 0, total_earned: 20, currency: 'USD', earnings_hold_seconds: 604800, payout_method: 'test',
       recent_tasks: [{ task_id: taskId, title: 'Verify storefront signage', reward_usd: 20, status: 'COMPLETED', completed_at: expect.stringMatching(ISO) }],
     });
     expect(await stack.sql`select api.release_earnings()`).toEqual([{ release_earnings: 0 }]);

@@ -1,13 +1,28 @@
-/** What the operator has earned: held for the 7-day dispute window, available, in total; and payouts. */
-import { MIN_PAYOUT_USD } from '@humanops/sdk/operator';
+/** What the operator has earned: pending (the dispute hold), available, in total; and payouts. */
+import { MIN_PAYOUT_USD, type Payout } from '@humanops/sdk/operator';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { LoadFailed } from '../components/load-failed.tsx';
+import { PayoutAddress } from '../components/payout-address.tsx';
+import { PayoutHistory } from '../components/payout-history.tsx';
 import { usd } from '../format.ts';
 import { useFocusOnMount } from '../hooks.ts';
 import { explain } from '../messages.ts';
 
 type Summary = Awaited<ReturnType<typeof api.earnings.retrieve>>;
+
+/** What happens to pay for a completed task, in this server's mode. */
+function holdText(seconds: number): string {
+  if (seconds === 0) return 'Pay for a completed task is available at once (test mode).';
+  const days = Math.round(seconds / 86_400);
+  return `Pay for a completed task is held for ${days === 1 ? '1 day' : `${days} days`} in case of a dispute, then becomes available.`;
+}
+
+const PAYOUT_TEXT: Record<Summary['payout_method'], string> = {
+  usdc: 'Payouts are sent as USDC on Base to your payout address.',
+  test: 'Test mode: a payout completes at once and no money moves.',
+  unavailable: 'Payouts are not available on this server yet; your earnings stay safe in your available balance.',
+};
 
 export function Earnings() {
   const heading = useFocusOnMount<HTMLHeadingElement>('earnings');
@@ -16,9 +31,11 @@ export function Earnings() {
   const [amount, setAmount] = useState('');
   const [payout, setPayout] = useState<{ ok: boolean; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [payouts, setPayouts] = useState<Payout[]>([]);
 
-  const load = () => api.earnings.retrieve().then((s) => {
+  const load = () => Promise.all([api.earnings.retrieve(), api.earnings.payouts({ limit: 20 })]).then(([s, page]) => {
     setSummary(s);
+    setPayouts(page.data);
     setError(null);
   }, (failure) => setError(explain(failure)));
   useEffect(() => {
@@ -33,7 +50,7 @@ export function Earnings() {
     setBusy(true);
     try {
       const done = await api.earnings.requestPayout({ amount_usd: value });
-      setPayout({ ok: true, message: `${usd(done.amount_usd)} is on its way (${done.status}).` });
+      setPayout({ ok: true, message: done.status === 'completed' ? `${usd(done.amount_usd)} paid out (test mode).` : done.message });
       setAmount('');
       await load();
     } catch (failure) {
@@ -54,7 +71,8 @@ export function Earnings() {
             <div><dt>Available</dt><dd data-testid="available">{usd(summary.available_balance)}</dd></div>
             <div><dt>Total earned</dt><dd data-testid="total">{usd(summary.total_earned)}</dd></div>
           </dl>
-          <p class="muted">Pay for a completed task is held for 7 days in case of a dispute, then becomes available.</p>
+          <p class="muted" data-testid="hold">{holdText(summary.earnings_hold_seconds)} {PAYOUT_TEXT[summary.payout_method]}</p>
+          {summary.payout_method === 'usdc' && <PayoutAddress />}
           <form onSubmit={withdraw} noValidate>
             <h2>Withdraw</h2>
             <label for="payout">Amount in USD <span class="muted">(at least {usd(MIN_PAYOUT_USD)})</span></label>
@@ -62,6 +80,7 @@ export function Earnings() {
             {payout && <p class={payout.ok ? 'ok' : 'error'} role={payout.ok ? 'status' : 'alert'}>{payout.message}</p>}
             <button class="primary" type="submit" disabled={busy}>{busy ? 'Requesting…' : 'Request payout'}</button>
           </form>
+          <PayoutHistory payouts={payouts} />
           <h2>Recently completed</h2>
           {summary.recent_tasks.length === 0 ? <p class="muted">Nothing yet.</p> : (
             <ul class="cards">

@@ -546,6 +546,8 @@ export function operatorRoutes(deps: Deps) {
       available_balance: balanceOf('operator_available'),
       total_earned: centsToUsd(earned),
       currency: 'USD',
+      earnings_hold_seconds: config.earningsHoldSeconds,
+      payout_method: deps.payoutChain ? 'usdc' : config.mode === 'test' ? 'test' : 'unavailable',
       recent_tasks: recent.map((t) => ({
         task_id: t.id, title: t.title, reward_usd: centsToUsd(t.reward_cents), status: t.status, completed_at: iso(t.completed_at),
       })),

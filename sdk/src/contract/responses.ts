@@ -592,6 +592,9 @@ export const EarningsResponse = z.object({
   available_balance: usd(),
   total_earned: usd(),
   currency: z.literal('USD'),
+  earnings_hold_seconds: z.int().describe('How long a completed task\'s pay stays pending before it can be withdrawn (7 days in live mode; none in test mode)'),
+  payout_method: z.enum(['usdc', 'test', 'unavailable'])
+    .describe('usdc: payouts are USDC on Base to your payout address; test: test mode completes them at once and moves no money; unavailable: this server cannot pay out yet'),
   recent_tasks: z.array(z.object({ task_id: z.string(), title: z.string(), reward_usd: usd(), status: status(), completed_at: dateTime() })),
 });
 

@@ -306,6 +306,10 @@ export class OperatorEarnings {
     available_balance: number;
     total_earned: number;
     currency: 'USD';
+    /** How long a completed task's pay stays pending (0 in test mode). */
+    earnings_hold_seconds: number;
+    /** usdc: USDC on Base to the payout address; test: completed at once, no money moves; unavailable: not yet. */
+    payout_method: 'usdc' | 'test' | 'unavailable';
     recent_tasks: { task_id: string; title: string; reward_usd: number; status: string; completed_at: string | null }[];
   }> {
     return this.client.request('GET', '/operator/earnings', options);
