@@ -16,6 +16,7 @@ import { makeJpeg } from './helpers/images.ts';
 import { CHROMIUM_PATH, needsChromium } from './helpers/requirements.ts';
 import { type Agent, operatorToken, physicalTask, type Stack, startStack } from './helpers/stack.ts';
 
+const SCREENSHOTS = process.env.HUMANOPS_SCREENSHOTS === '1' ? new URL('../docs/screenshots/', import.meta.url).pathname : null;
 const AXE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('test test test test test test test test test test test junk')).derive("m/44'/60'/0'/0").publicExtendedKey!;
 const POLL = { timeout: 15_000 };
@@ -133,6 +134,7 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     expect(await card.textContent()).toMatch(/shopping-bot.*approval threshold of \$20\.00 in the key’s own policy/s);
     await expect.poll(() => page.getByRole('navigation', { name: 'Console' }).getByLabel('1 waiting').count()).toBe(1);
     await expectAccessible(page, 'approvals with a task');
+    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}console-approvals.png` });
     await card.getByRole('button', { name: 'Approve' }).click();
     await page.getByText('Approved “Photograph the loading dock”').waitFor(POLL);
     expect((await stack.call('GET', `/tasks/${first.task_id}`, { key: agent.key })).body.status).toBe('PENDING');
@@ -147,6 +149,10 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     await go(page, 'Overview');
     await expect.poll(() => deposit(page), POLL).toBe('$64.60');
     expect(await page.getByTestId('escrow-balance').textContent()).toBe('$35.40');
+    if (SCREENSHOTS) {
+      await page.locator('.chart canvas').waitFor(POLL);
+      await page.screenshot({ path: `${SCREENSHOTS}console-overview.png`, fullPage: true });
+    }
     expect((await stack.call('GET', `/tasks/${second.task_id}`, { key: agent.key })).body.status).toBe('CANCELLED');
 
     // The other screens, each checked with axe.
@@ -178,6 +184,7 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     const card = page.getByRole('listitem').filter({ hasText: 'Check the gate is locked' });
     await card.waitFor(POLL);
     await expectAccessible(page, 'approvals on a phone');
+    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}console-phone.png` });
     await card.getByRole('button', { name: 'Approve' }).tap();
     await page.getByText('Approved “Check the gate is locked”').waitFor(POLL);
     await page.getByRole('listitem').filter({ hasText: 'Read the meter' }).getByRole('button', { name: 'Decline' }).tap();

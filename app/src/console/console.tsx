@@ -151,9 +151,10 @@ function Alerts({ hidden }: { hidden: boolean }) {
       onNewApprovals(() => {});
     };
   }, []);
+  const pending = usePendingApprovals();
   useEffect(() => {
-    if (hidden) setMessage('');
-  }, [hidden]);
+    if (hidden || pending?.length === 0) setMessage('');
+  }, [hidden, pending]);
   return (
     <p class={message && !hidden ? 'toast' : 'visually-hidden'} role="status" aria-live="polite">
       {message && <><a href="#/approvals">{message}</a> <button class="link" onClick={() => setMessage('')}>Dismiss</button></>}

@@ -17,8 +17,9 @@ export default function SpendChart({ days }: { days: { day: string; spent_usd: n
     const chart = new uPlot({
       width, height: 180,
       legend: { show: false },
-      scales: { x: { time: true } },
-      axes: [{}, { values: (_u, values) => values.map((v) => usd(v)) , size: 70 }],
+      // Half a day either side, so the first and last days' bars are drawn whole.
+      scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
+      axes: [{}, { values: (_u, values) => values.map((v) => usd(v)), size: 70 }],
       series: [{}, { label: 'Spent', stroke: '#0a4fb3', fill: 'rgba(10, 79, 179, 0.35)', paths: uPlot.paths.bars!({ size: [0.7, 40] }), points: { show: false } }],
     }, [x, y], box.current);
     return () => chart.destroy();
