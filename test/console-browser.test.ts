@@ -20,6 +20,8 @@ const SCREENSHOTS = process.env.HUMANOPS_SCREENSHOTS === '1' ? new URL('../docs/
 const AXE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('test test test test test test test test test test test junk')).derive("m/44'/60'/0'/0").publicExtendedKey!;
 const POLL = { timeout: 15_000 };
+/** A whole scenario in the browser: several screens, each waiting on the API, on a machine that may be busy. */
+const BROWSER_TEST_MS = 180_000;
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
@@ -134,7 +136,6 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     expect(await card.textContent()).toMatch(/shopping-bot.*approval threshold of \$20\.00 in the key’s own policy/s);
     await expect.poll(() => page.getByRole('navigation', { name: 'Console' }).getByLabel('1 waiting').count()).toBe(1);
     await expectAccessible(page, 'approvals with a task');
-    if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}console-approvals.png` });
     await card.getByRole('button', { name: 'Approve' }).click();
     await page.getByText('Approved “Photograph the loading dock”').waitFor(POLL);
     expect((await stack.call('GET', `/tasks/${first.task_id}`, { key: agent.key })).body.status).toBe('PENDING');
@@ -171,7 +172,7 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
 
     await expectNoKeyIn(page);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('on a phone: a task posted while the approvals screen is open appears, and approve and decline work by touch', async () => {
     const page = await open(PHONE);
@@ -193,7 +194,7 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     expect((await stack.call('GET', `/tasks/${declined.task_id}`, { key: agent.key })).body.status).toBe('CANCELLED');
     await expectNoKeyIn(page);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   it("a task's page: proof photos with their EXIF place and time, the work approved and rated; keys made and shown once; the webhook log and a resend", async () => {
     const posted = await stack.createTask(agent, { title: 'Photograph the shop sign', reward_usd: 10, callback_url: 'http://127.0.0.1:9/hook' });
@@ -257,7 +258,7 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     await page.getByText('task.completed is queued to be sent again.').waitFor(POLL);
     await expectNoKeyIn(page);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   /** No API key in any request the console made (URL, headers, body), nor in its storage or address. */
   async function expectNoKeyIn(page: Page) {
