@@ -32,7 +32,7 @@ export function seededRandom(seed) {
 const WEIGHTS = {
   register_agent: 0.5, register_operator: 0.5, deposit: 9, post: 20, cancel: 4, browse: 5, accept: 14,
   start: 4, submit: 14, review: 8, resolve: 4, time: 3, tick: 9, payout: 4, balance: 1,
-  resubmit: 3, appeal: 2, release: 2,
+  resubmit: 5, appeal: 5, release: 2,
 };
 const KINDS = Object.keys(WEIGHTS);
 const TOTAL_WEIGHT = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
@@ -460,7 +460,9 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
     },
 
     appeal: async ({ r }, where) => {
-      const task = pickTask(['DISPUTED'], r[0]);
+      // Mostly a task whose second chance was spent (the appeal's case); sometimes any disputed one.
+      const spent = setOf('DISPUTED').items.map((id) => tasks.get(id)).filter((t) => t?.resubmitted);
+      const task = r[1] < 0.8 && spent.length > 0 ? spent[Math.floor(r[0] * spent.length)] : pickTask(['DISPUTED'], r[0]);
       if (!task?.operator) return;
       const reply = await call('POST', `/operator/tasks/${task.id}/appeal`, { headers: task.operator.auth, body: { note: 'The proof shows the task done.' } });
       if (!expect(where, reply, [200, 409])) return;
@@ -509,7 +511,8 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
 
     resolve: async ({ r }, where) => {
       const task = pickTask(['DISPUTED'], r[0]);
-      if (!task) return;
+      // The admin mostly leaves a dispute alone while its operator may still send new proof.
+      if (!task || (!task.resubmitted && r[3] < 0.7)) return;
       const body = r[1] < 0.35 ? { resolution: 'refund' } : r[1] < 0.7 ? { resolution: 'pay' } : { resolution: 'split', operator_usd: usd(1 + Math.floor(r[2] * (task.reward - 1))) };
       const reply = await call('POST', `/admin/tasks/${task.id}/resolve`, { headers: { 'x-admin-key': adminKey }, body });
       if (!expect(where, reply, [200, 409]) || reply.status !== 200) return statusFrom409(task, reply);
@@ -552,7 +555,12 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
       // Sometimes two payouts race for the same balance: the ledger may not pay more than there is.
       const replies = await Promise.all(Array.from({ length: r[2] < 0.25 ? 2 : 1 }, () => call('POST', '/operator/payout', { headers: operator.auth, body: { amount_usd: usd(amount) } })));
       for (const reply of replies) {
-        if (expect(where, reply, [200, 402]) && reply.status === 200) operator.payouts.set(reply.body.payout_id, cents(reply.body.amount_usd));
+        // The daily payout cap refuses a payout that would take the last 24 hours past it, and only that.
+        const capped = reply.status === 403 && reply.body?.code === 'daily_payout_cap_reached';
+        if (capped && cents(reply.body.details.paid_out_24h_usd) + amount <= cents(reply.body.details.cap_usd)) {
+          violation(where, 'a payout within the daily cap was refused', { amount, details: reply.body.details });
+        }
+        if (expect(where, reply, capped ? [403] : [200, 402]) && reply.status === 200) operator.payouts.set(reply.body.payout_id, cents(reply.body.amount_usd));
       }
     },
 
