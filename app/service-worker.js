@@ -22,6 +22,8 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.includes('/api/')) return;
+  // The owner's console beside the app is not the operator's: offline it must not open as the operator shell.
+  if (url.href.startsWith(new URL('./console/', self.registration.scope).href)) return;
   if (request.mode === 'navigate') {
     event.respondWith(fetch(request).catch(() => caches.match('./').then((page) => page ?? Response.error())));
     return;

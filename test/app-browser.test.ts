@@ -601,7 +601,11 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await page.getByText('You are offline.', { exact: false }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     await expectAccessible(page, 'offline');
+    // The owner's console beside the app is not the operator's: offline, it is not served as the operator shell.
+    const consolePage = await page.goto(`${app.url}/console/`).then(() => 'opened', () => 'unreachable');
+    expect(consolePage).toBe('unreachable');
     await context.setOffline(false);
+    await page.goto(app.url);
     // Installable: a manifest with 192 and 512 px PNG icons, served by the app.
     const manifest = await page.evaluate(() => fetch('/manifest.webmanifest').then((r) => r.json()));
     expect(manifest).toMatchObject({ display: 'standalone', start_url: './' });
