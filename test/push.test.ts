@@ -139,6 +139,18 @@ describe('alerts for messages and outcomes', () => {
   });
 });
 
+describe('upkeep', () => {
+  it('purges settled alerts after a day, and keeps the pending ones', async () => {
+    await stack.sql`update push_outbox set created_at = now() - interval '2 days'`;
+    const [{ settled, pending }] = await stack.sql`
+      select count(*) filter (where status <> 'pending')::int as settled, count(*) filter (where status = 'pending')::int as pending from push_outbox`;
+    expect(settled).toBeGreaterThan(0);
+    const [{ result }] = await stack.sql`select api.run_maintenance() as result`;
+    expect(result.push_deliveries_purged).toBe(settled);
+    expect(await stack.sql`select count(*)::int as n from push_outbox`).toEqual([{ n: pending }]);
+  });
+});
+
 describe('subscriptions and preferences', () => {
   it('take only https endpoints with real keys, and come off again with DELETE', async () => {
     const operator: Operator = await stack.registerOperator();

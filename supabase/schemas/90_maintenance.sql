@@ -11,13 +11,20 @@ create function api.run_maintenance() returns jsonb
 declare
   v_rate_limits integer;
   v_idempotency_keys integer;
+  v_push_deliveries integer;
 begin
   delete from public.rate_limits where window_start < now() - interval '1 hour';
   get diagnostics v_rate_limits = row_count;
   -- Idempotency keys are kept for at least 7 days.
   delete from public.idempotency_keys where created_at < now() - interval '7 days';
   get diagnostics v_idempotency_keys = row_count;
-  return jsonb_build_object('rate_limits_purged', v_rate_limits, 'idempotency_keys_purged', v_idempotency_keys);
+  -- Push alerts settled a day ago (the hourly cap looks back one hour), and the marks of tasks
+  -- fanned out two days ago (fan-out considers tasks posted in the last day).
+  delete from public.push_outbox where status <> 'pending' and created_at < now() - interval '1 day';
+  get diagnostics v_push_deliveries = row_count;
+  delete from public.push_task_fanouts where created_at < now() - interval '2 days';
+  return jsonb_build_object('rate_limits_purged', v_rate_limits, 'idempotency_keys_purged', v_idempotency_keys,
+                            'push_deliveries_purged', v_push_deliveries);
 end
 $$;
 grant execute on function api.run_maintenance() to service_role;
