@@ -741,6 +741,33 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('switching to Remote while the nearby page is still on its way shows the remote tasks, not the late nearby answer', async () => {
+    await agentClient.dispatchCredentialTask({
+      category: 'API_KEY_PROCUREMENT', title: 'Get a Skyline API key', description: 'Sign up at skyline.example and create an API key', reward_usd: 25,
+    });
+    const context = await phone();
+    const page = await context.newPage();
+    const isNearby = (url: string) => new URL(url).searchParams.get('task_domain') === 'PHYSICAL';
+    // Hold every nearby page until the remote one has been answered (a slow cell, a busy server).
+    const remoteAnswered = page.waitForResponse((response) => response.url().includes('/operator/tasks?') && !isNearby(response.url()));
+    await page.route('**/api/v1/operator/tasks?*', async (route) => {
+      if (isNearby(route.request().url())) await remoteAnswered;
+      await route.continue();
+    });
+    const nearbyAsked = page.waitForRequest((request) => isNearby(request.url()));
+    const nearbyAnswered = page.waitForResponse((response) => isNearby(response.url()));
+    await registeredOperator(page);
+    await nearbyAsked;
+    await page.getByRole('tab', { name: 'Remote' }).click();
+    const remote = page.getByRole('link', { name: /Get a Skyline API key/ });
+    await remote.waitFor();
+    // The nearby answer arrives after the remote one; the list must stay the remote tab's.
+    await nearbyAnswered;
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+    expect(await remote.isVisible()).toBe(true);
+    await context.close();
+  });
+
   /** What an agent's model finds through the MCP server's search_operators tool near a point. */
   async function searchOperators(args: { lat: number; lng: number; radius_km: number }): Promise<string[]> {
     const transport = new StdioClientTransport({

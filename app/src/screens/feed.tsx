@@ -73,8 +73,12 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
     if (!place) locate();
   }, []);
 
+  // Only the latest request may fill the list: switching tab or filters while a page is on its way
+  // must not let the older, slower answer overwrite the newer one.
+  const latest = useRef(0);
   const load = useCallback(async (offset: number) => {
     if (tab === 'nearby' && !place) return;
+    const request = ++latest.current;
     setLoading(true);
     setError(null);
     try {
@@ -86,14 +90,15 @@ function OpenTasks({ profile }: { profile: OperatorProfile }) {
         limit: PAGE,
         offset,
       });
+      if (request !== latest.current) return;
       setTasks((previous) => (offset === 0 ? page.data : [...previous, ...page.data]));
       setTotal(page.pagination?.total ?? offset + page.data.length);
       setTotalExact(page.pagination?.total_exact ?? true);
       setMore(page.pagination?.has_more ?? false);
     } catch (failure) {
-      setError(explain(failure));
+      if (request === latest.current) setError(explain(failure));
     } finally {
-      setLoading(false);
+      if (request === latest.current) setLoading(false);
     }
   }, [tab, place, filters]);
 
