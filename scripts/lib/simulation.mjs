@@ -297,7 +297,9 @@ export async function runSimulation({ url, sql, tick, operatorAuth, adminKey, en
     if (mode === 'sequential' && succeeded(replies[0]) && !same(replies[1], replies[0])) {
       violation(where, 'a retry after a success under the same Idempotency-Key got another answer', { first: replies[0], retry: replies[1] });
     }
-    return replies[0];
+    // The effect, if any took place: a refused first try (402) lets its concurrent or later twin run
+    // afresh and succeed once money has arrived, and the actor must learn of that success.
+    return successes[0] ?? replies[0];
   };
   const retryMode = (a, b) => (a < 0.5 ? { key: null, mode: 'once' } : { key: `sim-${seed}-${randomBytes(6).toString('hex')}`, mode: b < 0.4 ? 'once' : b < 0.7 ? 'sequential' : 'concurrent' });
 
