@@ -159,6 +159,31 @@ describe('browsing open tasks', () => {
     for (const hidden of [taken, cancelled, overdue]) expect(ids).not.toContain(hidden);
   });
 
+  it('pages by cursor through open tasks posted within one millisecond, microseconds apart', async () => {
+    const poster = await stack.registerAgent('burst-poster');
+    await stack.deposit(poster, 200);
+    const posted: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const reply = await stack.createTask(poster, { task_type: 'DATA_VALIDATION', reward_usd: 49.87, location: undefined });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+      posted.push(reply.body.task_id);
+    }
+    for (const [i, id] of posted.entries()) {
+      await stack.sql`update tasks set created_at = ${`2026-12-07 10:00:00.0001${i}5+00`}::text::timestamptz where id = ${id}`;
+    }
+    const reader = await stack.registerOperator({ skills: ['DATA_VALIDATION'] });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await get(reader, `/operator/tasks?task_domain=DIGITAL&min_reward_usd=49.8&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(reply.status).toBe(200);
+      seen.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+      cursor = reply.body.pagination.next_cursor;
+    } while (cursor);
+    // Other tests' tasks may be listed too; these three come newest first, each once.
+    expect(seen.filter((id) => posted.includes(id))).toEqual([...posted].reverse());
+  });
+
   it('pages by cursor near a place: nearest first, then digital tasks, each once, as offset pages do', async () => {
     // Sydney, away from every other test's tasks; 1, 2 and 3 km north of the centre.
     const spot = { lat: -33.8688, lng: 151.2093 };
@@ -621,5 +646,23 @@ describe("an operator's own tasks", () => {
     } while (cursor);
     expect(byCursor).toEqual(byOffset);
     expect(new Set(byCursor).size).toBe(3);
+  });
+
+  it('pages by cursor through tasks accepted within one millisecond, microseconds apart', async () => {
+    const holder = await stack.registerOperator();
+    const held: string[] = [];
+    for (let i = 0; i < 3; i++) held.push(await acceptedTask(holder));
+    for (const [i, id] of held.entries()) {
+      await stack.sql`update tasks set accepted_at = ${`2026-12-07 10:00:00.0001${i}5+00`}::text::timestamptz where id = ${id}`;
+    }
+    const byCursor: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await get(holder, `/operator/my-tasks?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(reply.status).toBe(200);
+      byCursor.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+      cursor = reply.body.pagination.next_cursor;
+    } while (cursor);
+    expect(byCursor).toEqual([...held].reverse());
   });
 });

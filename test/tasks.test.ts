@@ -335,6 +335,27 @@ describe('GET /tasks', () => {
       .toEqual([ids[4], ids[3], ids[2], ids[0]]);
   });
 
+  it('pages by cursor through tasks created within one millisecond, microseconds apart (the key keeps every digit)', async () => {
+    const burst = await stack.registerAgent('burst');
+    await stack.deposit(burst, 500);
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await stack.createTask(burst, { title: `Burst ${i}` })).body.task_id);
+    // Concurrent posts can land this close; a JavaScript Date in between would round them together
+    // (which is why the time goes in as text here too).
+    for (const [i, id] of made.entries()) {
+      await stack.sql`update tasks set created_at = ${`2026-12-07 10:00:00.0001${i}5+00`}::text::timestamptz where id = ${id}`;
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await stack.call('GET', `/tasks?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { key: burst.key });
+      expect(reply.status).toBe(200);
+      seen.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+      cursor = reply.body.pagination.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...made].reverse());
+  });
+
   it("refuses a browsing cursor on the agent's list (cursors name their list)", async () => {
     const key = Buffer.from(JSON.stringify({ list: 'open-tasks', phase: 'recent', chord: null, created_at: '2026-01-01 00:00:00+00', id: 'task_x' })).toString('base64url');
     const reply = await stack.call('GET', `/tasks?cursor=${key}`, { key: lister.key });

@@ -258,9 +258,10 @@ export function operatorRoutes(deps: Deps) {
     const { rows, counted, requesters, ratings } = await db.asOperator(id, async (tx) => {
       const filter = tx`t.operator_id = ${id} and (${query.status ?? null}::text is null or t.status = ${query.status ?? null}::text)`;
       // The sort key is the expression tasks_held_by_operator indexes; `<= x` is its index condition.
+      // The key goes in as text: postgres.js would turn a timestamptz parameter into a Date, to the millisecond.
       const changed = tx`coalesce(t.submitted_at, t.started_at, t.accepted_at, t.created_at)`;
       const keyset = after
-        ? tx`and ${changed} <= ${after.changed_at}::timestamptz and (${changed} < ${after.changed_at}::timestamptz or t.id > ${after.id})`
+        ? tx`and ${changed} <= ${after.changed_at}::text::timestamptz and (${changed} < ${after.changed_at}::text::timestamptz or t.id > ${after.id})`
         : tx``;
       const [rows, [{ count }]] = await Promise.all([
         tx<(HeldTaskRow & { changed_key: string })[]>`
@@ -312,7 +313,7 @@ export function operatorRoutes(deps: Deps) {
               p_task_domain => ${filters.task_domain}, p_min_reward_cents => ${filters.min_reward_cents},
               p_limit => ${query.limit + 1}, p_offset => ${query.offset},
               p_after_phase => ${after?.phase ?? null}, p_after_chord => ${after?.chord ?? null},
-              p_after_created => ${after?.created_at ?? null}, p_after_id => ${after?.id ?? null})`,
+              p_after_created => ${after?.created_at ?? null}::text::timestamptz, p_after_id => ${after?.id ?? null})`,
         tx<{ counted: number }[]>`
           select api.count_open_tasks(${lat}, ${lng}, ${radius}, ${filters.task_type}, ${filters.task_domain},
                                       ${filters.min_reward_cents}, ${BROWSE_TOTAL_CAP + 1}) as counted`,

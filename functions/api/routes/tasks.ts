@@ -251,10 +251,11 @@ export function taskRoutes(deps: Deps) {
     const { rows, counted } = await db.asAgent(c.get('agent'), async (tx) => {
       // api.agent_tasks reads one index range in page order (row-level security's OR of the agent
       // and operator policies would read every task of the agent, then sort).
+      // The cursor's key goes in as text: as a timestamptz parameter postgres.js would make it a Date, to the millisecond.
       const [rows, [{ count }]] = await Promise.all([
         tx<(Pick<TaskRow, 'id' | 'title' | 'status' | 'task_type' | 'reward_cents' | 'operator_id' | 'created_at' | 'deadline'> & { created_key: string })[]>`
           select id, title, status, task_type, reward_cents, operator_id, created_at, deadline, created_key
-            from api.agent_tasks(${status}::text, ${after?.created_at ?? null}::timestamptz, ${after?.id ?? null}::text,
+            from api.agent_tasks(${status}::text, ${after?.created_at ?? null}::text::timestamptz, ${after?.id ?? null}::text,
                                  ${query.limit + 1}, ${query.offset})`,
         tx<{ count: string }[]>`select api.count_agent_tasks(${status}::text, ${TOTAL_CAP + 1}) as count`,
       ]);
