@@ -124,6 +124,24 @@ describe.skipIf(needsChromium.skipped)("the owner's console in a real browser", 
     await form.getByRole('button', { name: /^Save/ }).click();
     await expect.poll(async () => (await stack.call('GET', `/agents/keys/${bot.id}/policy`, { key: agent.key })).body.approval_threshold_usd, POLL).toBe(20);
 
+    // The same key may post only "Check a place" tasks and no credential task: ticked and chosen in the
+    // form, kept beside the threshold, shown again when the form reopens, and enforced on the bot.
+    await page.getByRole('button', { name: 'Policy of shopping-bot' }).click();
+    await form.getByRole('group', { name: 'Task types it may post' }).getByLabel('Check a place').check();
+    await form.getByLabel(/^Tasks that return a credential/).selectOption('refuse');
+    await expectAccessible(page, 'a key policy with types');
+    await form.getByRole('button', { name: /^Save/ }).click();
+    await expect.poll(async () => {
+      const { allowed_task_types, allow_credential_tasks, approval_threshold_usd } = (await stack.call('GET', `/agents/keys/${bot.id}/policy`, { key: agent.key })).body;
+      return { allowed_task_types, allow_credential_tasks, approval_threshold_usd };
+    }, POLL).toEqual({ allowed_task_types: ['VERIFICATION'], allow_credential_tasks: false, approval_threshold_usd: 20 });
+    await page.getByRole('button', { name: 'Policy of shopping-bot' }).click();
+    expect(await form.getByRole('group', { name: 'Task types it may post' }).getByLabel('Check a place').isChecked()).toBe(true);
+    expect(await form.getByRole('group', { name: 'Task types it may post' }).getByLabel('Inspection').isChecked()).toBe(false);
+    expect(await form.getByLabel(/^Tasks that return a credential/).inputValue()).toBe('refuse');
+    await page.getByRole('button', { name: 'Policy of shopping-bot' }).click();
+    await expect(post({ task_type: 'INSPECTION', reward_usd: 15 })).rejects.toMatchObject({ status: 403, code: 'policy_violation' });
+
     // The approvals screen is open when the bot posts above the threshold: the task appears by itself.
     await go(page, 'Approvals');
     await page.getByText('Nothing is waiting for you.').waitFor(POLL);

@@ -15,5 +15,8 @@ const NAMES: Record<string, string> = {
   SUBSCRIPTION_SETUP: 'Set up a subscription',
 };
 
+/** Every task type the API knows, in the order people meet them (physical first). */
+export const TASK_TYPE_CODES = Object.keys(NAMES);
+
 /** The name of a task type; an unknown (newer) type reads as its words in sentence case. */
 export const typeName = (type: string) => NAMES[type] ?? type.charAt(0) + type.slice(1).toLowerCase().replace(/_/g, ' ');

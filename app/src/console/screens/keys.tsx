@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { usd } from '../../format.ts';
 import { useFocusOnMount } from '../../hooks.ts';
+import { TASK_TYPE_CODES, typeName } from '../../task-types.ts';
 import { call } from '../api.ts';
 import { explain, fieldError } from '../messages.ts';
 import type { ApiKey, StoredPolicy } from '../types.ts';
@@ -16,6 +17,11 @@ const LIMITS = [
   ['monthly_limit_usd', 'Monthly limit', 'Reward + fee in a calendar month (UTC)'],
 ] as const;
 type Limit = (typeof LIMITS)[number][0];
+
+/** What a policy says of credential tasks, as the form's choice: '' leaves it to the default. */
+type CredentialChoice = '' | 'allow' | 'refuse';
+const credentialChoice = (value: boolean | null | undefined): CredentialChoice => (value == null ? '' : value ? 'allow' : 'refuse');
+const typesInWords = (types: string[] | null | undefined) => (types == null ? 'any type' : types.map(typeName).join(', '));
 
 export function Keys() {
   const heading = useFocusOnMount<HTMLHeadingElement>('keys');
@@ -46,6 +52,12 @@ function KeyCard({ apiKey, account, onChanged }: { apiKey: ApiKey; account: Stor
   const [own, setOwn] = useState<StoredPolicy | null>(null);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The form starts from what the key's policy is now: a copy read at an earlier opening would save
+  // its stale values over the changes made since.
+  const toggle = () => {
+    setOwn(null);
+    setOpen(!open);
+  };
   useEffect(() => {
     if (open) call<StoredPolicy>('GET', `/agents/keys/${apiKey.id}/policy`).then(setOwn, (failure) => setError(explain(failure)));
   }, [open]);
@@ -69,11 +81,11 @@ function KeyCard({ apiKey, account, onChanged }: { apiKey: ApiKey; account: Stor
       </p>
       <p class="card-meta">In effect: {apiKey.policy.approval_threshold_usd === null ? 'no approval threshold' : `approval above ${usd(apiKey.policy.approval_threshold_usd)}`}</p>
       {error && <p class="error" role="alert">{error}</p>}
-      <button aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`Policy of ${name}`}>Policy</button>
+      <button aria-expanded={open} onClick={toggle} aria-label={`Policy of ${name}`}>Policy</button>
       <button onClick={revoke} aria-label={`Revoke ${name}`}>Revoke</button>
       {open && own && (
         <PolicyForm title={`Policy of ${name}`} keyId={apiKey.id} own={own.source === 'key' ? own : null} account={account}
-          onSaved={() => { setOpen(false); onChanged(); }} />
+          onSaved={() => { toggle(); onChanged(); }} />
       )}
     </li>
   );
@@ -85,6 +97,9 @@ function PolicyForm({ title, keyId, own, account, onSaved }: {
 }) {
   const [values, setValues] = useState<Record<Limit, string>>(() =>
     Object.fromEntries(LIMITS.map(([field]) => [field, own?.[field] == null ? '' : String(own[field])])) as Record<Limit, string>);
+  // No box ticked means no restriction on types (the API's null).
+  const [types, setTypes] = useState<string[]>(() => (own?.allowed_task_types ?? []).filter((type) => TASK_TYPE_CODES.includes(type)));
+  const [credentials, setCredentials] = useState<CredentialChoice>(() => credentialChoice(own?.allow_credential_tasks));
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const prefix = keyId ?? 'account';
@@ -94,7 +109,11 @@ function PolicyForm({ title, keyId, own, account, onSaved }: {
     setSaved(false);
     // Not a number goes to the API as typed, whose answer names the field.
     const amount = (text: string) => (text.trim() === '' ? null : Number.isFinite(Number(text)) ? Number(text) : text);
-    const body = Object.fromEntries(LIMITS.map(([field]) => [field, amount(values[field])]));
+    const body = {
+      ...Object.fromEntries(LIMITS.map(([field]) => [field, amount(values[field])])),
+      allowed_task_types: types.length === 0 ? null : types,
+      allow_credential_tasks: credentials === '' ? null : credentials === 'allow',
+    };
     try {
       await call('PUT', keyId ? `/agents/keys/${keyId}/policy` : '/agents/policy', { body });
       setSaved(true);
@@ -103,7 +122,10 @@ function PolicyForm({ title, keyId, own, account, onSaved }: {
       setError(failure);
     }
   };
-  const general = error && !LIMITS.some(([field]) => fieldError(error, field)) ? explain(error) : null;
+  const FIELDS = [...LIMITS.map(([field]) => field), 'allowed_task_types', 'allow_credential_tasks'];
+  const general = error && !FIELDS.some((field) => fieldError(error, field)) ? explain(error) : null;
+  const typesProblem = fieldError(error, 'allowed_task_types');
+  const credentialsProblem = fieldError(error, 'allow_credential_tasks');
   return (
     <form class="panel" onSubmit={save} noValidate aria-label={title}>
       <h2>{title}</h2>
@@ -123,6 +145,37 @@ function PolicyForm({ title, keyId, own, account, onSaved }: {
           </div>
         );
       })}
+      <fieldset aria-describedby={`${prefix}-types-hint${typesProblem ? ` ${prefix}-types-error` : ''}`}>
+        <legend>Task types it may post</legend>
+        <p id={`${prefix}-types-hint`} class="hint">
+          None ticked: any type{keyId && `, within the account default (${typesInWords(account?.allowed_task_types)})`}. Other types are refused.
+        </p>
+        <div class="checks">
+          {TASK_TYPE_CODES.map((type) => (
+            <label key={type}>
+              <input type="checkbox" checked={types.includes(type)}
+                onChange={(e) => setTypes(e.currentTarget.checked ? [...types, type] : types.filter((t) => t !== type))} />
+              {typeName(type)}
+            </label>
+          ))}
+        </div>
+        {typesProblem && <p id={`${prefix}-types-error`} class="error" role="alert">{typesProblem}</p>}
+      </fieldset>
+      <label for={`${prefix}-credentials`}>Tasks that return a credential (an account, an API key)</label>
+      <select id={`${prefix}-credentials`} value={credentials} onChange={(e) => setCredentials(e.currentTarget.value as CredentialChoice)}
+        aria-invalid={credentialsProblem ? true : undefined}
+        aria-describedby={`${prefix}-credentials-hint${credentialsProblem ? ` ${prefix}-credentials-error` : ''}`}>
+        <option value="">{keyId ? 'As the account default' : 'Allowed (no rule)'}</option>
+        <option value="allow">Allowed</option>
+        <option value="refuse">Refused</option>
+      </select>
+      <p id={`${prefix}-credentials-hint`} class="hint">
+        {keyId ? `The account default: ${account?.allow_credential_tasks === false ? 'refused' : 'allowed'}. ` : ''}Where the result travels encrypted to the agent only.
+      </p>
+      {credentialsProblem && <p id={`${prefix}-credentials-error`} class="error" role="alert">{credentialsProblem}</p>}
+      {own?.allowed_regions && own.allowed_regions.length > 0 && (
+        <p class="hint">Limited to {own.allowed_regions.length} region{own.allowed_regions.length === 1 ? '' : 's'}, set through the API; saving here keeps them.</p>
+      )}
       {general && <p class="error" role="alert">{general}</p>}
       {saved && <p class="ok" role="status">Saved.</p>}
       <button class="primary" type="submit">Save {keyId ? 'this key’s policy' : 'the account default'}</button>
