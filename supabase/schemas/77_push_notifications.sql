@@ -126,24 +126,43 @@ create function private.push_reward(p_reward_cents bigint) returns text
   as $$ select '$' || to_char(p_reward_cents / 100.0, 'FM999999990.00') $$;
 
 /**
- * Registers (or moves to the calling operator) a browser's subscription; the endpoint is the
- * subscription's identity, so subscribing again replaces its keys.
+ * Registers (or moves to this recipient) a browser's subscription; the endpoint is the subscription's
+ * identity, so subscribing again replaces its keys. Shared by operators and owners.
  */
+create function private.save_push_subscription(
+  p_recipient_kind text, p_recipient_id text, p_endpoint text, p_p256dh text, p_auth text
+) returns public.push_subscriptions
+  language sql
+  set search_path = ''
+  as $$
+  insert into public.push_subscriptions as s (recipient_kind, recipient_id, endpoint, p256dh, auth)
+  values (p_recipient_kind, p_recipient_id, p_endpoint, p_p256dh, p_auth)
+  on conflict (endpoint) do update set recipient_kind = excluded.recipient_kind, recipient_id = excluded.recipient_id,
+                                       p256dh = excluded.p256dh, auth = excluded.auth, created_at = now()
+  returning *
+$$;
+
+/** Removes one of this recipient's subscriptions; whether it was there. */
+create function private.delete_push_subscription(p_recipient_kind text, p_recipient_id text, p_endpoint text) returns boolean
+  language sql
+  set search_path = ''
+  as $$
+  with gone as (
+    delete from public.push_subscriptions s
+     where s.endpoint = p_endpoint and s.recipient_kind = p_recipient_kind and s.recipient_id = p_recipient_id
+    returning 1
+  )
+  select exists (select from gone)
+$$;
+
+/** Registers (or moves to the calling operator) a browser's subscription. */
 create function api.save_push_subscription(p_endpoint text, p_p256dh text, p_auth text) returns public.push_subscriptions
   language plpgsql
   security definer
   set search_path = ''
   as $$
-declare
-  v_operator public.operators := private.require_operator(false);
-  v_subscription public.push_subscriptions;
 begin
-  insert into public.push_subscriptions as s (recipient_kind, recipient_id, endpoint, p256dh, auth)
-  values ('operator', v_operator.id, p_endpoint, p_p256dh, p_auth)
-  on conflict (endpoint) do update set recipient_kind = 'operator', recipient_id = v_operator.id, p256dh = excluded.p256dh,
-                                       auth = excluded.auth, created_at = now()
-  returning * into v_subscription;
-  return v_subscription;
+  return private.save_push_subscription('operator', (private.require_operator(false)).id, p_endpoint, p_p256dh, p_auth);
 end
 $$;
 grant execute on function api.save_push_subscription(text, text, text) to authenticated;
@@ -154,12 +173,8 @@ create function api.delete_push_subscription(p_endpoint text) returns boolean
   security definer
   set search_path = ''
   as $$
-declare
-  v_operator public.operators := private.require_operator(false);
 begin
-  delete from public.push_subscriptions s
-   where s.endpoint = p_endpoint and s.recipient_kind = 'operator' and s.recipient_id = v_operator.id;
-  return found;
+  return private.delete_push_subscription('operator', (private.require_operator(false)).id, p_endpoint);
 end
 $$;
 grant execute on function api.delete_push_subscription(text) to authenticated;

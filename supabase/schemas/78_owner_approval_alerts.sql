@@ -10,16 +10,8 @@ create function api.save_owner_push_subscription(p_endpoint text, p_p256dh text,
   security definer
   set search_path = ''
   as $$
-declare
-  v_owner_id text := private.require_owner();
-  v_subscription public.push_subscriptions;
 begin
-  insert into public.push_subscriptions as s (recipient_kind, recipient_id, endpoint, p256dh, auth)
-  values ('owner', v_owner_id, p_endpoint, p_p256dh, p_auth)
-  on conflict (endpoint) do update set recipient_kind = 'owner', recipient_id = v_owner_id, p256dh = excluded.p256dh,
-                                       auth = excluded.auth, created_at = now()
-  returning * into v_subscription;
-  return v_subscription;
+  return private.save_push_subscription('owner', private.require_owner(), p_endpoint, p_p256dh, p_auth);
 end
 $$;
 grant execute on function api.save_owner_push_subscription(text, text, text) to authenticated;
@@ -30,12 +22,8 @@ create function api.delete_owner_push_subscription(p_endpoint text) returns bool
   security definer
   set search_path = ''
   as $$
-declare
-  v_owner_id text := private.require_owner();
 begin
-  delete from public.push_subscriptions s
-   where s.endpoint = p_endpoint and s.recipient_kind = 'owner' and s.recipient_id = v_owner_id;
-  return found;
+  return private.delete_push_subscription('owner', private.require_owner(), p_endpoint);
 end
 $$;
 grant execute on function api.delete_owner_push_subscription(text) to authenticated;
