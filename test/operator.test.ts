@@ -23,6 +23,19 @@ const upload = (operator: Operator, taskId: string, bytes: Uint8Array = JPEG, ty
 const post = (operator: Operator, path: string, body?: unknown) => stack.call('POST', path, { headers: operator.auth, body });
 const get = (operator: Operator, path: string) => stack.call('GET', path, { headers: operator.auth });
 
+/** Every task id of a list, read page by page through its next_cursor (`path` already has a query). */
+async function idsByCursor(operator: Operator, path: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const reply = await get(operator, `${path}${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(reply.status).toBe(200);
+    ids.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
+    cursor = reply.body.pagination.next_cursor;
+  } while (cursor);
+  return ids;
+}
+
 async function acceptedTask(operator: Operator, overrides: Record<string, unknown> = {}) {
   const task = await stack.createTask(agent, overrides);
   expect(task.status, JSON.stringify(task.body)).toBe(201);
@@ -172,14 +185,7 @@ describe('browsing open tasks', () => {
       await stack.sql`update tasks set created_at = ${`2026-12-07 10:00:00.0001${i}5+00`}::text::timestamptz where id = ${id}`;
     }
     const reader = await stack.registerOperator({ skills: ['DATA_VALIDATION'] });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const reply = await get(reader, `/operator/tasks?task_domain=DIGITAL&min_reward_usd=49.8&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(reply.status).toBe(200);
-      seen.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
-      cursor = reply.body.pagination.next_cursor;
-    } while (cursor);
+    const seen = await idsByCursor(reader, '/operator/tasks?task_domain=DIGITAL&min_reward_usd=49.8&limit=1');
     // Other tests' tasks may be listed too; these three come newest first, each once.
     expect(seen.filter((id) => posted.includes(id))).toEqual([...posted].reverse());
   });
@@ -636,14 +642,7 @@ describe("an operator's own tasks", () => {
     for (let offset = 0; offset < 3; offset++) {
       byOffset.push(...(await get(holder, `/operator/my-tasks?limit=1&offset=${offset}`)).body.data.map((t: { task_id: string }) => t.task_id));
     }
-    const byCursor: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const reply = await get(holder, `/operator/my-tasks?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(reply.status).toBe(200);
-      byCursor.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
-      cursor = reply.body.pagination.next_cursor;
-    } while (cursor);
+    const byCursor = await idsByCursor(holder, '/operator/my-tasks?limit=1');
     expect(byCursor).toEqual(byOffset);
     expect(new Set(byCursor).size).toBe(3);
   });
@@ -655,14 +654,7 @@ describe("an operator's own tasks", () => {
     for (const [i, id] of held.entries()) {
       await stack.sql`update tasks set accepted_at = ${`2026-12-07 10:00:00.0001${i}5+00`}::text::timestamptz where id = ${id}`;
     }
-    const byCursor: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const reply = await get(holder, `/operator/my-tasks?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(reply.status).toBe(200);
-      byCursor.push(...reply.body.data.map((t: { task_id: string }) => t.task_id));
-      cursor = reply.body.pagination.next_cursor;
-    } while (cursor);
+    const byCursor = await idsByCursor(holder, '/operator/my-tasks?limit=1');
     expect(byCursor).toEqual([...held].reverse());
   });
 });
