@@ -2,25 +2,15 @@
  * Who an operator works for: the requester's record on the tasks an operator sees, and the ratings
  * each side gave the other on a finished task.
  */
+import type { z } from 'zod';
 import type { Tx } from '../_shared/db.ts';
+import type { OperatorTaskResponse, RequesterRecord as RequesterRecordShape } from '../../sdk/src/contract/responses.ts';
 
-/** A requester (the agent that posted a task) as operators see it. */
-export interface RequesterRecord {
-  name: string;
-  tasks_posted: number;
-  approval_rate: number | null;
-  median_review_minutes: number | null;
-  disputes_lost: number;
-  rating: number | null;
-  rating_count: number;
-}
+/** A requester (the agent that posted a task) as operators see it: the contract's shape. */
+export type RequesterRecord = z.output<typeof RequesterRecordShape>;
 
-export interface TaskRatings {
-  /** The requester's rating of the operator's work, with its comment. */
-  by_requester: { rating: number; comment: string | null } | null;
-  /** The operator's own rating of the requester. */
-  of_requester: { rating: number; comment: string | null } | null;
-}
+/** The ratings each side gave the other on a finished task, as the contract answers them. */
+export type TaskRatings = NonNullable<z.output<typeof OperatorTaskResponse>['ratings']>;
 
 const numeric = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
