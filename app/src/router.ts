@@ -20,7 +20,8 @@ export function parse(hash: string): Route {
 
 export const href = (route: Route) => (route.name === 'task' ? `#/task/${encodeURIComponent(route.id)}` : route.name === 'feed' ? '#/' : `#/${route.name}`);
 
-export function useRoute(): Route {
+/** The route in the URL's hash, by `parse`, kept current as the hash changes (the console's too). */
+export function useHashRoute<R>(parse: (hash: string) => R): R {
   const [route, setRoute] = useState(() => parse(location.hash));
   useEffect(() => {
     const update = () => setRoute(parse(location.hash));
@@ -29,3 +30,5 @@ export function useRoute(): Route {
   }, []);
   return route;
 }
+
+export const useRoute = (): Route => useHashRoute(parse);

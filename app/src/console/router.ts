@@ -1,5 +1,5 @@
 /** The console's screens, in the URL's hash (`#/tasks/…`): any static host serves it. Nothing secret goes in a route. */
-import { useEffect, useState } from 'preact/hooks';
+import { useHashRoute } from '../router.ts';
 
 export type Route =
   | { name: 'overview' }
@@ -23,12 +23,4 @@ export function parse(hash: string): Route {
 export const href = (route: Route) =>
   route.name === 'task' ? `#/tasks/${encodeURIComponent(route.id)}` : route.name === 'overview' ? '#/' : `#/${route.name}`;
 
-export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parse(location.hash));
-  useEffect(() => {
-    const update = () => setRoute(parse(location.hash));
-    addEventListener('hashchange', update);
-    return () => removeEventListener('hashchange', update);
-  }, []);
-  return route;
-}
+export const useRoute = (): Route => useHashRoute(parse);
