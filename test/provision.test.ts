@@ -5,7 +5,7 @@
 // an empty folder, and a stand-in apt-get on PATH records what it is asked and "installs" by making
 // the package's files under that folder.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,10 @@ const [chromium, pgCron] = REQUIREMENTS;
 const work = mkdtempSync(join(tmpdir(), 'humanops-provision-'));
 chmodSync(work, 0o755);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+// The unprivileged user runs a copy of the scripts: the checkout itself may sit in a directory only
+// its owner can enter (a clone into `mktemp -d`, which is 0700).
+const scripts = join(work, 'scripts');
+cpSync(join(repoRoot, 'scripts'), scripts, { recursive: true });
 
 let n = 0;
 /** An empty root, and a PATH whose apt-get logs its arguments and installs under that root (or fails). */
@@ -42,7 +46,7 @@ done
 `, { mode: 0o755 });
   }
   const run = (env: Record<string, string> = {}, user?: string) => {
-    const command = [process.execPath, join(repoRoot, 'scripts/provision.mjs')];
+    const command = [process.execPath, join(user ? scripts : join(repoRoot, 'scripts'), 'provision.mjs')];
     const result = user ? spawnSync('runuser', ['-u', user, '--', 'env', `PATH=${bin}`, `HUMANOPS_REQUIREMENTS_ROOT=${root}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...command], { encoding: 'utf8' })
       : spawnSync(command[0], command.slice(1), { encoding: 'utf8', env: { PATH: bin, HUMANOPS_REQUIREMENTS_ROOT: root, ...env } });
     return { code: result.status, out: `${result.stdout}${result.stderr}`, apt: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [] };
