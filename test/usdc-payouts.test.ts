@@ -1,6 +1,7 @@
 // USDC payouts on a local Base (anvil): booked into clearing, signed from the hot wallet with a nonce
 // allocated in SQL, stored before broadcast, confirmed, and exactly once through crashes, reverts,
-// a dry wallet and an address cool-down. Each payout's USDC is read back from the chain.
+// a dry wallet and an address cool-down. Each payout's USDC is read back from the chain, and the
+// operator's alert (Web Push, decrypted from a stand-in push service) when the payout settles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Address, createPublicClient, createTestClient, createWalletClient, encodeAbiParameters, erc20Abi, type Hash, http, keccak256, toHex,
@@ -9,6 +10,7 @@ import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, type Privat
 import artifact from '../contracts/TestUSDC.json' with { type: 'json' };
 import { ANVIL_MNEMONIC, startAnvil } from './chain/anvil.ts';
 import { startRpcProxy } from './chain/rpc-proxy.ts';
+import { type BrowserSubscription, startPushService, vapidEnv } from './helpers/push-service.ts';
 import { type Agent, type Operator, type Stack, startStack } from './helpers/stack.ts';
 
 const HOT_KEY = generatePrivateKey();
@@ -24,6 +26,7 @@ let agent: Agent;
 let reader: ReturnType<typeof createPublicClient>;
 let node: ReturnType<typeof createTestClient>;
 let funder: ReturnType<typeof createWalletClient>;
+let push: Awaited<ReturnType<typeof startPushService>>;
 
 const balanceOf = (address: Address) => reader.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [address] });
 /** The TestUSDC balance slot of `address` (mapping at slot 3): set directly to drain or refill the hot wallet. */
@@ -42,6 +45,15 @@ const waitFor = async <T>(probe: () => Promise<T | undefined | null | false>, wh
     await new Promise((r) => setTimeout(r, 50));
   }
 };
+/** Subscribes the operator to alerts, as the app does once it is allowed to. */
+async function subscribe(operator: Operator) {
+  const subscription = push.subscription();
+  expect((await stack.call('POST', '/operator/push-subscriptions', { headers: operator.auth, body: { ...subscription, expirationTime: null } })).status).toBe(201);
+  return subscription;
+}
+/** What the push service received for the subscription, decrypted as the browser would. */
+const alertsTo = (subscription: BrowserSubscription) =>
+  push.received.filter((p) => subscription.endpoint.endsWith(`/push/${p.id}`)).map((p) => JSON.parse(subscription.decrypt(p.body)));
 const payoutRow = async (id: string) => (await stack.sql`select * from payouts where id = ${id}`)[0];
 const clearingMatchesInFlight = async () => {
   const [{ clearing, in_flight }] = await stack.sql`
@@ -98,8 +110,10 @@ beforeAll(async () => {
   funder = createWalletClient({ chain: local, account: mnemonicToAccount(ANVIL_MNEMONIC), transport: http(chain.rpcUrl) });
   await node.setBalance({ address: HOT, value: 10n ** 18n });
   await mint(HOT, usdc(5_000));
+  push = await startPushService();
   stack = await startStack({
     env: {
+      ...vapidEnv(), DENO_CERT: push.caFile,
       BASE_RPC_URL: proxy.url, USDC_CONTRACT_ADDRESS: token, BASE_MIN_CONFIRMATIONS: '2', PAYOUT_PRIVATE_KEY: HOT_KEY,
       PAYOUT_ADDRESS_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS), PAYOUT_DAILY_CAP_USD: '200', BASE_EXPLORER_URL: 'https://sepolia.basescan.org/',
     },
@@ -115,11 +129,13 @@ afterAll(async () => {
   await stack?.stop();
   await proxy?.stop();
   await chain?.stop();
+  await push?.stop();
 });
 
 describe('USDC payouts on a local Base', () => {
   it('sends a payout from the hot wallet: the address receives exactly the amount, once confirmed, with the transaction in the history', async () => {
     const operator = await paidOperator(40);
+    const alerts = await subscribe(operator);
     const before = { operator: await balanceOf(operator.wallet.address), hot: await balanceOf(HOT) };
     const reply = await requestPayout(operator, 25.5);
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
@@ -152,6 +168,14 @@ describe('USDC payouts on a local Base', () => {
     const history = await stack.call('GET', '/operator/payouts', { headers: operator.auth });
     expect(history.body.data).toEqual([status.body]);
     await clearingMatchesInFlight();
+
+    // Booking and broadcasting alert nobody; the confirmed payout does, once.
+    const short = `${operator.wallet.address.slice(0, 6)}…${operator.wallet.address.slice(-4)}`;
+    await stack.tick();
+    await stack.tick();
+    expect(alertsTo(alerts).filter((a) => a.payout_id)).toEqual([
+      { title: 'Your payout arrived', body: `$25.50 sent to ${short}`, url: '/#/earnings', payout_id: reply.body.payout_id },
+    ]);
   });
 
   it('pays a request retried with the same Idempotency-Key once', async () => {
@@ -247,6 +271,7 @@ describe('USDC payouts on a local Base', () => {
 
   it('fails a transfer that reverted and returns its amount to the available balance', async () => {
     const operator = await paidOperator(30);
+    const alerts = await subscribe(operator);
     const before = await balanceOf(operator.wallet.address);
     const { body } = await requestPayout(operator, 30);
     expect(await available(operator)).toBe(0);
@@ -268,6 +293,10 @@ describe('USDC payouts on a local Base', () => {
     const status = await stack.call('GET', `/operator/payout/status/${body.payout_id}`, { headers: operator.auth });
     expect(status.body).toMatchObject({ status: 'failed', failure: expect.stringMatching(/back in your available balance/) });
     await clearingMatchesInFlight();
+    await stack.tick();
+    expect(alertsTo(alerts).filter((a) => a.payout_id)).toEqual([
+      { title: 'Your payout did not go through', body: '$30.00 is back in your available balance', url: '/#/earnings', payout_id: body.payout_id },
+    ]);
   });
 
   it('keeps payouts queued while the hot wallet is dry, says so in /health, and sends them once it is funded', async () => {

@@ -322,6 +322,38 @@ $$;
 create trigger task_events_push_outcomes after insert on public.task_events
   for each row execute function private.push_task_outcome();
 
+/**
+ * Alerts the operator when a payout it asked for settles on chain: sent, or failed with the money back
+ * in its available balance. A payout that completes as it is booked (test payouts) is not alerted:
+ * the operator is looking at its answer.
+ */
+create function private.push_payout_outcome() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  if new.status not in ('completed', 'failed') or not (private.push_preferences_of(new.operator_id)).outcomes then
+    return null;
+  end if;
+  perform private.queue_push('operator', new.operator_id, 'outcome',
+    case new.status
+      when 'completed' then jsonb_build_object(
+        'title', 'Your payout arrived',
+        'body', private.push_reward(new.amount_cents) || ' sent' || coalesce(' to ' || left(new.address, 6) || '…' || right(new.address, 4), ''),
+        'url', '/#/earnings', 'payout_id', new.id)
+      else jsonb_build_object(
+        'title', 'Your payout did not go through',
+        'body', private.push_reward(new.amount_cents) || ' is back in your available balance',
+        'url', '/#/earnings', 'payout_id', new.id) end,
+    86400, 'normal');
+  return null;
+end
+$$;
+
+create trigger payouts_push_outcomes after update of status on public.payouts
+  for each row when (new.status is distinct from old.status) execute function private.push_payout_outcome();
+
 /** Alerts the operator an agent's message is for (if it wants messages); the text itself stays in the app. */
 create function private.push_task_message(p_message public.task_messages) returns void
   language plpgsql

@@ -54,7 +54,7 @@ export function PushSettings() {
           <label for="alert-reward">Paying at least (USD)</label>
           <input id="alert-reward" type="number" min={0} step="any" inputMode="decimal" value={preferences.min_reward_usd}
             onChange={(e) => save({ min_reward_usd: Number(e.currentTarget.value) })} />
-          <label class="check"><input type="checkbox" checked={preferences.outcomes} onChange={(e) => save({ outcomes: e.currentTarget.checked })} /> How my submitted proof was judged</label>
+          <label class="check"><input type="checkbox" checked={preferences.outcomes} onChange={(e) => save({ outcomes: e.currentTarget.checked })} /> How my submitted proof was judged, and when a payout arrives</label>
           <label class="check"><input type="checkbox" checked={preferences.messages} onChange={(e) => save({ messages: e.currentTarget.checked })} /> Answers from requesters</label>
         </fieldset>
       )}

@@ -432,7 +432,7 @@ export const PushPreferencesSchema = z.strictObject({
   radius_km: z.number().gt(0, 'must be more than 0').max(200, 'must be at most 200').nullable().optional()
     .describe('How far from your home area, in km; null: your travel radius (else 10 km)'),
   min_reward_usd: z.number().min(0, 'must not be negative').max(10_000, 'must be at most 10000').optional(),
-  outcomes: z.boolean().optional().describe('The outcome of your submissions'),
+  outcomes: z.boolean().optional().describe('The outcome of your submissions, and of your USDC payouts once the chain settles them'),
   messages: z.boolean().optional().describe("The requester's answers to you"),
 });
 
