@@ -271,6 +271,58 @@ describe('the ledger invariants', () => {
     })).toEqual(['task state path not allowed']);
   });
 
+  it('a history whose events are misnumbered, out of order or missing one is named', async () => {
+    // The operator's paid task went PENDING → ACCEPTED → SUBMITTED → COMPLETED, its events numbered 1 to 4.
+    const id = task.operatorPaid;
+    const seqs = await stack.sql`select seq, to_status from task_events where task_id = ${id} order by seq`;
+    expect(seqs.map((e) => `${e.seq}:${e.to_status}`)).toEqual(['1:PENDING', '2:ACCEPTED', '3:SUBMITTED', '4:COMPLETED']);
+    expect((await stack.sql`select last_event_seq from tasks where id = ${id}`)[0].last_event_seq).toBe(4);
+    const breaks = [
+      // two events swapped: each names the state the other left
+      (tx: postgres.TransactionSql) => tx`update task_events set seq = 5 - seq where task_id = ${id} and seq in (2, 3)`,
+      // one in the middle gone
+      (tx: postgres.TransactionSql) => tx`delete from task_events where task_id = ${id} and seq = 2`,
+      // two numbered alike, and one numbered past the end
+      (tx: postgres.TransactionSql) => tx`update task_events set seq = 2 where task_id = ${id} and seq = 3`,
+      (tx: postgres.TransactionSql) => tx`update task_events set seq = 5 where task_id = ${id} and seq = 4`,
+      // the task's count of events off by one
+      (tx: postgres.TransactionSql) => tx`update tasks set last_event_seq = 3 where id = ${id}`,
+      // a step the state machine allows, written without moving the task
+      (tx: postgres.TransactionSql) => tx`insert into task_events (task_id, from_status, to_status, actor, seq) values (${task.pending}, 'PENDING', 'ACCEPTED', 'test', 2)`,
+    ];
+    for (const tamper of breaks) {
+      expect(await problemsAfter(tamper), tamper.toString()).toEqual(['task state path not allowed']);
+    }
+  });
+
+  it('the fast pass clears a clean ledger, flags each group it cannot clear, and amounts too big to weigh go to the exact queries', async () => {
+    const suspects = async (tx: postgres.TransactionSql) => (await tx`select * from private.ledger_suspects(${Math.floor(Math.random() * 1e15)})`)[0];
+    const clean = { entries: false, accounts: false, task_books: false, agent_escrow: false, state_path: false, revenue: false, deposits: false };
+    expect(await suspects(stack.sql as never)).toEqual(clean);
+    const flagged = async (tamper: (tx: postgres.TransactionSql) => Promise<unknown>) => {
+      let found: Record<string, boolean> = {};
+      await stack.sql.begin(async (tx) => {
+        await tamper(tx);
+        found = await suspects(tx);
+        throw new Rollback();
+      }).catch((error) => {
+        if (!(error instanceof Rollback)) throw error;
+      });
+      return Object.keys(found).filter((k) => found[k]).sort();
+    };
+    expect(await flagged((tx) => tx`update ledger_accounts set balance = balance + 1 where agent_id = ${agent.id} and kind = 'agent_deposit'`)).toEqual(['accounts']);
+    expect(await flagged((tx) => tx`update tasks set escrow_cents = escrow_cents + 1 where id = ${task.pending}`)).toEqual(['agent_escrow', 'task_books']);
+    expect(await flagged((tx) => tx`update tasks set status = 'DISPUTED' where id = ${task.manualReview}`)).toEqual(['state_path']);
+    expect(await flagged((tx) => tx`update tasks set fee_cents = fee_cents + 1 where id = ${task.completed}`)).toEqual(['revenue', 'task_books']);
+    expect(await flagged((tx) => tx`update deposits set amount_cents = amount_cents + 1 where agent_id = ${agent.id}`)).toEqual(['deposits']);
+    // $30 million between two outside accounts: postings beyond what the pass weighs, so their
+    // groups are left to the exact queries, which find it all in order.
+    const big = async (tx: postgres.TransactionSql) =>
+      move(tx, 'earnings_release', (await platformAccount(tx, 'external_usdc')).id, (await platformAccount(tx, 'external_payouts')).id, 3_000_000_000);
+    expect(await flagged(big)).toEqual(['accounts', 'deposits', 'entries', 'task_books']);
+    expect(await problemsAfter(big)).toEqual([]);
+  });
+
   it('judge a state added later by its transitions: an open one holds the escrow, a final one holds nothing', async () => {
     expect(await problemsAfter(async (tx) => {
       await tx`insert into task_statuses values ('ON_HOLD'), ('WITHDRAWN')`;

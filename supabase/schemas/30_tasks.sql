@@ -81,6 +81,9 @@ create table public.tasks (
   -- The task's share of its agent's escrow account: the sum of the postings tagged with it there,
   -- kept by private.post_entry in the statement that writes them (never written anywhere else).
   escrow_cents bigint not null default 0,
+  -- The seq of the task's last event (task_events.seq): kept by private.transition_task in the
+  -- update that moves the status, so the full ledger check can prove each task's path in one scan.
+  last_event_seq integer not null default 1,
   constraint task_texts_within_limits check (
     char_length(title) >= 1 and char_length(title) <= 200
     and char_length(description) >= 1 and char_length(description) <= 5000
@@ -173,7 +176,10 @@ create table public.task_events (
   from_status text,
   to_status text not null,
   actor text not null,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- The event's place in its task's history, 1 for the event that created it: with from_status,
+  -- each event names the one it follows (see api.verify_ledger's state path fingerprint).
+  seq integer not null default 1
 );
 
 create index task_events_by_task on public.task_events (task_id, id);
@@ -212,8 +218,9 @@ create function private.transition_task(p_task_id text, p_to text, p_actor text)
   as $$
 declare
   v_from text;
+  v_seq integer;
 begin
-  select t.status into v_from from public.tasks t where t.id = p_task_id for update;
+  select t.status, t.last_event_seq + 1 into v_from, v_seq from public.tasks t where t.id = p_task_id for update;
   if not exists (select from public.task_transitions tr where tr.from_status = v_from and tr.to_status = p_to) then
     perform private.fail(409, 'invalid_transition', format('Task is %s and cannot become %s', v_from, p_to),
                          jsonb_build_object('status', v_from));
@@ -227,9 +234,10 @@ begin
     verified_at  = case when p_to = 'VERIFIED'    then now() else t.verified_at end,
     completed_at = case when p_to = 'COMPLETED'   then now() else t.completed_at end,
     cancelled_at = case when p_to = 'CANCELLED'   then now() else t.cancelled_at end,
-    expired_at   = case when p_to = 'EXPIRED'     then now() else t.expired_at end
+    expired_at   = case when p_to = 'EXPIRED'     then now() else t.expired_at end,
+    last_event_seq = v_seq
   where t.id = p_task_id;
-  insert into public.task_events (task_id, from_status, to_status, actor) values (p_task_id, v_from, p_to, p_actor);
+  insert into public.task_events (task_id, from_status, to_status, actor, seq) values (p_task_id, v_from, p_to, p_actor, v_seq);
   return v_from;
 end
 $$;

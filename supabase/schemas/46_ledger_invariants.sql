@@ -32,8 +32,8 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
     ('final task escrow not zero', 'a task in a final state holds nothing in escrow'),
     ('open task escrow differs from reward + fee', 'a task not yet final holds exactly its reward and fee in escrow'),
     ('platform revenue differs from fees of completed tasks', 'revenue is the sum of the fees of completed tasks, splits included'),
-    ('task revenue differs from its fee', 'a completed task paid its fee to revenue once; any other task paid none'),
-    ('operator share differs from the task''s terms', 'a completed task credited its operator the reward (or the split''s share) once; any other task credited nothing'),
+    ('task revenue differs from its fee', 'a completed task paid its fee to revenue once; no other task has a line on revenue'),
+    ('operator share differs from the task''s terms', 'a completed task credited its operator the reward (or the split''s share) once; no other task credited anything'),
     ('agent charged wrong for a task', 'an open task costs its agent reward + fee, a completed one fee + the operator''s share, any other final one nothing'),
     ('operator books differ from completed tasks', 'an operator''s pending + available + paid out equals what its completed tasks paid it'),
     ('operator pending differs from unreleased earnings', 'an operator''s pending balance is the earnings of its completed tasks not yet released'),
@@ -41,10 +41,33 @@ create function api.ledger_invariants() returns table (invariant text, meaning t
     ('payout clearing differs from payouts in flight', 'the payout clearing account holds exactly the queued and broadcast payouts'),
     ('deposit credited more than once', 'an on-chain transfer (chain, tx hash, log index) is credited at most once'),
     ('deposits differ from deposit entries', 'each agent''s deposits add up, in number and amount, to the deposit entries on its account'),
-    ('task state path not allowed', 'each task''s events start it in an initial state, follow task_transitions one step at a time, and end in its status'),
+    ('task state path not allowed', 'each task''s events, numbered 1 to n, start it in an initial state, follow task_transitions one step at a time, and end in its status'),
     ('agent escrow differs from its tasks', 'an agent''s escrow account holds the sum of its tasks'' escrow')
 $$;
 grant execute on function api.ledger_invariants() to service_role;
+
+/*
+ * The task states, judged by task_transitions alone: a state with no way out is final; the
+ * initial states are PENDING and any state nothing leads to that has a way out (a task can only be
+ * created in it). Plain SQL without a SET clause, so that they are inlined where they are read;
+ * every name in them is schema-qualified.
+ */
+create function private.final_statuses() returns setof text
+  language sql stable parallel safe
+  as $$
+  select s.status from public.task_statuses s
+   where not exists (select from public.task_transitions tr where tr.from_status = s.status)
+$$;
+
+create function private.initial_statuses() returns setof text
+  language sql stable parallel safe
+  as $$
+  select 'PENDING'::text
+  union
+  select s.status from public.task_statuses s
+   where not exists (select from public.task_transitions tr where tr.to_status = s.status)
+     and exists (select from public.task_transitions tr where tr.from_status = s.status)
+$$;
 
 /**
  * Each task's books: its terms, its escrow as kept on the task, and what its entries moved by the
@@ -53,10 +76,7 @@ grant execute on function api.ledger_invariants() to service_role;
  * Only the owner reads it, inside the security definer checks.
  */
 create view private.task_books as
-  with final_statuses as (
-    select s.status from public.task_statuses s
-     where not exists (select from public.task_transitions tr where tr.from_status = s.status)
-  ), task_flows as (
+  with task_flows as (
     select e.task_id,
            coalesce(sum(p.amount) filter (where a.kind = 'platform_revenue'), 0) as revenue,
            coalesce(sum(p.amount) filter (where a.kind = 'operator_pending' and e.kind = 'task_settlement'), 0) as operator_share,
@@ -74,7 +94,7 @@ create view private.task_books as
      group by e.task_id
   )
   select t.id, t.status, t.operator_id, t.reward_cents, t.fee_cents, t.operator_earnings_cents, t.dispute_resolution,
-         t.status in (select f.status from final_statuses f) as final,
+         t.status in (select f from private.final_statuses() f) as final,
          t.escrow_cents as escrow, coalesce(f.escrow_posted, 0)::bigint as escrow_posted,
          coalesce(f.escrow_mistagged, 0) as escrow_mistagged,
          coalesce(f.revenue, 0)::bigint as revenue, coalesce(f.revenue_credits, 0) as revenue_credits,
@@ -184,15 +204,15 @@ create function private.revenue_off_completed_fees() returns setof text
      and r.balance <> (select coalesce(sum(t.fee_cents), 0) from public.tasks t where t.status = 'COMPLETED')
 $$;
 
-/** A completed task paid its fee to revenue once; any other task paid none. */
+/** A completed task paid its fee to revenue once; no other task has a line on revenue. */
 create function private.task_with_wrong_revenue(status text, revenue bigint, revenue_credits bigint, fee_cents bigint) returns boolean
   language sql immutable
   as $$
   select (status = 'COMPLETED' and (revenue <> fee_cents or revenue_credits <> 1))
-      or (status <> 'COMPLETED' and revenue <> 0)
+      or (status <> 'COMPLETED' and (revenue <> 0 or revenue_credits <> 0))
 $$;
 
-/** A completed task credited its operator the reward (or the split's share) once; any other task credited nothing. */
+/** A completed task credited its operator the reward (or the split's share) once; no other task credited anything. */
 create function private.task_with_wrong_operator_share(
   status text, operator_id text, reward_cents bigint, operator_earnings_cents bigint, dispute_resolution jsonb,
   operator_share bigint, operator_credits bigint
@@ -207,7 +227,7 @@ create function private.task_with_wrong_operator_share(
                     then operator_earnings_cents is distinct from round((dispute_resolution->>'operator_usd')::numeric * 100)::bigint
                          or operator_earnings_cents not between 1 and reward_cents - 1
                     else operator_earnings_cents is distinct from reward_cents end))
-      or (status <> 'COMPLETED' and (operator_share <> 0 or operator_earnings_cents is not null))
+      or (status <> 'COMPLETED' and (operator_share <> 0 or operator_credits <> 0 or operator_earnings_cents is not null))
 $$;
 
 /** An open task costs its agent reward + fee, a completed one fee + the operator's share, any other final one nothing. */
@@ -279,42 +299,36 @@ create function private.agents_with_wrong_deposits() returns setof text
    where d.n is distinct from c.n or d.total is distinct from c.total
 $$;
 
-/** Each task's events start it in an initial state, follow task_transitions one step at a time, and end in its status. */
+/**
+ * Each task's events, numbered 1 to its last_event_seq, start it in an initial state, follow
+ * task_transitions one step at a time, and end in its status.
+ */
 create function private.tasks_off_the_state_machine() returns setof text
   language sql stable
   set search_path = ''
   as $$
-  with initial_statuses as (
-    -- PENDING, and any state that no transition leads to (a task can only be created in it) and
-    -- that is not final.
-    select 'PENDING'::text as status
-    union
-    select s.status from public.task_statuses s
-     where not exists (select from public.task_transitions tr where tr.to_status = s.status)
-       and exists (select from public.task_transitions tr where tr.from_status = s.status)
-  ), events as (
-    select ev.task_id, ev.from_status, ev.to_status,
+  with events as (
+    select ev.task_id, ev.seq, ev.from_status, ev.to_status,
            lag(ev.to_status) over w as previous_to,
            row_number() over w as n,
            count(*) over (partition by ev.task_id) as total
       from public.task_events ev
-    window w as (partition by ev.task_id order by ev.id)
+    window w as (partition by ev.task_id order by ev.seq, ev.id)
   )
   select x.task_id
     from (
       select ev.task_id from events ev
-       where (ev.n = 1 and (ev.from_status is not null or ev.to_status not in (select i.status from initial_statuses i)))
+       where ev.seq <> ev.n
+          or (ev.n = 1 and (ev.from_status is not null or ev.to_status not in (select i from private.initial_statuses() i)))
           or (ev.n > 1 and (ev.from_status is distinct from ev.previous_to
                             or not exists (select from public.task_transitions tr
                                             where tr.from_status = ev.from_status and tr.to_status = ev.to_status)))
       union
-      -- A task whose last event is not its status, or that has none: one hash join of the tasks
-      -- with their last events (an index probe per event, as a join on `n = total` was planned,
-      -- took a third of the check).
+      -- A task whose last event is not its status or its last_event_seq, or that has none.
       select t.id
         from public.tasks t
-        left join (select ev.task_id, ev.to_status from events ev where ev.n = ev.total) last on last.task_id = t.id
-       where last.to_status is distinct from t.status
+        left join (select ev.task_id, ev.to_status, ev.total from events ev where ev.n = ev.total) last on last.task_id = t.id
+       where last.to_status is distinct from t.status or last.total is distinct from t.last_event_seq::bigint
     ) x
 $$;
 
@@ -330,16 +344,154 @@ create function private.agents_with_wrong_escrow() returns setof text
    where coalesce(e.balance, 0) <> coalesce(t.total, 0)
 $$;
 
-/** Every violation of every invariant, one row each: the invariant's name and what breaks it. */
+/**
+ * The full check's fast pass: one scan each of postings (with their entries and accounts), tasks
+ * and task events, and no grouping by entry, account or task. Where an invariant compares, for
+ * every entry, account, task or agent, a value with a sum over other rows (an entry's postings sum
+ * to zero; a cached balance is the sum of its account's postings; a task's escrow, revenue,
+ * operator share and agent charge are sums of its entries' postings; an agent's escrow is the sum
+ * of its tasks'), both sides are folded into one number each: the sum, over all rows, of the value
+ * times a random weight of its subject (a hash of the subject's id under a seed drawn for this
+ * call). If every subject's two values agree the two numbers are equal; if any disagree they
+ * differ, except with a chance of about 2^-31 per run (the disagreements would have to cancel
+ * under weights they cannot know). A task's state path is folded the same way: each event names
+ * its task, its seq and the state it left and entered, so the (seq - 1, from) of all events and the
+ * (last_event_seq, status) of all tasks equal the (seq, to) of all events and every task's
+ * (0, nothing) as multisets exactly when each task's events are numbered 1 to n, each starts where
+ * the one before it ended, and the last ends in the task's status; summing a 64-bit hash of each
+ * element compares the multisets. Conditions on one row at a time are counted directly.
+ *
+ * It answers, per group of invariants, whether anything may be wrong: api.verify_ledger then runs
+ * only that group's exact queries, which name the subjects. So a clean ledger is proven in one
+ * pass, and a violation is always named by the exact query, never by a fingerprint. Amounts
+ * outside ±(2^31 - 1) cents are not weighed (the product could overflow): they send their group to
+ * the exact queries.
+ */
+create function private.ledger_suspects(p_seed bigint)
+  returns table (entries boolean, accounts boolean, task_books boolean, agent_escrow boolean, state_path boolean,
+                 revenue boolean, deposits boolean)
+  language sql stable
+  set search_path = ''
+  as $$
+  with accounts as not materialized (
+    select a.id, a.kind, a.agent_id, a.balance, a.version,
+           a.kind = 'agent_escrow' as escrow, a.kind = 'platform_revenue' as revenue,
+           a.kind = 'operator_pending' as operator_pending, a.kind = 'agent_deposit' as agent_deposit,
+           (hashint8extended(a.id, p_seed) & 2147483647) + 1 as weight,
+           (hashtextextended(a.agent_id, p_seed) & 2147483647) + 1 as agent_weight
+      from public.ledger_accounts a
+  ), postings as materialized (
+    select count(*) filter (where p.id is null) as bare_entries,
+           count(*) filter (where p.id is not null and p.amount is distinct from p.weighed) as unweighed,
+           coalesce(sum(e.weight * p.weighed), 0) as entry_sums,
+           coalesce(sum(a.weight * p.weighed), 0) as account_sums,
+           coalesce(sum(a.weight), 0) as account_counts,
+           coalesce(sum(a.weight * p.version_weighed), 0) as account_versions,
+           count(*) filter (where p.id is not null and p.version_weighed is null) as bad_versions,
+           coalesce(sum(e.task_weight * p.weighed) filter (where a.escrow and p.task_id = e.task_id and a.agent_id = e.agent_id), 0) as task_escrow,
+           count(*) filter (where a.escrow and e.task_id is not null
+                              and (p.task_id is distinct from e.task_id or a.agent_id is distinct from e.agent_id)) as mistagged,
+           coalesce(sum(e.task_weight * p.weighed) filter (where a.revenue), 0) as task_revenue,
+           coalesce(sum(e.task_weight) filter (where a.revenue), 0) as task_revenue_lines,
+           coalesce(sum(e.task_weight * p.weighed) filter (where a.operator_pending and e.settlement), 0) as task_share,
+           coalesce(sum(e.task_weight) filter (where a.operator_pending and e.settlement), 0) as task_share_lines,
+           coalesce(sum(e.task_weight * p.weighed) filter (where a.agent_deposit), 0) as task_charge,
+           coalesce(sum(e.deposit_weight * p.weighed) filter (where a.agent_deposit), 0) as deposits,
+           coalesce(sum(e.deposit_weight) filter (where a.agent_deposit), 0) as deposit_lines
+      from (select p.*, case when p.amount between -2147483647 and 2147483647 and p.amount <> 0 then p.amount end as weighed,
+                   case when p.account_version between 1 and 2147483647 then p.account_version end as version_weighed
+              from public.ledger_postings p) p
+      right join (select e.id, e.task_id, e.agent_id, e.kind = 'task_settlement' as settlement,
+                         (hashint8extended(e.id, p_seed) & 2147483647) + 1 as weight,
+                         (hashtextextended(e.task_id, p_seed) & 2147483647) + 1 as task_weight,
+                         -- An entry without an agent weighs 1: no deposit matches it, as none would in the exact query.
+                         case when e.kind = 'deposit' then coalesce((hashtextextended(e.agent_id, p_seed) & 2147483647) + 1, 1) end as deposit_weight
+                    from public.ledger_entries e) e on e.id = p.entry_id
+      left join accounts a on a.id = p.account_id
+  ), books as materialized (
+    select coalesce(sum(a.weight * a.balance::numeric), 0) as account_sums,
+           coalesce(sum(a.weight * a.version::numeric), 0) as account_counts,
+           coalesce(sum(a.weight * (a.version::numeric * (a.version + 1) / 2)), 0) as account_versions,
+           coalesce(sum(a.agent_weight * a.balance::numeric) filter (where a.escrow), 0) as agent_escrow,
+           coalesce(sum(a.balance) filter (where a.revenue), 0) as revenue
+      from accounts a
+  ), tasks as materialized (
+    select count(*) filter (where t.weight is null) as unweighed,
+           -- The conditions of the task invariants that read only the task's own row.
+           count(*) filter (where (t.final and t.escrow_cents <> 0)
+                              or (not t.final and t.escrow_cents <> t.reward_cents + t.fee_cents)
+                              or (t.completed and (t.operator_id is null or t.operator_earnings_cents is null
+                                  or case when t.dispute_resolution->>'resolution' = 'split'
+                                          then t.operator_earnings_cents is distinct from round((t.dispute_resolution->>'operator_usd')::numeric * 100)::bigint
+                                               or t.operator_earnings_cents not between 1 and t.reward_cents - 1
+                                          else t.operator_earnings_cents is distinct from t.reward_cents end))
+                              or (not t.completed and t.operator_earnings_cents is not null)) as wrong_rows,
+           coalesce(sum(t.weight * t.escrow_cents), 0) as task_escrow,
+           coalesce(sum(t.weight * t.fee_cents) filter (where t.completed), 0) as task_revenue,
+           coalesce(sum(t.weight) filter (where t.completed), 0) as task_lines,
+           coalesce(sum(t.weight * t.operator_earnings_cents) filter (where t.completed), 0) as task_share,
+           coalesce(sum(t.weight * case when not t.final then -(t.reward_cents + t.fee_cents)
+                                        when t.completed then -(t.fee_cents + coalesce(t.operator_earnings_cents, 0))
+                                        else 0 end), 0) as task_charge,
+           coalesce(sum(t.agent_weight * t.escrow_cents), 0) as agent_escrow,
+           coalesce(sum(t.path_seed) - sum(hashtextextended(t.status, t.path_seed + t.last_event_seq)), 0) as path,
+           coalesce(sum(t.fee_cents) filter (where t.completed), 0) as completed_fees
+      from (select t.*, t.status = 'COMPLETED' as completed, t.status in (select f from private.final_statuses() f) as final,
+                   -- Unweighed (null) when a product could overflow: the task's group goes to the exact queries.
+                   case when greatest(t.escrow_cents, t.reward_cents, t.fee_cents, t.operator_earnings_cents) <= 2147483647
+                        then (t.hash & 2147483647) + 1 end as weight,
+                   case when t.escrow_cents <= 2147483647 then (hashtextextended(t.agent_id, p_seed) & 2147483647) + 1 end as agent_weight,
+                   t.hash >> 2 as path_seed
+              from (select t.*, hashtextextended(t.id, p_seed) as hash from public.tasks t) t) t
+  ), deposits as materialized (
+    select count(*) filter (where d.amount_cents > 2147483647) as unweighed,
+           coalesce(sum(d.weight * d.amount_cents) filter (where d.amount_cents <= 2147483647), 0) as deposits,
+           coalesce(sum(d.weight), 0) as deposit_lines
+      from (select d.amount_cents, (hashtextextended(d.agent_id, p_seed) & 2147483647) + 1 as weight from public.deposits d) d
+  ), events as materialized (
+    select count(*) filter (where ev.seq < 1
+                              or (ev.seq = 1 and (ev.from_status is not null or ev.to_status not in (select i from private.initial_statuses() i)))
+                              or (ev.seq > 1 and not coalesce((ev.from_status, ev.to_status) in (select tr.from_status, tr.to_status from public.task_transitions tr), false)))
+             as wrong_steps,
+           coalesce(sum(case when ev.seq = 1 and ev.from_status is null then ev.path_seed
+                             else hashtextextended(coalesce(ev.from_status, ''), ev.path_seed + ev.seq - 1) end)
+                    - sum(hashtextextended(ev.to_status, ev.path_seed + ev.seq)), 0) as path
+      from (select ev.seq, ev.from_status, ev.to_status, hashtextextended(ev.task_id, p_seed) >> 2 as path_seed from public.task_events ev) ev
+  )
+  select p.bare_entries > 0 or p.unweighed > 0 or p.entry_sums <> 0,
+         p.unweighed > 0 or p.bad_versions > 0 or p.account_sums <> b.account_sums
+           or p.account_counts <> b.account_counts or p.account_versions <> b.account_versions,
+         p.unweighed > 0 or t.unweighed > 0 or t.wrong_rows > 0 or p.mistagged > 0
+           or p.task_escrow <> t.task_escrow or p.task_revenue <> t.task_revenue or p.task_revenue_lines <> t.task_lines
+           or p.task_share <> t.task_share or p.task_share_lines <> t.task_lines or p.task_charge <> t.task_charge,
+         t.unweighed > 0 or t.agent_escrow <> b.agent_escrow,
+         e.wrong_steps > 0 or e.path <> t.path,
+         t.completed_fees <> b.revenue,
+         p.unweighed > 0 or d.unweighed > 0 or p.deposits <> d.deposits or p.deposit_lines <> d.deposit_lines
+    from postings p, books b, tasks t, deposits d, events e
+$$;
+
+/**
+ * Every violation of every invariant, one row each: the invariant's name and what breaks it. The
+ * fast pass (private.ledger_suspects) reads the ledger, the tasks and their events once; each group
+ * of invariants it does not clear is then checked by its exact queries, which name the subjects.
+ * The rest are small: they read accounts, operators, payouts and deposits.
+ */
 create function api.verify_ledger() returns table (problem text, subject text)
   language sql stable
   security definer
   set search_path = ''
+  -- The pass hashes every entry once to join it to its postings: in memory, not in batches on disk.
+  set work_mem = '256MB'
   as $$
-  with tasks as materialized (select * from private.task_books), operators as materialized (select * from private.operator_books)
-  select 'entry does not balance', s from private.unbalanced_entries() s
+  with suspect as materialized (
+    select * from private.ledger_suspects((random() * 9.2e18 - 4.6e18)::bigint)
+  ), tasks as materialized (
+    select * from private.task_books where (select s.task_books from suspect s)
+  ), operators as materialized (select * from private.operator_books)
+  select 'entry does not balance', s from private.unbalanced_entries() s where (select x.entries from suspect x)
   union all
-  select 'cached balance differs from postings', s from private.accounts_off_their_postings() s
+  select 'cached balance differs from postings', s from private.accounts_off_their_postings() s where (select x.accounts from suspect x)
   union all
   select 'negative internal balance', s from private.negative_internal_accounts() s
   union all
@@ -353,7 +505,7 @@ create function api.verify_ledger() returns table (problem text, subject text)
   select 'open task escrow differs from reward + fee', t.id from tasks t
    where private.open_task_with_wrong_escrow(t.final, t.escrow, t.reward_cents, t.fee_cents)
   union all
-  select 'platform revenue differs from fees of completed tasks', s from private.revenue_off_completed_fees() s
+  select 'platform revenue differs from fees of completed tasks', s from private.revenue_off_completed_fees() s where (select x.revenue from suspect x)
   union all
   select 'task revenue differs from its fee', t.id from tasks t
    where private.task_with_wrong_revenue(t.status, t.revenue, t.revenue_credits, t.fee_cents)
@@ -376,11 +528,11 @@ create function api.verify_ledger() returns table (problem text, subject text)
   union all
   select 'deposit credited more than once', s from private.transfers_credited_twice() s
   union all
-  select 'deposits differ from deposit entries', s from private.agents_with_wrong_deposits() s
+  select 'deposits differ from deposit entries', s from private.agents_with_wrong_deposits() s where (select x.deposits from suspect x)
   union all
-  select 'task state path not allowed', s from private.tasks_off_the_state_machine() s
+  select 'task state path not allowed', s from private.tasks_off_the_state_machine() s where (select x.state_path from suspect x)
   union all
-  select 'agent escrow differs from its tasks', s from private.agents_with_wrong_escrow() s
+  select 'agent escrow differs from its tasks', s from private.agents_with_wrong_escrow() s where (select x.agent_escrow from suspect x)
 $$;
 grant execute on function api.verify_ledger() to service_role;
 
