@@ -297,7 +297,7 @@ describe('the ledger invariants', () => {
 
   it('the fast pass clears a clean ledger, flags each group it cannot clear, and amounts too big to weigh go to the exact queries', async () => {
     const suspects = async (tx: postgres.TransactionSql) => (await tx`select * from private.ledger_suspects(${Math.floor(Math.random() * 1e15)})`)[0];
-    const clean = { entries: false, accounts: false, task_books: false, agent_escrow: false, state_path: false, revenue: false, deposits: false };
+    const clean = { entries: false, accounts: false, task_books: false, agent_escrow: false, state_path: false, revenue: false, books: false };
     expect(await suspects(stack.sql as never)).toEqual(clean);
     const flagged = async (tamper: (tx: postgres.TransactionSql) => Promise<unknown>) => {
       let found: Record<string, boolean> = {};
@@ -311,15 +311,17 @@ describe('the ledger invariants', () => {
       return Object.keys(found).filter((k) => found[k]).sort();
     };
     expect(await flagged((tx) => tx`update ledger_accounts set balance = balance + 1 where agent_id = ${agent.id} and kind = 'agent_deposit'`)).toEqual(['accounts']);
-    expect(await flagged((tx) => tx`update tasks set escrow_cents = escrow_cents + 1 where id = ${task.pending}`)).toEqual(['agent_escrow', 'deposits', 'task_books']);
+    expect(await flagged((tx) => tx`update tasks set escrow_cents = escrow_cents + 1 where id = ${task.pending}`)).toEqual(['agent_escrow', 'books', 'task_books']);
     expect(await flagged((tx) => tx`update tasks set status = 'DISPUTED' where id = ${task.manualReview}`)).toEqual(['state_path']);
-    expect(await flagged((tx) => tx`update tasks set fee_cents = fee_cents + 1 where id = ${task.completed}`)).toEqual(['deposits', 'revenue', 'task_books']);
-    expect(await flagged((tx) => tx`update deposits set amount_cents = amount_cents + 1 where agent_id = ${agent.id}`)).toEqual(['deposits', 'task_books']);
+    expect(await flagged((tx) => tx`update tasks set fee_cents = fee_cents + 1 where id = ${task.completed}`)).toEqual(['books', 'revenue', 'task_books']);
+    expect(await flagged((tx) => tx`update deposits set amount_cents = amount_cents + 1 where agent_id = ${agent.id}`)).toEqual(['books', 'task_books']);
+    expect(await flagged((tx) => tx`update tasks set earnings_released_at = now() where id = ${task.operatorPending}`)).toEqual(['books', 'task_books']);
+    expect(await flagged((tx) => tx`update payouts set amount_cents = amount_cents + 1 where operator_id = ${operator.id}`)).toEqual(['books', 'task_books']);
     // $30 million between two outside accounts: postings beyond what the pass weighs, so their
     // groups are left to the exact queries, which find it all in order.
     const big = async (tx: postgres.TransactionSql) =>
       move(tx, 'earnings_release', (await platformAccount(tx, 'external_usdc')).id, (await platformAccount(tx, 'external_payouts')).id, 3_000_000_000);
-    expect(await flagged(big)).toEqual(['accounts', 'deposits', 'entries', 'task_books']);
+    expect(await flagged(big)).toEqual(['accounts', 'books', 'entries', 'task_books']);
     expect(await problemsAfter(big)).toEqual([]);
   });
 

@@ -108,20 +108,31 @@ create view private.task_books as
  * what its completed tasks earned it.
  */
 create view private.operator_books as
+  -- Each sum is grouped once and joined by operator: the entries have no index by operator, so a
+  -- lookup per operator would read all of them once per operator.
   select o.id,
-         coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_pending'), 0) as pending,
-         coalesce((select a.balance from public.ledger_accounts a where a.operator_id = o.id and a.kind = 'operator_available'), 0) as available,
-         coalesce((select sum(p.amount) from public.ledger_entries e
-                     join public.ledger_postings p on p.entry_id = e.id
-                     join public.ledger_accounts a on a.id = p.account_id
-                    where e.operator_id = o.id and a.kind in ('external_payouts', 'payout_clearing')), 0)::bigint as paid_out,
-         coalesce((select sum(t.operator_earnings_cents) from public.tasks t
-                    where t.operator_id = o.id and t.status = 'COMPLETED'), 0)::bigint as earned,
-         coalesce((select sum(t.operator_earnings_cents) from public.tasks t
-                    where t.operator_id = o.id and t.status = 'COMPLETED' and t.earnings_released_at is null), 0)::bigint as unreleased,
-         coalesce((select sum(po.amount_cents) from public.payouts po
-                    where po.operator_id = o.id and po.status <> 'failed'), 0)::bigint as payouts
-    from public.operators o;
+         coalesce(pending.balance, 0) as pending,
+         coalesce(available.balance, 0) as available,
+         coalesce(paid.total, 0)::bigint as paid_out,
+         coalesce(earned.total, 0)::bigint as earned,
+         coalesce(earned.unreleased, 0)::bigint as unreleased,
+         coalesce(payouts.total, 0)::bigint as payouts
+    from public.operators o
+    left join public.ledger_accounts pending on pending.operator_id = o.id and pending.kind = 'operator_pending'
+    left join public.ledger_accounts available on available.operator_id = o.id and available.kind = 'operator_available'
+    left join (select e.operator_id, sum(p.amount) as total
+                 from public.ledger_accounts a
+                 join public.ledger_postings p on p.account_id = a.id
+                 join public.ledger_entries e on e.id = p.entry_id
+                where a.kind in ('external_payouts', 'payout_clearing') and e.operator_id is not null
+                group by e.operator_id) paid on paid.operator_id = o.id
+    left join (select t.operator_id, sum(t.operator_earnings_cents) as total,
+                      sum(t.operator_earnings_cents) filter (where t.earnings_released_at is null) as unreleased
+                 from public.tasks t
+                where t.status = 'COMPLETED' and t.operator_id is not null
+                group by t.operator_id) earned on earned.operator_id = o.id
+    left join (select po.operator_id, sum(po.amount_cents) as total from public.payouts po
+                where po.status <> 'failed' group by po.operator_id) payouts on payouts.operator_id = o.id;
 
 /*
  * One function per invariant; api.ledger_invariants names and explains them, in this order. Those
@@ -373,7 +384,7 @@ $$;
  */
 create function private.ledger_suspects(p_seed bigint)
   returns table (entries boolean, accounts boolean, task_books boolean, agent_escrow boolean, state_path boolean,
-                 revenue boolean, deposits boolean)
+                 revenue boolean, books boolean)
   language sql stable
   set search_path = ''
   as $$
@@ -381,6 +392,8 @@ create function private.ledger_suspects(p_seed bigint)
     select a.id, a.agent_id, a.balance, a.version,
            a.kind = 'agent_escrow' as escrow, a.kind = 'platform_revenue' as revenue,
            a.kind = 'operator_pending' as operator_pending, a.kind = 'agent_deposit' as agent_deposit,
+           a.kind = 'operator_available' as operator_available, a.kind in ('external_payouts', 'payout_clearing') as paid_out,
+           a.operator_id,
            -- 29-bit weights: the three products of one posting add up below 2^63.
            (a.hash & 536870911) + 1 as balance_weight, ((a.hash >> 32) & 536870911) + 1 as count_weight,
            (a.hash2 & 536870911) + 1 as version_weight,
@@ -399,6 +412,7 @@ create function private.ledger_suspects(p_seed bigint)
                              when a.revenue then e.revenue_weight * p.weighed + e.revenue_line_weight
                              when a.operator_pending and e.settlement then e.share_weight * p.weighed + e.share_line_weight
                              when a.agent_deposit then coalesce(e.charge_weight * p.weighed, 0) + coalesce(e.deposit_weight * p.weighed + e.deposit_line_weight, 0)
+                             when a.paid_out then e.paid_out_weight * p.weighed
                         end), 0) as books
       from (select p.*, case when p.amount between -2147483647 and 2147483647 and p.amount <> 0 then p.amount end as weighed,
                    case when p.account_version between 1 and 2147483647 then p.account_version end as version_weighed
@@ -408,19 +422,26 @@ create function private.ledger_suspects(p_seed bigint)
                          (e.th1 & 1073741823) + 1 as escrow_weight, ((e.th1 >> 32) & 1073741823) + 1 as revenue_weight,
                          (e.th2 & 1073741823) + 1 as revenue_line_weight, ((e.th2 >> 32) & 1073741823) + 1 as share_weight,
                          (e.th3 & 1073741823) + 1 as share_line_weight, ((e.th3 >> 32) & 1073741823) + 1 as charge_weight,
-                         (e.dh & 1073741823) + 1 as deposit_weight, ((e.dh >> 32) & 1073741823) + 1 as deposit_line_weight
+                         (e.dh & 1073741823) + 1 as deposit_weight, ((e.dh >> 32) & 1073741823) + 1 as deposit_line_weight,
+                         -- What an entry of an operator paid out counts in its books (v1) and against its payouts (v3).
+                         (e.oh & 1073741823) - ((e.oh2 & 1073741823)) as paid_out_weight
                     from (select e.*, hashtextextended(e.task_id, p_seed) as th1, hashtextextended(e.task_id, p_seed + 1) as th2,
                                  hashtextextended(e.task_id, p_seed + 2) as th3,
                                  -- A deposit entry without an agent weighs as agent '': no deposit matches it, as none would in the exact query.
-                                 case when e.kind = 'deposit' then hashtextextended(coalesce(e.agent_id, ''), p_seed) end as dh
+                                 case when e.kind = 'deposit' then hashtextextended(coalesce(e.agent_id, ''), p_seed) end as dh,
+                                 hashtextextended(e.operator_id, p_seed + 3) as oh, hashtextextended(e.operator_id, p_seed + 4) as oh2
                             from public.ledger_entries e) e) e on e.id = p.entry_id
       left join accounts a on a.id = p.account_id
   ), balances as materialized (
     select coalesce(sum(a.balance_weight * a.balance::numeric + a.count_weight * a.version::numeric
                         + a.version_weight * (a.version::numeric * (a.version + 1) / 2)), 0) as accounts,
            coalesce(sum(a.agent_weight * a.balance::numeric) filter (where a.escrow), 0) as agent_escrow,
-           coalesce(sum(a.balance) filter (where a.revenue), 0) as revenue
-      from accounts a
+           coalesce(sum(a.balance) filter (where a.revenue), 0) as revenue,
+           -- An operator's books: v1 (pending + available + paid out = earned) and v2 (pending = unreleased).
+           coalesce(sum(a.balance::numeric * (((a.oh & 1073741823) + 1) + ((a.oh >> 32) & 1073741823) + 1))
+                      filter (where a.operator_pending), 0)
+             + coalesce(sum(a.balance::numeric * ((a.oh & 1073741823) + 1)) filter (where a.operator_available), 0) as operators
+      from (select a.*, hashtextextended(a.operator_id, p_seed + 3) as oh from accounts a) a
   ), tasks as materialized (
     select count(*) filter (where t.th1 is null) as unweighed,
            -- The conditions of the task invariants that read only the task's own row.
@@ -442,8 +463,11 @@ create function private.ledger_suspects(p_seed bigint)
                           filter (where t.completed and t.th1 is not null), 0) as books,
            coalesce(sum(((hashtextextended(t.agent_id, p_seed) & 2147483647) + 1) * t.escrow_cents) filter (where t.th1 is not null), 0) as agent_escrow,
            coalesce(sum(t.path_seed) - sum(hashtextextended(t.status, t.path_seed + t.last_event_seq)), 0) as path,
-           coalesce(sum(t.fee_cents) filter (where t.completed), 0) as completed_fees
-      from (select t.*, t.status = 'COMPLETED' as completed, t.status in (select f from private.final_statuses() f) as final,
+           coalesce(sum(t.fee_cents) filter (where t.completed), 0) as completed_fees,
+           -- What a completed task earned its operator (v1), and v2 while it is not released.
+           coalesce(sum((((t.oh & 1073741823) + 1) + case when t.earnings_released_at is null then ((t.oh >> 32) & 1073741823) + 1 else 0 end)
+                        * t.operator_earnings_cents) filter (where t.completed and t.th1 is not null), 0) as operators
+      from (select t.*, case when t.status = 'COMPLETED' then hashtextextended(t.operator_id, p_seed + 3) end as oh, t.status = 'COMPLETED' as completed, t.status in (select f from private.final_statuses() f) as final,
                    -- Not weighed (null) when a product could overflow: the books go to the exact queries.
                    case when greatest(t.escrow_cents, t.reward_cents, t.fee_cents, t.operator_earnings_cents) <= 2147483647 then t.hash end as th1,
                    hashtextextended(t.id, p_seed + 1) as th2, hashtextextended(t.id, p_seed + 2) as th3,
@@ -454,6 +478,13 @@ create function private.ledger_suspects(p_seed bigint)
            coalesce(sum(((d.hash & 1073741823) + 1) * d.amount_cents + ((d.hash >> 32) & 1073741823) + 1)
                       filter (where d.amount_cents <= 2147483647), 0) as books
       from (select d.amount_cents, hashtextextended(d.agent_id, p_seed) as hash from public.deposits d) d
+  ), payouts as materialized (
+    -- v3: an operator's payouts (not failed) against what its entries paid out.
+    select count(*) filter (where po.amount_cents > 2147483647) as unweighed,
+           coalesce(sum(((hashtextextended(po.operator_id, p_seed + 4) & 1073741823) + 1) * po.amount_cents)
+                      filter (where po.amount_cents <= 2147483647), 0) as operators
+      from public.payouts po
+     where po.status <> 'failed'
   ), events as materialized (
     select count(*) filter (where ev.seq < 1
                               or (ev.seq = 1 and (ev.from_status is not null or ev.to_status not in (select i from private.initial_statuses() i)))
@@ -465,9 +496,11 @@ create function private.ledger_suspects(p_seed bigint)
                     - sum(hashtextextended(ev.to_status, ev.path_seed + ev.seq)), 0) as path
       from (select ev.seq, ev.from_status, ev.to_status, hashtextextended(ev.task_id, p_seed) >> 2 as path_seed from public.task_events ev) ev
   ), books as materialized (
-    -- Task books and deposits share one sum on the postings' side: either one off leaves both to the exact queries.
-    select p.odd > 0 or t.unweighed > 0 or d.unweighed > 0 or p.books <> t.books + d.books as off
-      from postings p, tasks t, deposits d
+    -- Tasks', deposits' and operators' books share one sum on the postings' side: any of them off
+    -- leaves all three to the exact queries.
+    select p.odd > 0 or t.unweighed > 0 or d.unweighed > 0 or o.unweighed > 0
+           or p.books + b.operators + o.operators <> t.books + d.books + t.operators as off
+      from postings p, balances b, tasks t, deposits d, payouts o
   )
   select p.odd > 0 or p.entries <> 0,
          p.odd > 0 or p.accounts <> b.accounts,
@@ -496,7 +529,7 @@ create function api.verify_ledger() returns table (problem text, subject text)
     select * from private.ledger_suspects((random() * 9.2e18 - 4.6e18)::bigint)
   ), tasks as materialized (
     select * from private.task_books where (select s.task_books from suspect s)
-  ), operators as materialized (select * from private.operator_books)
+  ), operators as materialized (select * from private.operator_books where (select s.books from suspect s))
   select 'entry does not balance', s from private.unbalanced_entries() s where (select x.entries from suspect x)
   union all
   select 'cached balance differs from postings', s from private.accounts_off_their_postings() s where (select x.accounts from suspect x)
@@ -536,7 +569,7 @@ create function api.verify_ledger() returns table (problem text, subject text)
   union all
   select 'deposit credited more than once', s from private.transfers_credited_twice() s
   union all
-  select 'deposits differ from deposit entries', s from private.agents_with_wrong_deposits() s where (select x.deposits from suspect x)
+  select 'deposits differ from deposit entries', s from private.agents_with_wrong_deposits() s where (select x.books from suspect x)
   union all
   select 'task state path not allowed', s from private.tasks_off_the_state_machine() s where (select x.state_path from suspect x)
   union all
