@@ -66,10 +66,12 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     standIn.answer = ({ body }) => {
       const text: string = body.messages[0].content.at(-1).text;
       const data = JSON.parse(/<untrusted_data>\n([\s\S]*)\n<\/untrusted_data>/.exec(text)![1]);
+      // A proof whose notes admit the wrong street is judged as a model would: not met.
+      const met = !JSON.stringify(data).includes('wrong street');
       return toolAnswer({
-        requirement_results: data.proof_requirements.map((requirement: string) => ({ requirement, met: true, note: 'Clearly visible' })),
-        confidence: 96,
-        reasoning: 'The sign is in the photo, taken at the address during the task.',
+        requirement_results: data.proof_requirements.map((requirement: string) => ({ requirement, met, note: met ? 'Clearly visible' : 'Another sign' })),
+        confidence: met ? 96 : 10,
+        reasoning: met ? 'The sign is in the photo, taken at the address during the task.' : 'The photo shows another sign.',
       });
     };
     // The 7-day hold of live mode (test mode releases earnings at once), so the app shows pending earnings.
@@ -313,12 +315,20 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await send(`/operator/tasks/${second}/accept`, {});
     await send(`/operator/tasks/${second}/submit`, { photos: [(await stack.upload(operator, second, makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 23 }))).body.path] });
     await agentClient.tasks.verify(second, 'REJECT', 'The sign is cut off.');
-    await send(`/operator/tasks/${second}/resubmit`, { photos: [(await stack.upload(operator, second, makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 24 }))).body.path] });
+    // The Guardian disputes the new proof, and the requester confirms that.
+    await send(`/operator/tasks/${second}/resubmit`, {
+      photos: [(await stack.upload(operator, second, makeJpeg({ lat: 40.7129, lng: -74.0058, takenAt: new Date(), scene: 24 }))).body.path],
+      notes: 'Taken from the wrong street, sorry',
+    });
+    await stack.tick();
+    expect((await agentClient.tasks.retrieve(second)).status).toBe('DISPUTED');
     await agentClient.tasks.verify(second, 'REJECT', 'Still cut off on the left.');
     await openTask(page, second);
     await page.locator('.status-line', { hasText: 'Not accepted again: you can appeal' }).waitFor(POLL);
     await page.getByText('The sign is cut off.').waitFor();
     await page.getByText('Still cut off on the left.').waitFor();
+    // The operator knows how long it has to appeal before the reward goes back.
+    await page.locator('.review .notice', { hasText: /^The requester agreed with this\. Unless you appeal by .+, the reward goes back to them\.$/ }).waitFor();
     await page.getByRole('button', { name: 'Send appeal' }).click();
     expect(await page.getByLabel('Why your proof shows the task done').getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Why your proof shows the task done').fill('The whole sign is in the second photo.');

@@ -1,5 +1,6 @@
 // The operator's side of a review: a rejection carries its reason, the operator may resubmit once
-// before the deadline, appeal once a second rejection stands, and hand back a task it cannot do.
+// before the deadline, appeal once a second rejection stands (within 48 hours once the agent confirmed
+// it), and hand back a task it cannot do.
 // Every refusal answers its status and changes nothing; the ledger verifies after each move.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -240,6 +241,106 @@ describe('one appeal of a rejection that stands', () => {
     const paid = await stack.call('POST', `/admin/tasks/${id}/resolve`, { headers: { 'x-admin-key': ADMIN_KEY }, body: { resolution: 'pay', note: 'The sign is right.' } });
     expect(paid.body.status).toBe('COMPLETED');
     expect((await asOperator(operator, id)).review).toMatchObject({ resolution: 'pay', can_appeal: false });
+    await ledgerVerifies();
+  });
+});
+
+describe('a dispute the agent confirmed waits for the operator, then settles by itself', () => {
+  /** A photo taken 50 km from the task: the Guardian's rules refute it (DISPUTED). */
+  const farPhoto = () => makeJpeg({ lat: NY.lat + 0.45, lng: NY.lng, takenAt: new Date(), gpsTime: new Date(), scene: Math.floor(Math.random() * 1e9) + 1 });
+  const deposit = async () => (await stack.call('GET', '/agents/balance', { key: agent.key })).body.deposit_balance as number;
+  async function sendFar(operator: Operator, id: string, move: 'submit' | 'resubmit') {
+    const upload = await stack.upload(operator, id, farPhoto());
+    expect((await post(operator, `/operator/tasks/${id}/${move}`, { photos: [upload.body.path], notes: 'Here it is' })).status).toBe(200);
+    await stack.tick();
+    expect((await asAgent(id)).status).toBe('DISPUTED');
+  }
+  async function disputedByGuardian(operator: Operator) {
+    const id = (await stack.createTask(agent, { location: NY, proof_requirements: ['Photo of storefront sign'] })).body.task_id as string;
+    expect((await post(operator, `/operator/tasks/${id}/accept`)).status).toBe(200);
+    await sendFar(operator, id, 'submit');
+    return id;
+  }
+  /** Time passes: the moment the dispute settles is now behind us (the deadline too, if it was that). */
+  const passRefundTime = (id: string) =>
+    stack.sql`update tasks set deadline = least(deadline, now() - interval '1 second'), refund_at = now() - interval '1 second' where id = ${id}`;
+
+  it('confirmed while the operator may resubmit: settles at the deadline unless new proof comes, and new proof clears it', async () => {
+    const operator = await stack.registerOperator();
+    const id = await disputedByGuardian(operator);
+    const task = await asAgent(id);
+    expect(task.refund_at).toBeNull();
+    const confirmed = await reject(id);
+    expect(confirmed.body).toMatchObject({ status: 'DISPUTED' });
+    expect((await asAgent(id)).refund_at).toBe(task.deadline);
+    expect((await asOperator(operator, id)).review).toMatchObject({ can_resubmit: true, can_appeal: false, refund_at: task.deadline });
+
+    // New proof in time: nothing is due any more, and the Guardian judges again.
+    await sendFar(operator, id, 'resubmit');
+    expect((await asAgent(id)).refund_at).toBeNull();
+    await ledgerVerifies();
+
+    const other = await stack.registerOperator();
+    const lapsed = await disputedByGuardian(other);
+    await reject(lapsed);
+    const before = await deposit();
+    expect((await stack.tick()).settled_disputes).toBe(0);
+    await passRefundTime(lapsed);
+    expect((await stack.tick()).settled_disputes).toBe(1);
+    const settled = await asAgent(lapsed);
+    expect(settled).toMatchObject({ status: 'CANCELLED', refund_at: null });
+    expect(await deposit()).toBe(before + settled.total_escrow_usd);
+    expect((await asOperator(other, lapsed)).review).toMatchObject({ resolution: 'refund', can_resubmit: false, can_appeal: false });
+    await ledgerVerifies();
+  });
+
+  it('confirmed after the resubmitted proof was disputed again: the operator has 48 hours to appeal, and an appeal takes it to the admin', async () => {
+    const operator = await stack.registerOperator();
+    const id = await disputedByGuardian(operator);
+    await sendFar(operator, id, 'resubmit');
+    const [{ disputed_at }] = await stack.sql`
+      select created_at::text as disputed_at from task_events where task_id = ${id} and to_status = 'DISPUTED' order by id desc limit 1`;
+    const before = await deposit();
+    const confirmed = await reject(id, 'Still the wrong place.');
+    expect(confirmed.body).toMatchObject({ status: 'DISPUTED' });
+    expect(await deposit()).toBe(before);
+    const refundAt = (await asAgent(id)).refund_at;
+    expect(Date.parse(refundAt) - Date.parse(disputed_at)).toBe(48 * 3600 * 1000);
+    const seen = await asOperator(operator, id);
+    expect(seen.review).toMatchObject({ can_resubmit: false, can_appeal: true, refund_at: refundAt });
+    expect((await stack.tick()).settled_disputes).toBe(0);
+
+    expect((await post(operator, `/operator/tasks/${id}/appeal`, { note: 'The sign is in the second photo.' })).status).toBe(200);
+    expect((await asAgent(id)).refund_at).toBeNull();
+    expect((await reject(id)).body.code).toBe('appeal_pending');
+    await stack.sql`update tasks set deadline = now() - interval '1 second' where id = ${id}`;
+    expect((await stack.tick()).settled_disputes).toBe(0);
+    expect((await asAgent(id)).status).toBe('DISPUTED');
+    await ledgerVerifies();
+  });
+
+  it('the window passes without an appeal: a late appeal is refused (410) and changes nothing, and the worker refunds', async () => {
+    const operator = await stack.registerOperator();
+    const id = await disputedByGuardian(operator);
+    await sendFar(operator, id, 'resubmit');
+    await reject(id, 'Still the wrong place.');
+    await passRefundTime(id);
+    expect((await asOperator(operator, id)).review).toMatchObject({ can_appeal: false, refund_at: expect.any(String) });
+    const before = await snapshot(id);
+    const late = await post(operator, `/operator/tasks/${id}/appeal`, { note: 'Too late?' });
+    expect(late.status).toBe(410);
+    expect(late.body.code).toBe('appeal_window_closed');
+    expect(await snapshot(id)).toEqual(before);
+
+    const deposited = await deposit();
+    expect((await stack.tick()).settled_disputes).toBe(1);
+    const settled = await asAgent(id);
+    expect(settled.status).toBe('CANCELLED');
+    expect(await deposit()).toBe(deposited + settled.total_escrow_usd);
+    const [row] = await stack.sql`select dispute_resolution from tasks where id = ${id}`;
+    expect(row.dispute_resolution).toMatchObject({ resolution: 'refund', by: 'agent' });
+    expect((await stack.sql`select to_status, actor from task_events where task_id = ${id} order by id desc limit 1`)[0])
+      .toEqual({ to_status: 'CANCELLED', actor: 'system' });
     await ledgerVerifies();
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Background work, one tick at a time: expire overdue tasks, release held earnings, run the Guardian
+ * Background work, one tick at a time: expire overdue tasks, settle confirmed disputes, release held earnings, run the Guardian
  * over queued submissions, deliver webhooks and push alerts, send and confirm payouts, sweep proof files never submitted, purge old bookkeeping. Every step is idempotent and
  * safe to run concurrently (rows are claimed with SKIP LOCKED or guarded by state), so it does not
  * matter whether the local stack's ticker or pg_cron + pg_net on Supabase calls it, or both.
@@ -33,6 +33,18 @@ export const expireTasks: WorkStep = {
   run: async ({ db }) => {
     const [{ expired }] = await db.asService((tx) => tx<{ expired: number }[]>`select api.expire_overdue_tasks() as expired`);
     return expired;
+  },
+};
+
+/**
+ * Guardian disputes the agent confirmed while the operator could still act, whose operator did not
+ * (no new proof by the deadline, no appeal within the window): refunded to the agent.
+ */
+export const settleConfirmedDisputes: WorkStep = {
+  name: 'settled_disputes',
+  run: async ({ db }) => {
+    const [{ settled }] = await db.asService((tx) => tx<{ settled: number }[]>`select api.settle_confirmed_disputes() as settled`);
+    return settled;
   },
 };
 
@@ -86,7 +98,7 @@ export const unboundProofFiles: WorkStep = {
 
 /** What one tick does, in order. */
 export const WORK_STEPS: WorkStep[] = [
-  expireTasks, expireUnapprovedTasks, releaseUnstartedTasks, guardianJobs, webhookDeliveries, pushNotifications, releaseEarnings, payouts,
+  expireTasks, settleConfirmedDisputes, expireUnapprovedTasks, releaseUnstartedTasks, guardianJobs, webhookDeliveries, pushNotifications, releaseEarnings, payouts,
   unboundProofFiles, maintenance,
 ];
 

@@ -84,6 +84,9 @@ create table public.tasks (
   -- The seq of the task's last event (task_events.seq): kept by private.transition_task in the
   -- update that moves the status, so the full ledger check can prove each task's path in one scan.
   last_event_seq integer not null default 1,
+  -- A dispute the agent confirmed while the operator could still act: it settles as a refund at this
+  -- time (the deadline to resubmit, or the end of the appeal window) unless the operator acts first.
+  refund_at timestamptz,
   constraint task_texts_within_limits check (
     char_length(title) >= 1 and char_length(title) <= 200
     and char_length(description) >= 1 and char_length(description) <= 5000

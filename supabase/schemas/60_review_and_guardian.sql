@@ -95,6 +95,62 @@ create function private.may_resubmit(p_task public.tasks) returns boolean
 $$;
 
 /**
+ * How long an operator whose resubmitted proof was disputed again may appeal: the agent's REJECT
+ * within it is recorded, and settles when it ends unless the operator appeals.
+ */
+create function private.appeal_window() returns interval
+  language sql immutable
+  set search_path = ''
+  as $$ select interval '48 hours' $$;
+
+/**
+ * Settles a Guardian dispute the agent confirmed (the task's row locked by the caller) as the admin's
+ * `refund` would: reward and fee back to the agent, CANCELLED.
+ */
+create function private.refund_confirmed_dispute(p_task public.tasks, p_actor text) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  update public.tasks t
+     set dispute_resolution = jsonb_build_object('resolution', 'refund', 'by', 'agent', 'resolved_at', now()), refund_at = null
+   where t.id = p_task.id;
+  perform private.transition_task(p_task.id, 'CANCELLED', p_actor);
+  perform private.refund_task(p_task, 'task_refund');
+end
+$$;
+
+/**
+ * Settles the confirmed disputes whose operator did not act in time (`refund_at` passed: no new
+ * proof before the deadline, no appeal within the window). For the worker.
+ */
+create function api.settle_confirmed_disputes(p_limit integer default 200) returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_task public.tasks;
+  v_count integer := 0;
+begin
+  for v_task in
+    select * from public.tasks t
+     where t.status = 'DISPUTED' and t.refund_at <= now() and t.appealed_at is null
+     order by t.refund_at
+     limit p_limit
+       for update skip locked
+  loop
+    perform private.refund_confirmed_dispute(v_task, 'system');
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+grant execute on function api.settle_confirmed_disputes(integer) to service_role;
+
+create index tasks_refund_due on public.tasks (refund_at) where status = 'DISPUTED' and refund_at is not null;
+
+/**
  * Completes a task and pays for it in one entry: the reward from its escrow to the operator's
  * pending balance (held before it can be withdrawn), the fee to platform revenue. For the
  * Guardian's approvals and agents' manual approvals.
@@ -332,12 +388,14 @@ grant execute on function api.record_proof_fingerprints(text, jsonb, integer, do
  * MANUAL_REVIEW, or DISPUTED (the agent overrides a dispute, appealed or not). REJECT needs a
  * reason, kept for the operator, and disputes from SUBMITTED or MANUAL_REVIEW.
  *
- * REJECT of a task the Guardian disputed confirms the Guardian. While the operator may still
- * resubmit (once, before the deadline) it only records the agent's reason: the task stays DISPUTED,
- * escrow held. Once that chance is spent or gone it settles as the admin's `refund` would (reward
- * and fee back, CANCELLED), unless the operator appealed, which only the admin settles. A dispute
- * the agent raised itself is between it and the operator: only the admin settles that one, or the
- * agent approves after all.
+ * REJECT of a task the Guardian disputed confirms the Guardian. While the operator may still act
+ * (resubmit, once, before the deadline; or appeal, within the appeal window after its resubmitted
+ * proof was disputed again) it records the agent's reason and when the dispute settles (`refund_at`):
+ * the task stays DISPUTED, escrow held, and the worker settles it then unless the operator acted.
+ * Once the operator's chances are spent or gone it settles at once as the admin's `refund` would
+ * (reward and fee back, CANCELLED), unless the operator appealed, which only the admin settles. A
+ * dispute the agent raised itself is between it and the operator: only the admin settles that one,
+ * or the agent approves after all.
  * Like the Guardian's verdict, it locks the task's Guardian job before the task, so a decision
  * racing a verdict waits instead of deadlocking.
  */
@@ -350,6 +408,8 @@ declare
   v_agent_id text := private.require_agent();
   v_task public.tasks;
   v_disputed_by text;
+  v_disputed_at timestamptz;
+  v_refund_at timestamptz;
   v_reason text := nullif(btrim(p_reason), '');
 begin
   if p_decision = 'REJECT' and v_reason is null then
@@ -360,8 +420,11 @@ begin
   perform 1 from public.guardian_jobs j where j.task_id = p_task_id and j.status in ('queued', 'running') order by j.id for update;
   v_task := private.posted_task(p_task_id, v_agent_id);
   if v_task.status = 'DISPUTED' then
-    select e.actor into v_disputed_by from public.task_events e
+    select e.actor, e.created_at into v_disputed_by, v_disputed_at from public.task_events e
      where e.task_id = p_task_id and e.to_status = 'DISPUTED' order by e.id desc limit 1;
+    -- When the operator's last chance to act on a Guardian dispute ends.
+    v_refund_at := case when private.may_resubmit(v_task) then v_task.deadline
+                        when v_task.resubmitted_at is not null then v_disputed_at + private.appeal_window() end;
   end if;
   if p_decision = 'APPROVE' and v_task.status in ('SUBMITTED', 'VERIFIED', 'MANUAL_REVIEW', 'DISPUTED') then
     if v_task.status = 'DISPUTED' then
@@ -377,19 +440,17 @@ begin
   elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' and v_task.appealed_at is not null then
     perform private.fail(409, 'appeal_pending', 'The operator appealed this dispute: an admin settles it (or approve it after all)',
       jsonb_build_object('status', v_task.status));
-  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' and private.may_resubmit(v_task) then
-    -- Confirmed, not settled: the operator's second chance stays open until the deadline.
+  elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' and v_refund_at > now() then
+    -- Confirmed, not settled: the operator's chance stays open until refund_at (a second REJECT
+    -- replaces the first reason).
     update public.tasks t
-       set rejections = case when t.rejections->-1->>'by' = 'agent' then t.rejections - (-1) else t.rejections end
+       set rejections = case when t.rejections->-1->>'by' = 'agent' then t.rejections - (-1) else t.rejections end,
+           refund_at = v_refund_at
      where t.id = p_task_id;
     perform private.record_rejection(p_task_id, 'agent', v_reason);
   elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' and v_disputed_by = 'guardian' then
     perform private.record_rejection(p_task_id, 'agent', v_reason);
-    update public.tasks t
-       set dispute_resolution = jsonb_build_object('resolution', 'refund', 'by', 'agent', 'resolved_at', now())
-     where t.id = p_task_id;
-    perform private.transition_task(p_task_id, 'CANCELLED', 'agent:' || v_agent_id);
-    perform private.refund_task(v_task, 'task_refund');
+    perform private.refund_confirmed_dispute(v_task, 'agent:' || v_agent_id);
   elsif p_decision = 'REJECT' and v_task.status = 'DISPUTED' then
     perform private.fail(409, 'dispute_pending', 'You disputed this task yourself: an admin settles it (or approve it after all)',
       jsonb_build_object('status', v_task.status));
@@ -441,7 +502,7 @@ begin
   end if;
   update public.tasks t
      set first_proof = t.proof || jsonb_build_object('submitted_at', to_char(t.submitted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-         resubmitted_at = now()
+         resubmitted_at = now(), refund_at = null
    where t.id = p_task_id;
   perform private.store_proof(p_task_id, v_operator.id, p_proof, p_photo_paths);
   perform private.transition_task(p_task_id, 'SUBMITTED', 'operator:' || v_operator.id);
@@ -455,7 +516,8 @@ grant execute on function api.resubmit_task(text, jsonb, text[]) to authenticate
 /**
  * The operator's one appeal of a rejection that stands: after resubmitting, a task DISPUTED again
  * goes to the admin (api.resolve_dispute) with the rejections, this note and both proofs. The task
- * stays DISPUTED with its escrow held; the agent is told (task.appealed).
+ * stays DISPUTED with its escrow held; the agent is told (task.appealed). Once the agent confirmed
+ * the dispute, the appeal must come within the appeal window (until `refund_at`).
  */
 create function api.appeal_task(p_task_id text, p_note text) returns public.tasks
   language plpgsql
@@ -482,7 +544,11 @@ begin
     perform private.fail(409, 'already_appealed', 'This task was already appealed; an admin will settle it',
                          jsonb_build_object('status', v_task.status));
   end if;
-  update public.tasks t set appeal_note = left(v_note, 2000), appealed_at = now() where t.id = p_task_id;
+  if v_task.refund_at <= now() then
+    perform private.fail(410, 'appeal_window_closed', 'The time to appeal has passed: the requester confirmed the rejection and gets the reward back',
+                         jsonb_build_object('status', v_task.status));
+  end if;
+  update public.tasks t set appeal_note = left(v_note, 2000), appealed_at = now(), refund_at = null where t.id = p_task_id;
   perform private.announce_task(p_task_id, 'task.appealed', v_task.status, now());
   select * into v_task from public.tasks t where t.id = p_task_id;
   return v_task;

@@ -160,6 +160,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.set_payout_address(text,text,text,integer): service_role EXECUTE',
   'function api.set_push_preferences(boolean,double precision,bigint,boolean,boolean): authenticated EXECUTE',
   'function api.set_spending_policy(text,text[],bigint,bigint,bigint,text[],jsonb,boolean,bigint): authenticated EXECUTE',
+  'function api.settle_confirmed_disputes(integer): service_role EXECUTE',
   'function api.settle_payout(text,text,text): service_role EXECUTE',
   'function api.spending_usage(): authenticated EXECUTE',
   'function api.start_task(text): authenticated EXECUTE',

@@ -1,6 +1,7 @@
 /**
  * Why the proof was not accepted, in the words of whoever said so (shown as text, never markup),
- * and what the operator may still do: send new proof once before the deadline, then appeal once.
+ * and what the operator may still do: send new proof once before the deadline, then appeal once,
+ * and by when, once the requester has confirmed the rejection.
  */
 import type { OperatorTask, Rejection } from '@humanops/sdk/operator';
 import { useState } from 'preact/hooks';
@@ -33,6 +34,12 @@ export function ReviewPanel({ task, onChanged }: { task: OperatorTask; onChanged
           </li>
         ))}
       </ul>
+      {review.refund_at && (review.can_resubmit || review.can_appeal) && (
+        <p class="notice">
+          The requester agreed with this. Unless you {review.can_resubmit ? 'send new proof' : 'appeal'} by{' '}
+          <time dateTime={review.refund_at}>{deadlineWords(review.refund_at)}</time>, the reward goes back to them.
+        </p>
+      )}
       {review.can_resubmit && (
         <>
           <p>You can send new proof once, before the deadline. It will be checked again.</p>

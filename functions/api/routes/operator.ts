@@ -75,6 +75,8 @@ interface ReviewColumns {
   appealed_at: Date | null;
   resolution: 'refund' | 'pay' | 'split' | null;
   can_resubmit: boolean | null;
+  can_appeal: boolean | null;
+  refund_at: Date | null;
 }
 
 type HeldTaskRow = OpenTaskRow & ReviewColumns;
@@ -83,13 +85,19 @@ const TASK_COLUMNS = `t.id, t.title, t.description, t.status, t.task_type, t.tas
   t.location_lng, t.location_address, t.max_distance_m, t.reward_cents, t.deadline, t.proof_requirements, t.digital_instructions,
   t.agent_public_key, t.operator_id, t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.created_at`;
 
-/** The review columns of a held task; may_resubmit is the rule api.resubmit_task applies. */
+/**
+ * The review columns of a held task; can_resubmit and can_appeal are the rules api.resubmit_task and
+ * api.appeal_task apply, on the database's clock.
+ */
 const REVIEW_COLUMNS = `t.rejections, t.resubmitted_at, t.appeal_note, t.appealed_at, t.dispute_resolution->>'resolution' as resolution,
-  (t.status = 'DISPUTED' and t.resubmitted_at is null and t.deadline > now()) as can_resubmit`;
+  (t.status = 'DISPUTED' and t.resubmitted_at is null and t.deadline > now()) as can_resubmit,
+  (t.status = 'DISPUTED' and t.resubmitted_at is not null and t.appealed_at is null and coalesce(t.refund_at > now(), true)) as can_appeal,
+  case when t.status = 'DISPUTED' then t.refund_at end as refund_at`;
 
 /** An open task has no review yet. */
 const NO_REVIEW_COLUMNS = `null::jsonb as rejections, null::timestamptz as resubmitted_at, null::text as appeal_note,
-  null::timestamptz as appealed_at, null::text as resolution, null::boolean as can_resubmit`;
+  null::timestamptz as appealed_at, null::text as resolution, null::boolean as can_resubmit, null::boolean as can_appeal,
+  null::timestamptz as refund_at`;
 
 /** A task as an operator sees it: what to do, where, for how much, by when. */
 function operatorTask(row: OpenTaskRow, requester: RequesterRecord | undefined) {
@@ -140,7 +148,8 @@ function heldTask(row: HeldTaskRow, operatorId: string, about: { requester?: Req
         rejections: row.rejections,
         resubmitted_at: iso(row.resubmitted_at),
         can_resubmit: row.can_resubmit === true,
-        can_appeal: row.status === 'DISPUTED' && row.resubmitted_at !== null && row.appealed_at === null,
+        can_appeal: row.can_appeal === true,
+        refund_at: iso(row.refund_at),
         appeal: row.appealed_at ? { note: row.appeal_note ?? '', appealed_at: iso(row.appealed_at)! } : null,
         resolution: row.resolution,
       }

@@ -69,6 +69,7 @@ interface TaskRow {
   resubmitted_at: Date | null;
   appeal_note: string | null;
   appealed_at: Date | null;
+  refund_at: Date | null;
 }
 
 const operatorOf = (row: Pick<TaskRow, 'operator_id'>) => (row.operator_id ? { id: row.operator_id } : null);
@@ -110,6 +111,7 @@ function taskDetail(row: TaskRow, proofs: { proof: unknown; firstProof: unknown 
     resubmitted_at: iso(row.resubmitted_at),
     first_proof: proofs.firstProof,
     appeal: row.appealed_at ? { note: row.appeal_note ?? '', appealed_at: iso(row.appealed_at) } : null,
+    refund_at: iso(row.refund_at),
     operator: operator
       ? { id: operator.id, name: operator.name, rating: operator.rating === null ? null : Number(operator.rating), releases: operator.releases }
       : null,
@@ -289,7 +291,7 @@ export function taskRoutes(deps: Deps) {
              t.digital_instructions, cb.url as callback_url, t.agent_public_key, t.operator_id, t.proof,
              t.guardian_result, t.accepted_at, t.started_at, t.submitted_at, t.verified_at, t.completed_at,
              t.cancelled_at, t.expired_at, t.created_at, t.updated_at, t.rejections, t.first_proof, t.resubmitted_at,
-             t.appeal_note, t.appealed_at
+             t.appeal_note, t.appealed_at, case when t.status = 'DISPUTED' then t.refund_at end as refund_at
         from public.tasks t
         left join public.task_callbacks cb on cb.task_id = t.id
        where t.id = ${id} and t.agent_id = ${c.get('agent').id}`;

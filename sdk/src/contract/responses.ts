@@ -319,6 +319,8 @@ export const TaskResponse = z.object({
   resubmitted_at: dateTime().nullable().describe('When the operator sent new proof after a rejection (once per task)'),
   first_proof: AgentProof.nullable().describe('The proof the resubmission replaced'),
   appeal: Appeal.nullable(),
+  refund_at: dateTime().nullable().describe(
+    'A Guardian dispute you confirmed (REJECT) while the operator could still act: when it settles as a refund to you, unless the operator sends new proof (before the deadline) or appeals (within 48 hours of its resubmitted proof being disputed) first'),
   operator: TaskOperator.nullable(),
   callback_url: z.string().nullable(),
   accepted_at: dateTime().nullable(),
@@ -532,7 +534,9 @@ export const OperatorTaskResponse = z.object({
     rejections: z.array(Rejection).describe('Each time your proof was not accepted and why, oldest first'),
     resubmitted_at: dateTime().nullable(),
     can_resubmit: z.boolean().describe('DISPUTED, not resubmitted yet, before the deadline: POST /operator/tasks/{id}/resubmit'),
-    can_appeal: z.boolean().describe('DISPUTED again after resubmitting, not appealed yet: POST /operator/tasks/{id}/appeal'),
+    can_appeal: z.boolean().describe('DISPUTED again after resubmitting, not appealed yet, within the appeal window: POST /operator/tasks/{id}/appeal'),
+    refund_at: dateTime().nullable().describe(
+      'The requester confirmed the rejection: unless you send new proof (while can_resubmit) or appeal (while can_appeal) before this time, the reward goes back to the requester'),
     appeal: Appeal.nullable(),
     resolution: z.enum(['refund', 'pay', 'split']).nullable().describe('How a dispute was settled: refund means the requester got the reward back'),
   }).nullable().describe('How the review of your proof went, for the operator who holds the task'),

@@ -234,7 +234,7 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/tasks/{id}/verify', operationId: 'verifyTask', tag: 'Tasks', auth: 'agent', idempotent: true,
     summary: 'Approve (pays the operator) or reject with a reason (disputes) a task in review; settle a dispute the Guardian raised',
-    description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT needs a `reason` (400 without one), which the operator reads; it disputes from SUBMITTED or MANUAL_REVIEW, and the operator may then resubmit once before the deadline (task.resubmitted). On a task the Guardian disputed, REJECT confirms the dispute: while the operator may still resubmit it only records your reason (the task stays DISPUTED), afterwards it refunds reward and fee (CANCELLED). A dispute you raised yourself, or one the operator appealed, is settled by an admin (409 dispute_pending, appeal_pending).',
+    description: 'APPROVE completes and pays from SUBMITTED, VERIFIED, MANUAL_REVIEW or DISPUTED. REJECT needs a `reason` (400 without one), which the operator reads; it disputes from SUBMITTED or MANUAL_REVIEW, and the operator may then resubmit once before the deadline (task.resubmitted). On a task the Guardian disputed, REJECT confirms the dispute: while the operator may still act (resubmit before the deadline, or appeal within 48 hours of its resubmitted proof being disputed again) it records your reason and `refund_at`, the task stays DISPUTED and the worker refunds reward and fee (CANCELLED) then unless the operator acted; afterwards it refunds at once. A dispute you raised yourself, or one the operator appealed, is settled by an admin (409 dispute_pending, appeal_pending).',
     body: rq.VerifyTaskSchema, responses: ok(rs.VerifiedTaskResponse), errors: [400, 401, 403, 404, 409],
   },
   {
@@ -376,8 +376,8 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/operator/tasks/{id}/appeal', operationId: 'appealTask', tag: 'Operator', auth: 'operator',
     summary: 'Appeal, once, a rejection that stood after you resubmitted: an admin settles the dispute',
-    description: 'The admin sees every rejection\'s reason, your note and both proofs. 409 `resubmit_first` before a resubmission, `already_appealed` the second time, `task_not_disputed` unless DISPUTED. The task stays DISPUTED, its escrow held.',
-    body: rq.AppealSchema, responses: ok(rs.AppealedTaskResponse), errors: [400, 401, 403, 404, 409],
+    description: 'The admin sees every rejection\'s reason, your note and both proofs. 409 `resubmit_first` before a resubmission, `already_appealed` the second time, `task_not_disputed` unless DISPUTED; 410 `appeal_window_closed` once the requester confirmed the rejection and `review.refund_at` has passed (48 hours after your resubmitted proof was disputed again). The task stays DISPUTED, its escrow held.',
+    body: rq.AppealSchema, responses: ok(rs.AppealedTaskResponse), errors: [400, 401, 403, 404, 409, 410],
   },
   {
     method: 'post', path: '/operator/tasks/{id}/release', operationId: 'releaseTask', tag: 'Operator', auth: 'operator',

@@ -126,8 +126,13 @@ export interface TaskReview {
   resubmitted_at: string | null;
   /** DISPUTED, not resubmitted yet and before the deadline: `tasks.resubmit`. */
   can_resubmit: boolean;
-  /** DISPUTED again after resubmitting and not appealed yet: `tasks.appeal`. */
+  /** DISPUTED again after resubmitting, not appealed yet, within the appeal window: `tasks.appeal`. */
   can_appeal: boolean;
+  /**
+   * The requester confirmed the rejection: unless you resubmit (while `can_resubmit`) or appeal
+   * (while `can_appeal`) before this time, the reward goes back to the requester.
+   */
+  refund_at: string | null;
   appeal: { note: string; appealed_at: string } | null;
   /** How a dispute was settled (`refund`: the requester got the reward back). */
   resolution: 'refund' | 'pay' | 'split' | null;
