@@ -13,7 +13,9 @@ create table public.proof_files (
   -- and for a JPEG the Guardian's difference hash and brightness spread. Null until then.
   brightness_spread real,
   dhash bigint,
-  sha256 bytea check (octet_length(sha256) = 32)
+  sha256 bytea check (octet_length(sha256) = 32),
+  -- The words read in the pixels ('' when none); null when they were not read. Untrusted text.
+  pixel_text text check (char_length(pixel_text) <= 10000)
 );
 
 create index proof_files_by_task on public.proof_files (task_id, operator_id);
@@ -375,10 +377,10 @@ grant execute on function api.sweep_unbound_proof_files(interval, integer) to se
 
 /**
  * Records what the server read from a file it stored: its SHA-256 (hex) and, for a JPEG, its
- * difference hash (16 hex digits) and brightness spread. The API calls it as service_role right
+ * difference hash (16 hex digits), brightness spread and the words read in its pixels. The API calls it as service_role right
  * after storing the file, so nothing an operator sends can set them.
  */
-create function api.record_photo_facts(p_path text, p_sha256 text, p_dhash text, p_spread real) returns void
+create function api.record_photo_facts(p_path text, p_sha256 text, p_dhash text, p_spread real, p_text text) returns void
   language sql
   security definer
   set search_path = ''
@@ -386,10 +388,11 @@ create function api.record_photo_facts(p_path text, p_sha256 text, p_dhash text,
   update public.proof_files
      set sha256 = decode(p_sha256, 'hex'),
          dhash = case when p_dhash is null then null else ('x' || p_dhash)::bit(64)::bigint end,
-         brightness_spread = p_spread
+         brightness_spread = p_spread,
+         pixel_text = p_text
    where path = p_path
 $$;
-grant execute on function api.record_photo_facts(text, text, text, real) to service_role;
+grant execute on function api.record_photo_facts(text, text, text, real, text) to service_role;
 
 /**
  * Stores the proof for a task the operator holds (its row locked by the caller): every photo path

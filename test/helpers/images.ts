@@ -1,7 +1,10 @@
 // Real JPEGs for tests: a drawn scene (different for each `scene` number), optionally carrying the
 // EXIF a phone writes (GPS, capture time, camera maker) or what an editor or a forger leaves.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import piexif from 'piexifjs';
+import * as PImage from 'pureimage';
 
 export interface ExifOptions {
   lat?: number;
@@ -23,6 +26,8 @@ export interface ExifOptions {
   height?: number;
   /** Which scene to draw; 0 draws one flat colour. */
   scene?: number;
+  /** Words on a light card in the scene (capitals, digits and a little punctuation; see drawCard). */
+  card?: string;
   quality?: number;
 }
 
@@ -60,11 +65,46 @@ export function drawScene(width: number, height: number, scene: number): Buffer 
   return pixels;
 }
 
+// The card's words are set in DejaVu Sans Bold (from npm), as a printed sign or note would be.
+const cardFont = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans-Bold.ttf');
+let fontLoaded = false;
+
+/**
+ * Draws `text` in dark print, `size` pixels high, on a light card whose top left corner is at
+ * (`left`, `top`) in `pixels` (RGBA, `width` across): a sign, or a note held up to the camera.
+ */
+export function drawCard(pixels: Buffer, width: number, text: string, { left = 40, top = 60, size = 32 } = {}): void {
+  if (!fontLoaded) {
+    PImage.registerFont(cardFont, 'Card').loadSync();
+    fontLoaded = true;
+  }
+  const margin = Math.round(size / 2);
+  const measure = PImage.make(1, 1).getContext('2d');
+  measure.font = `${size}px 'Card'`;
+  const cardWidth = Math.ceil(measure.measureText(text).width) + 2 * margin;
+  const cardHeight = Math.round(size * 1.2) + 2 * margin;
+  const card = PImage.make(cardWidth, cardHeight);
+  const ctx = card.getContext('2d');
+  ctx.fillStyle = '#fafaf5';
+  ctx.fillRect(0, 0, cardWidth, cardHeight);
+  ctx.fillStyle = '#141414';
+  ctx.font = `${size}px 'Card'`;
+  ctx.fillText(text, margin, margin + size);
+  for (let y = 0; y < cardHeight; y++) {
+    const row = top + y;
+    const visible = Math.min(cardWidth, width - left);
+    if (visible <= 0 || row * width * 4 >= pixels.length) break;
+    pixels.set(card.data.subarray(y * cardWidth * 4, (y * cardWidth + visible) * 4), (row * width + left) * 4);
+  }
+}
+
 /** A JPEG (320×240 by default); with EXIF when any of its fields are given. */
 export function makeJpeg(options: ExifOptions = {}): Uint8Array {
   const width = options.width ?? 320;
   const height = options.height ?? 240;
-  const encoded = jpeg.encode({ data: drawScene(width, height, options.scene ?? 1), width, height }, options.quality ?? 85).data;
+  const pixels = drawScene(width, height, options.scene ?? 1);
+  if (options.card) drawCard(pixels, width, options.card, { size: Math.round(width / 20) });
+  const encoded = jpeg.encode({ data: pixels, width, height }, options.quality ?? 85).data;
   return withExif(new Uint8Array(encoded), options);
 }
 

@@ -131,7 +131,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.rate_requester(text,integer,text): authenticated EXECUTE',
   'function api.rate_task(text,integer,text): authenticated EXECUTE',
   'function api.record_deposit_address(text,text): service_role EXECUTE',
-  'function api.record_photo_facts(text,text,text,real): service_role EXECUTE',
+  'function api.record_photo_facts(text,text,text,real,text): service_role EXECUTE',
   'function api.record_proof_file(text,text,text,bigint): authenticated EXECUTE',
   'function api.record_proof_fingerprints(text,jsonb,integer,double precision): service_role EXECUTE',
   'function api.record_push_delivery(bigint,uuid,text,integer,text,boolean): service_role EXECUTE',

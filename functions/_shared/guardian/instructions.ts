@@ -1,7 +1,10 @@
 /**
- * Text that reads as an instruction to the Guardian, in a photo's EXIF text fields, the operator's
- * notes or its messages in the task's thread. It stays data either way (the model sees it fenced);
- * finding it sends the proof to review, because an honest proof has no reason to address the judge.
+ * Text that reads as an instruction to the Guardian, in a photo's EXIF text fields, the text drawn
+ * in its pixels (read at upload, pixel-text.ts), the operator's notes or its messages in the task's
+ * thread. It stays data either way (the model sees it fenced); finding it sends the proof to review,
+ * because an honest proof has no reason to address the judge. A sign that only names a shop ("Joe's
+ * Pizza", "OPEN") is not an instruction. A photo whose pixels were read but whose text could not be
+ * goes to review too: otherwise a photo made unreadable on purpose would pass unsearched.
  */
 import { findings, outcome, photo } from './outcome.ts';
 import type { PhotoFacts } from './photos.ts';
@@ -20,6 +23,15 @@ const INSTRUCTION_LIKE = [
 
 export const readsAsInstruction = (text: string) => INSTRUCTION_LIKE.some((pattern) => pattern.test(text));
 
+/**
+ * What words in a photo may say besides: a request to whoever judges it. No sign, screen or page at
+ * a task's place says "approve this task"; an operator's notes may ("please approve this task"),
+ * so this is read in the pixels only. It also holds when the reader misses a word ("SYSTEM:").
+ */
+const ADDRESSED_TO_JUDGE = /\b(approve|verify|pay)\s+(this|the|my)\s+(task|proof|submission|photo|picture|image|work)\b/i;
+
+export const pixelsReadAsInstruction = (text: string) => readsAsInstruction(text) || ADDRESSED_TO_JUDGE.test(text);
+
 export function instructionCheck(task: GuardianTask, photos: PhotoFacts[]): RuleCheck {
   const found = findings();
   const { notes, confirmationText } = task.proof;
@@ -31,6 +43,12 @@ export function instructionCheck(task: GuardianTask, photos: PhotoFacts[]): Rule
   for (const p of photos) {
     for (const { field } of p.exif?.texts.filter((t) => readsAsInstruction(t.text)) ?? []) {
       found.doubtful.push(`${photo(p.number)} carries text in its ${field} field that reads as an instruction to the Guardian`);
+    }
+    if (p.text && pixelsReadAsInstruction(p.text)) {
+      found.doubtful.push(`${photo(p.number)} shows written words that read as an instruction to the Guardian rather than the place or the work`);
+    } else if (p.text === null && p.spread !== null) {
+      // Pixels without text read: a progressive JPEG, or a reader that failed (image_content covers a photo not read at all).
+      found.doubtful.push(`The words in ${photo(p.number)} could not be read, so a person should look at it`);
     }
   }
   return outcome('instruction_text', found, 'No text in the proof addresses the Guardian');

@@ -1,22 +1,37 @@
 /**
  * A JPEG's brightness at one eighth of its size, read from the DC coefficient of each 8×8 luma
- * block: the entropy-coded data is walked once and nothing is inverse-transformed, upsampled or
- * colour-converted. A full decode of a 12 MP photo costs seconds of CPU and hundreds of megabytes,
- * far beyond an edge request; this costs a fraction of that and keeps one float per 64 pixels,
- * which is all a perceptual hash and a variance floor need.
+ * block: the entropy-coded data is walked once and nothing is upsampled or colour-converted. A
+ * full decode of a 12 MP photo costs seconds of CPU and hundreds of megabytes, far beyond an edge
+ * request; this costs a fraction of that and keeps one float per 64 pixels, which is all a
+ * perceptual hash and a variance floor need.
+ *
+ * The same walk can also give the brightness at a larger scale (`detail`: 2, 4 or 8 samples per
+ * block side, i.e. a quarter, half or the full size), for reading the text in a photo: it keeps only
+ * the low-frequency coefficients of each block and inverse-transforms them onto that smaller grid,
+ * as libjpeg's scaled decoding does. That needs every coefficient in one scan, so it is not done for
+ * progressive JPEGs (their AC coefficients come in later scans).
  *
  * Baseline and extended sequential (SOF0/SOF1) and progressive (SOF2, whose first DC scan is
- * enough) Huffman-coded JPEGs are read; anything else (arithmetic coding, lossless, 12-bit
- * samples, a malformed stream) gives null.
+ * enough for the block means) Huffman-coded JPEGs are read; anything else (arithmetic coding,
+ * lossless, 12-bit samples, a malformed stream) gives null.
  */
 
 export interface Luma {
-  /** Blocks across and down: the image's width and height divided by 8, rounded up. */
+  /** Samples across and down (for block means: the image's width and height divided by 8, rounded up). */
   width: number;
   height: number;
-  /** Mean brightness of each block, 0–255, row by row. */
+  /** Brightness of each sample, 0–255, row by row. */
   data: Float32Array;
 }
+
+/** One walk's result: the block means, and the picture at `detail`/8 of the size when it was asked for and could be read. */
+export interface LumaRead {
+  blocks: Luma;
+  picture: Luma | null;
+}
+
+/** Samples per block side of a scaled read: 1 (block means only), 2, 4 or 8 (full size). */
+export type Detail = 1 | 2 | 4 | 8;
 
 /** Above this many luma blocks (≈ 128 megapixels) the image is not examined. */
 const MAX_BLOCKS = 2_000_000;
@@ -26,6 +41,44 @@ interface Component {
   h: number;
   v: number;
   quant: number;
+}
+
+/** Zigzag order: the natural (row · 8 + column) position of the k-th coefficient in the stream. */
+const ZIGZAG = [
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/**
+ * The N-point inverse DCT basis for a block scaled to N×N samples: each sample is the block's
+ * continuous reconstruction at its centre, from the N×N lowest frequencies. basis[x · N + u] =
+ * C(u)/2 · cos((2x + 1)uπ / 2N), with C(0) = 1/√2, so a block with only its DC has the mean DC/8.
+ */
+function idctBasis(n: number): Float32Array {
+  const basis = new Float32Array(n * n);
+  for (let x = 0; x < n; x++) {
+    for (let u = 0; u < n; u++) basis[x * n + u] = ((u === 0 ? Math.SQRT1_2 : 1) / 2) * Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
+  }
+  return basis;
+}
+
+/** Writes one block's N×N samples (from its dequantised coefficients in natural order) into `out`. */
+function scaledBlock(coefficients: Float32Array, n: number, basis: Float32Array, rows: Float32Array, out: Float32Array, stride: number, at: number) {
+  // Rows first (over u), then columns (over v): 2N³ multiplications instead of N⁴.
+  for (let v = 0; v < n; v++) {
+    for (let x = 0; x < n; x++) {
+      let sum = 0;
+      for (let u = 0; u < n; u++) sum += basis[x * n + u] * coefficients[v * 8 + u];
+      rows[v * n + x] = sum;
+    }
+  }
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      let sum = 128;
+      for (let v = 0; v < n; v++) sum += basis[y * n + v] * rows[v * n + x];
+      out[at + y * stride + x] = sum < 0 ? 0 : sum > 255 ? 255 : sum;
+    }
+  }
 }
 
 interface Table {
@@ -134,18 +187,32 @@ function nextMarker(bytes: Uint8Array, from: number): number {
 
 const u16 = (bytes: Uint8Array, at: number) => (bytes[at] << 8) | bytes[at + 1];
 
-export function jpegLuma(bytes: Uint8Array): Luma | null {
+/** The picture without the padding of its edge blocks: the luma plane's size, scaled by n/8. */
+function crop(picture: Float32Array, stride: number, lumaPixelsAcross: number, lumaPixelsDown: number, n: number): Luma {
+  const width = Math.ceil((lumaPixelsAcross * n) / 8);
+  const height = Math.ceil((lumaPixelsDown * n) / 8);
+  const data = new Float32Array(width * height);
+  for (let row = 0; row < height; row++) data.set(picture.subarray(row * stride, row * stride + width), row * width);
+  return { width, height, data };
+}
+
+/** The block means (one eighth of the size); null when the JPEG cannot be read. */
+export const jpegLuma = (bytes: Uint8Array): Luma | null => readJpegLuma(bytes, 1)?.blocks ?? null;
+
+/** The block means and, with `detail` above 1, the picture at `detail`/8 of the size (null for a progressive JPEG). */
+export function readJpegLuma(bytes: Uint8Array, detail: Detail): LumaRead | null {
   try {
-    return read(bytes);
+    return read(bytes, detail);
   } catch (error) {
     if (error instanceof Malformed || error instanceof RangeError) return null;
     throw error;
   }
 }
 
-function read(bytes: Uint8Array): Luma | null {
+function read(bytes: Uint8Array, detail: Detail): LumaRead | null {
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
-  const quant = new Map<number, number>();
+  /** Quantisation tables, in zigzag order. */
+  const quant = new Map<number, Uint16Array>();
   const dcTables = new Map<number, Table>();
   const acTables = new Map<number, Table>();
   let components: Component[] = [];
@@ -171,7 +238,9 @@ function read(bytes: Uint8Array): Luma | null {
     if (marker === 0xdb) {
       for (let q = segment; q < end;) {
         const precision = bytes[q] >> 4;
-        quant.set(bytes[q] & 15, precision ? u16(bytes, q + 1) : bytes[q + 1]);
+        const table = new Uint16Array(64);
+        for (let k = 0; k < 64; k++) table[k] = precision ? u16(bytes, q + 1 + k * 2) : bytes[q + 1 + k];
+        quant.set(bytes[q] & 15, table);
         q += 1 + (precision ? 128 : 64);
       }
     } else if (marker === 0xc4) {
@@ -234,6 +303,17 @@ function read(bytes: Uint8Array): Luma | null {
       const luma = new Float32Array(lumaColumns * lumaRows);
       const bits = new Bits(bytes, end);
       const predictors = new Int32Array(scan.length);
+      const lumaQuant = quant.get(y.quant);
+      if (lumaQuant === undefined) throw new Malformed('missing quantisation table');
+
+      // The scaled picture: n samples per block side, from the n×n lowest frequencies of each block.
+      const n = progressive ? 1 : detail;
+      const stride = lumaColumns * n;
+      const picture = n > 1 ? new Float32Array(stride * lumaRows * n) : null;
+      const basis = idctBasis(n);
+      const rows = new Float32Array(n * n);
+      const coefficients = new Float32Array(64);
+      const kept = ZIGZAG.map((position) => (position >> 3) < n && (position & 7) < n);
 
       const block = (s: number, row: number, column: number) => {
         const entry = scan[s];
@@ -241,6 +321,11 @@ function read(bytes: Uint8Array): Luma | null {
         predictors[s] += bits.signed(size);
         if (entry.luma) luma[row * lumaColumns + column] = predictors[s] << shift;
         if (dcOnly) return;
+        const keep = picture !== null && entry.luma;
+        if (keep) {
+          coefficients.fill(0);
+          coefficients[0] = predictors[s] * lumaQuant[0];
+        }
         for (let k = 1; k < 64;) {
           const rs = bits.decode(entry.ac!);
           const run = rs >> 4;
@@ -250,9 +335,12 @@ function read(bytes: Uint8Array): Luma | null {
             k += 16;
             continue;
           }
-          bits.skip(size);
-          k += run + 1;
+          k += run;
+          if (keep && k < 64 && kept[k]) coefficients[ZIGZAG[k]] = bits.signed(size) * lumaQuant[k];
+          else bits.skip(size);
+          k++;
         }
+        if (keep) scaledBlock(coefficients, n, basis, rows, picture, stride, row * n * stride + column * n);
       };
 
       const units = inScan === 1
@@ -275,8 +363,7 @@ function read(bytes: Uint8Array): Luma | null {
         }
       }
       // Dequantise the DC and turn it into the block's mean sample: DC·Q/8 + 128.
-      const q = quant.get(y.quant);
-      if (q === undefined) throw new Malformed('missing quantisation table');
+      const q = lumaQuant[0];
       const out = new Float32Array(lumaWidth * lumaHeight);
       for (let row = 0; row < lumaHeight; row++) {
         for (let column = 0; column < lumaWidth; column++) {
@@ -284,7 +371,7 @@ function read(bytes: Uint8Array): Luma | null {
           out[row * lumaWidth + column] = value < 0 ? 0 : value > 255 ? 255 : value;
         }
       }
-      return { width: lumaWidth, height: lumaHeight, data: out };
+      return { blocks: { width: lumaWidth, height: lumaHeight, data: out }, picture: picture && crop(picture, stride, Math.ceil((width * y.h) / hMax), Math.ceil((height * y.v) / vMax), n) };
     }
     p = end;
   }

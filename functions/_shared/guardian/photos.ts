@@ -1,15 +1,18 @@
 /**
  * Everything the rules need from each proof image: its type and size, a SHA-256 of the file, its
  * EXIF, and, for JPEGs, a perceptual hash and the spread of brightness from a one-eighth-scale read
- * of the luma (see jpeg-luma.ts for why not a full decode).
+ * of the luma (see jpeg-luma.ts for why not a full decode), and the text drawn in its pixels, read
+ * from the same walk at up to TEXT_MAX_SIDE samples (pixel-text.ts).
  *
  * The pixels are read once, when the photo is uploaded (one file per request), and kept with the
  * file (PixelFacts): a Guardian tick judges up to four jobs of several photos each, and reading
  * all their pixels there would cost seconds of CPU the edge runtime does not allow a request.
  */
 import { readImage, type ImageContentType } from '../images.ts';
+import { log } from '../log.ts';
 import { readExif, type PhotoExif } from './exif.ts';
-import { jpegLuma } from './jpeg-luma.ts';
+import { type Detail, readJpegLuma } from './jpeg-luma.ts';
+import { readPixelText, TEXT_MAX_SIDE } from './pixel-text.ts';
 import { brightnessSpread, differenceHash } from './pixels.ts';
 import type { ProofImage } from './types.ts';
 
@@ -20,6 +23,11 @@ export interface PixelFacts {
   dhash: string | null;
   /** Standard deviation of brightness, 0–255; null when the pixels could not be examined. */
   spread: number | null;
+  /**
+   * The text read in the pixels ('' when there is none); null when it could not be read (not a
+   * baseline JPEG, or the reader failed).
+   */
+  text: string | null;
 }
 
 export interface PhotoFacts {
@@ -31,6 +39,7 @@ export interface PhotoFacts {
   sha256: string | null;
   dhash: string | null;
   spread: number | null;
+  text: string | null;
   exif: PhotoExif | null;
 }
 
@@ -38,11 +47,24 @@ const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b
 
 export const sha256Hex = async (bytes: Uint8Array) => hex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 
-/** Reads a file's pixels (JPEG only; other types keep dhash and spread null). */
+/** How many samples per 8×8 block to read for the text: as many as fit in TEXT_MAX_SIDE. */
+function textDetail(width: number, height: number): Detail {
+  const fit = (8 * TEXT_MAX_SIDE) / Math.max(width, height);
+  return fit >= 8 ? 8 : fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
+}
+
+/** Reads a file's pixels (JPEG only; other types keep dhash, spread and text null). */
 export async function examinePixels(bytes: Uint8Array): Promise<PixelFacts> {
   const sha256 = await sha256Hex(bytes);
-  const luma = readImage(bytes)?.contentType === 'image/jpeg' ? jpegLuma(bytes) : null;
-  return { sha256, dhash: luma ? differenceHash(luma) : null, spread: luma ? brightnessSpread(luma) : null };
+  const image = readImage(bytes);
+  if (image?.contentType !== 'image/jpeg') return { sha256, dhash: null, spread: null, text: null };
+  const detail = textDetail(image.width, image.height);
+  const luma = readJpegLuma(bytes, detail);
+  if (!luma) return { sha256, dhash: null, spread: null, text: null };
+  const picture = detail === 1 ? luma.blocks : luma.picture;
+  // A failure leaves the text not read, which sends the photo to review (instructions.ts).
+  const text = picture ? await readPixelText(picture).catch((error) => (log('warn', 'could not read the text in a photo', { error: String(error) }), null)) : null;
+  return { sha256, dhash: differenceHash(luma.blocks), spread: brightnessSpread(luma.blocks), text };
 }
 
 /**
@@ -50,7 +72,7 @@ export async function examinePixels(bytes: Uint8Array): Promise<PixelFacts> {
  * stored it (`pixels`; a path is written once, so they are still this file's).
  */
 export async function examinePhoto(image: ProofImage, index: number, pixels: PixelFacts | undefined): Promise<PhotoFacts> {
-  const facts: PhotoFacts = { number: index + 1, path: image.path, image: null, sha256: null, dhash: null, spread: null, exif: null };
+  const facts: PhotoFacts = { number: index + 1, path: image.path, image: null, sha256: null, dhash: null, spread: null, text: null, exif: null };
   if (!image.bytes) return facts;
   facts.sha256 = pixels?.sha256 ?? await sha256Hex(image.bytes);
   const read = readImage(image.bytes);
@@ -59,6 +81,7 @@ export async function examinePhoto(image: ProofImage, index: number, pixels: Pix
   facts.exif = await readExif(image.bytes);
   facts.dhash = pixels?.dhash ?? null;
   facts.spread = pixels?.spread ?? null;
+  facts.text = pixels?.text ?? null;
   return facts;
 }
 
