@@ -219,6 +219,8 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
     // npm start's local server (the app's files, the local sign-in) is never deployed.
     expect(files.filter((f) => f.startsWith('functions/local/'))).toEqual([]);
     expect(files).toContain('deno.json');
+    // The Guardian's text reader reads its engine and model from the bundle (static_files).
+    expect(files).toEqual(expect.arrayContaining(['functions/_shared/guardian/ocr/tesseract-core.wasm', 'functions/_shared/guardian/ocr/eng.traineddata.gz']));
     expect(files.filter((f) => f.includes('node_modules') || f.startsWith('test/') || f.startsWith('supabase/'))).toEqual([]);
     // The deployed configuration resolves npm packages itself: no "nodeModulesDir" there.
     const denoJson = JSON.parse(readFileSync(join(repoRoot, 'deno.json'), 'utf8'));
@@ -343,7 +345,8 @@ describe('hosted Supabase, end to end with the pinned CLI', () => {
       await owner.end();
     }
     // The Guardian read the proof back from Storage; without a model it never approves on its
-    // own, so the task waits for the agent.
+    // own, so the task waits for the agent. Every check passed: the words in the photo were read,
+    // by the engine and model the deployed bundle carries.
     const detail = await call('GET', `/tasks/${taskId}`, { key });
     expect(detail.body.status).toBe('MANUAL_REVIEW');
     expect(detail.body.guardian_result.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
