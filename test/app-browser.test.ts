@@ -751,6 +751,45 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
+  it('a credential not accepted is sent again from the app, encrypted afresh, and the agent decrypts the new one', async () => {
+    const { task, privateKey } = await agentClient.dispatchCredentialTask({
+      category: 'API_KEY_PROCUREMENT', title: 'Get a Stormly API key', description: 'Sign up at stormly.example and create a live API key', reward_usd: 30,
+    });
+    const context = await phone();
+    const page = await context.newPage();
+    const bodies: string[] = [];
+    page.on('request', (request) => bodies.push(`${request.url()} ${request.postData() ?? ''}`));
+    await registeredOperator(page);
+    await page.getByRole('tab', { name: 'Remote' }).click();
+    await page.getByRole('link', { name: /Get a Stormly API key/ }).click();
+    await page.getByRole('button', { name: 'Accept this task' }).click();
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.getByLabel('API key', { exact: true }).fill('stormly_test_000');
+    await page.getByRole('button', { name: 'Encrypt and submit' }).click();
+    await page.getByText(/^(Sent: your proof is being checked|The requester is looking at your proof)$/).waitFor();
+    const first = (await agentClient.tasks.retrieve(task.task_id)).proof;
+
+    await agentClient.tasks.verify(task.task_id, 'REJECT', 'That is a test-mode key; the task asks for a live one.');
+    await page.locator('.status-line', { hasText: 'Not accepted yet: you can send new proof once' }).waitFor(POLL);
+    await page.getByText('That is a test-mode key; the task asks for a live one.').waitFor();
+    await page.getByRole('heading', { name: 'Hand over the credential again' }).waitFor();
+    await expectAccessible(page, 'credential not accepted');
+    const secret = `stormly_live_${randomBytes(12).toString('hex')}`;
+    await page.getByLabel('API key', { exact: true }).fill(secret);
+    await page.getByRole('button', { name: 'Encrypt and send again' }).click();
+    await page.getByText(/^(Sent: your proof is being checked|The requester is looking at your proof)$/).waitFor();
+    expect(bodies.some((body) => body.includes('/resubmit') && body.includes('"ciphertext"'))).toBe(true);
+    expect(bodies.join('\n')).not.toContain(secret);
+
+    await stack.tick();
+    await expect.poll(async () => (await agentClient.tasks.retrieve(task.task_id)).status, POLL).toBe('COMPLETED');
+    const resent = await agentClient.tasks.retrieve(task.task_id);
+    expect(first).not.toBeNull();
+    expect(resent.proof).not.toEqual(first);
+    expect(await agentClient.retrieveCredential(task.task_id, privateKey)).toEqual({ api_key: secret });
+    await context.close();
+  });
+
   it('switching to Remote while the nearby page is still on its way shows the remote tasks, not the late nearby answer', async () => {
     await agentClient.dispatchCredentialTask({
       category: 'API_KEY_PROCUREMENT', title: 'Get a Skyline API key', description: 'Sign up at skyline.example and create an API key', reward_usd: 25,

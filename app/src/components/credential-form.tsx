@@ -29,7 +29,8 @@ const labelOf = (name: string) => {
   return LABELS[name] ?? `${words.charAt(0).toUpperCase()}${words.slice(1)}`;
 };
 
-export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSubmitted: () => void }) {
+/** `resubmit`: the operator's one second chance on a task not accepted (encrypted afresh, sent once). */
+export function CredentialForm({ task, onSubmitted, resubmit = false }: { task: OperatorTask; onSubmitted: () => void; resubmit?: boolean }) {
   const [fields, setFields] = useState(() => (FIELDS[task.task_type] ?? ['username', 'password']).map((name) => ({ name, value: '' })));
   const [extra, setExtra] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -42,7 +43,7 @@ export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSu
     setBusy(true);
     setError(null);
     try {
-      await api.tasks.submitCredential(task, credential);
+      await (resubmit ? api.tasks.resubmitCredential(task, credential) : api.tasks.submitCredential(task, credential));
       onSubmitted();
     } catch (failure) {
       setError(explain(failure));
@@ -60,7 +61,7 @@ export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSu
 
   return (
     <form class="proof" onSubmit={submit} aria-labelledby="credential-title" autocomplete="off">
-      <h2 id="credential-title">Hand over the credential</h2>
+      <h2 id="credential-title">{resubmit ? 'Hand over the credential again' : 'Hand over the credential'}</h2>
       <p class="muted">What you type here is encrypted on this device for the requester alone. HumanOps cannot read it.</p>
       {fields.map((field, index) => (
         <div key={field.name}>
@@ -76,7 +77,7 @@ export function CredentialForm({ task, onSubmitted }: { task: OperatorTask; onSu
         <button type="button" onClick={addField}>Add field</button>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
-      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Encrypting and sending…' : 'Encrypt and submit'}</button>
+      <button class="primary wide" type="submit" disabled={busy}>{busy ? 'Encrypting and sending…' : resubmit ? 'Encrypt and send again' : 'Encrypt and submit'}</button>
     </form>
   );
 }

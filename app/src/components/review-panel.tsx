@@ -11,6 +11,7 @@ import { explain } from '../messages.ts';
 import { rejectedBy } from '../outcome-words.ts';
 import { verdictReasoning } from '../verdict-words.ts';
 import { ConfirmationForm } from './confirmation-form.tsx';
+import { CredentialForm } from './credential-form.tsx';
 import { ProofCapture } from './proof-capture.tsx';
 
 /**
@@ -46,7 +47,7 @@ export function ReviewPanel({ task, onChanged }: { task: OperatorTask; onChanged
           {task.proof_type === 'CONFIRMATION'
             ? <ConfirmationForm task={task} onSubmitted={onChanged} resubmit />
             : task.proof_type === 'ARTIFACT'
-              ? <p class="muted">Credentials cannot be sent again from the app yet.</p>
+              ? <CredentialForm task={task} onSubmitted={onChanged} resubmit />
               : <ProofCapture task={task} onSubmitted={onChanged} resubmit />}
         </>
       )}

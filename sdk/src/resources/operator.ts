@@ -299,6 +299,16 @@ export class OperatorTasks {
     const artifact = await encryptForAgent(task.agent_public_key, credential, { taskId: task.task_id });
     return this.submit(task.task_id, { ...extra, artifact }, options);
   }
+
+  /**
+   * The credential's second chance on a DISPUTED task: encrypted afresh (a new key and nonce) for
+   * the agent's public key, then sent once with `resubmit`.
+   */
+  async resubmitCredential(task: Pick<OpenTask, 'task_id' | 'agent_public_key'>, credential: Record<string, unknown>, extra: Omit<SubmitParams, 'artifact'> = {}, options: RequestOptions = {}) {
+    if (!task.agent_public_key) throw new TypeError('This task has no agent public key: it is not a credential task');
+    const artifact = await encryptForAgent(task.agent_public_key, credential, { taskId: task.task_id });
+    return this.resubmit(task.task_id, { ...extra, artifact }, options);
+  }
 }
 
 /** Earnings and payouts. */
