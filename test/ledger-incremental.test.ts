@@ -75,7 +75,7 @@ describe('the incremental ledger check', () => {
 
   it('names a posting that does not follow the one before it, and an entry that does not balance', async () => {
     expect(await problemsAfter(async (tx) => {
-      await tx`set local session_replication_role = replica`; // switches off the append-only and commit-time triggers
+      await tx`set local session_replication_role = replica`; // switches off the append-only and balance triggers
       const deposit = await depositAccount(tx);
       const [{ id }] = await tx`insert into ledger_entries (kind) values ('payout') returning id`;
       const [{ version }] = await tx`update ledger_accounts set balance = balance - 100, version = version + 1 where id = ${deposit.id} returning version`;

@@ -111,7 +111,7 @@ describe('the ledger invariants', () => {
 
   it('an entry that does not balance (written around every guard) is named', async () => {
     expect(await problemsAfter(async (tx) => {
-      await tx`set local session_replication_role = replica`; // switches off the append-only and commit-time triggers
+      await tx`set local session_replication_role = replica`; // switches off the append-only and balance triggers
       const deposit = await depositAccount(tx);
       const [{ id }] = await tx`insert into ledger_entries (kind) values ('earnings_release') returning id`;
       const [{ version }] = await tx`update ledger_accounts set balance = balance + 500, version = version + 1 where id = ${deposit.id} returning version`;

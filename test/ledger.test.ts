@@ -45,7 +45,7 @@ describe('the ledger', () => {
     expect(error.message).toMatch(/does not balance/);
   });
 
-  it('refuses, at commit, postings written around post_entry that do not balance', async () => {
+  it('refuses postings written around post_entry that do not balance', async () => {
     const error = await errorOf(stack.sql.begin(async (tx) => {
       const [{ id }] = await tx`insert into ledger_entries (kind, agent_id) values ('deposit', ${agent.id}) returning id`;
       await tx`insert into ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version)

@@ -180,18 +180,25 @@ create function api.authenticate_agent(p_key_hash text)
   set plan_cache_mode = force_generic_plan
   set enable_seqscan = off
   as $$
+declare
+  v_last_used_at timestamptz;
 begin
-  update public.api_keys k
-     set last_used_at = now()
-   where k.key_hash = p_key_hash
-     and private.key_is_active(k)
-     and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute');
-
-  return query
-    select k.agent_id, k.id, a.mode, k.scopes
-      from public.api_keys k
-      join public.agents a on a.id = k.agent_id
-     where k.key_hash = p_key_hash and private.key_is_active(k);
+  -- Read first: on every request but one a minute there is nothing to write, and an UPDATE that
+  -- matches nothing still costs a statement.
+  select k.agent_id, k.id, a.mode, k.scopes, k.last_used_at
+    into agent_id, key_id, mode, scopes, v_last_used_at
+    from public.api_keys k
+    join public.agents a on a.id = k.agent_id
+   where k.key_hash = p_key_hash and private.key_is_active(k);
+  if not found then
+    return;
+  end if;
+  if v_last_used_at is null or v_last_used_at < now() - interval '1 minute' then
+    update public.api_keys k
+       set last_used_at = now()
+     where k.id = key_id and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute');
+  end if;
+  return next;
 end
 $$;
 grant execute on function api.authenticate_agent(text) to service_role;

@@ -78,8 +78,9 @@ create table public.tasks (
   resubmitted_at timestamptz,
   appeal_note text,
   appealed_at timestamptz,
-  -- The task's share of its agent's escrow account: the sum of the postings tagged with it there,
-  -- kept by private.post_entry in the statement that writes them (never written anywhere else).
+  -- The task's share of its agent's escrow account: the sum of the postings tagged with it there.
+  -- Written only with those postings: by private.post_entry in the statement that writes them, and
+  -- at insert by api.create_task, whose private.post_task_escrow posts the same amount.
   escrow_cents bigint not null default 0,
   -- The seq of the task's last event (task_events.seq): kept by private.transition_task in the
   -- update that moves the status, so the full ledger check can prove each task's path in one scan.
@@ -328,6 +329,12 @@ create trigger tasks_count_settled_spend
  * and records the first event (PENDING, or PENDING_APPROVAL). 402 when funds fall short, 403
  * when the policy refuses. Inputs are validated by the API; the table's constraints are the
  * backstop.
+ *
+ * The hottest path there is, so it runs as few statements as its rules allow (each costs an
+ * executor start-up, and each write its constraint, foreign-key and trigger work): the policy is
+ * read once, for its rules and its budgets; the task is inserted holding its share of the escrow
+ * (private.post_task_escrow posts the entry that moves it, in this transaction) rather than
+ * updated after; the agent's two accounts are locked by one statement.
  */
 create function api.create_task(
   p_title text, p_description text, p_task_type text, p_task_domain text, p_proof_type text,
@@ -348,7 +355,11 @@ create function api.create_task(
   as $$
 declare
   v_agent_id text := private.require_agent();
+  v_key_id text := api.current_key_id();
+  v_daily_limit bigint;
+  v_monthly_limit bigint;
   v_deposit_account bigint;
+  v_escrow_account bigint;
   v_available bigint;
   v_rate integer;
   v_fee bigint;
@@ -359,26 +370,27 @@ begin
   if p_deadline <= now() then
     perform private.fail(400, 'validation_error', 'deadline: must be in the future');
   end if;
-  if api.current_key_id() is not null then
+  if v_key_id is not null then
     perform private.require_scope('agent');
   end if;
 
   v_rate := private.agent_fee_rate_pct(v_agent_id);
   v_fee := private.platform_fee_cents(p_reward_cents, v_rate);
   v_total := p_reward_cents + v_fee;
-  v_status := private.enforce_spending_policy(v_agent_id, p_task_type, p_task_domain, p_location_lat, p_location_lng,
-                                              p_location_country, p_reward_cents, p_agent_public_key is not null);
+  select e.status, e.daily_limit_cents, e.monthly_limit_cents into v_status, v_daily_limit, v_monthly_limit
+    from private.enforce_spending_policy(v_agent_id, v_key_id, p_task_type, p_task_domain, p_location_lat, p_location_lng,
+                                         p_location_country, p_reward_cents, p_agent_public_key is not null) e;
 
-  -- Everything that does not need the agent's deposit account is written before it is locked, so
-  -- this agent's concurrent posts queue only for the funds and budget checks and the escrow move.
+  -- Everything that does not need the agent's accounts is written before they are locked, so this
+  -- agent's concurrent posts queue only for the funds and budget checks and the escrow move.
   insert into public.tasks (
-    agent_id, title, description, task_type, task_domain, proof_type,
+    agent_id, key_id, title, description, task_type, task_domain, proof_type,
     location_lat, location_lng, location_address, location_country, reward_cents, fee_cents, fee_rate_pct, deadline,
-    proof_requirements, digital_instructions, agent_public_key, status, max_distance_m)
+    proof_requirements, digital_instructions, agent_public_key, status, max_distance_m, escrow_cents)
   values (
-    v_agent_id, p_title, p_description, p_task_type, p_task_domain, p_proof_type,
+    v_agent_id, v_key_id, p_title, p_description, p_task_type, p_task_domain, p_proof_type,
     p_location_lat, p_location_lng, p_location_address, p_location_country, p_reward_cents, v_fee, v_rate, p_deadline,
-    p_proof_requirements, p_digital_instructions, p_agent_public_key, v_status, p_max_distance_m)
+    p_proof_requirements, p_digital_instructions, p_agent_public_key, v_status, p_max_distance_m, v_total)
   returning * into v_task;
 
   if p_callback_url is not null then
@@ -390,13 +402,18 @@ begin
   values (v_task.id, null, v_status, 'agent:' || v_agent_id);
 
   -- Serialises this agent's money moves: the balance read here and the budgets' sums (which count
-  -- the task just written) are current until commit.
-  select a.id, a.balance into v_deposit_account, v_available
-    from public.ledger_accounts a
-   where a.agent_id = v_agent_id and a.kind = 'agent_deposit'
-     for update;
+  -- the task just written) are current until commit. Both accounts, in id order (the lock order).
+  select min(a.id) filter (where a.kind = 'agent_deposit'), min(a.balance) filter (where a.kind = 'agent_deposit'),
+         min(a.id) filter (where a.kind = 'agent_escrow')
+    into v_deposit_account, v_available, v_escrow_account
+    from (select l.id, l.kind, l.balance from public.ledger_accounts l
+           where l.agent_id = v_agent_id and l.kind in ('agent_deposit', 'agent_escrow')
+           order by l.id
+             for update) a;
 
-  perform private.enforce_spending_budgets(v_agent_id, v_total);
+  if v_daily_limit is not null or v_monthly_limit is not null then
+    perform private.enforce_spending_budgets(v_key_id, v_daily_limit, v_monthly_limit, v_total);
+  end if;
 
   if v_available < v_total then
     perform private.fail(402, 'insufficient_balance', 'Insufficient balance for escrow',
@@ -404,9 +421,7 @@ begin
                          'reward_usd', p_reward_cents / 100.0, 'platform_fee_usd', v_fee / 100.0));
   end if;
 
-  perform private.post_entry('task_escrow', array[v_deposit_account, private.agent_account(v_agent_id, 'agent_escrow')],
-                             array[-v_total, v_total],
-                             p_agent_id => v_agent_id, p_task_id => v_task.id);
+  perform private.post_task_escrow(v_agent_id, v_task.id, v_deposit_account, v_escrow_account, v_total);
 
   return query select v_task.id, v_task.status, v_task.reward_cents, v_task.fee_cents, v_total,
                       v_task.deadline, v_task.created_at;

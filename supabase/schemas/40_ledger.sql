@@ -106,28 +106,35 @@ create trigger ledger_entries_no_truncate before truncate on public.ledger_entri
   for each statement execute function private.refuse_ledger_rewrite();
 
 /**
- * Backstop at commit: whatever wrote the postings, each entry must balance. Security definer:
- * the deferred check runs as whoever commits, and RLS would hide the other side of the entry.
+ * Backstop: whatever wrote the postings, each entry must balance. Every statement that writes
+ * postings must balance each entry it writes to (post_entry and post_task_escrow write an entry's
+ * postings in one statement), so every entry balances. One call per statement, over the rows it
+ * inserted: a row trigger would cost a call and a sum of the entry's postings per posting, while
+ * the agent's accounts are locked.
  */
-create function private.check_entry_balanced() returns trigger
+create function private.check_entries_balanced() returns trigger
   language plpgsql
-  security definer
   set search_path = ''
   as $$
 declare
+  v_entry_id bigint;
   v_sum bigint;
 begin
-  select sum(amount) into v_sum from public.ledger_postings where entry_id = new.entry_id;
-  if v_sum <> 0 then
-    raise exception 'Ledger entry % does not balance: its postings sum to %', new.entry_id, v_sum;
+  select p.entry_id, sum(p.amount) into v_entry_id, v_sum
+    from inserted p
+   group by p.entry_id
+  having sum(p.amount) <> 0
+   limit 1;
+  if v_entry_id is not null then
+    raise exception 'Ledger entry % does not balance: its postings sum to %', v_entry_id, v_sum;
   end if;
   return null;
 end
 $$;
 
-create constraint trigger ledger_entries_balance after insert on public.ledger_postings
-  deferrable initially deferred
-  for each row execute function private.check_entry_balanced();
+create trigger ledger_postings_balance after insert on public.ledger_postings
+  referencing new table as inserted
+  for each statement execute function private.check_entries_balanced();
 
 /**
  * Posts one balanced entry. Locks the accounts it touches in id order (so two moves never wait on
@@ -205,6 +212,52 @@ begin
     end if;
   end if;
 
+  return v_entry_id;
+end
+$$;
+
+/**
+ * The entry that funds a new task, the one entry shape api.create_task posts: reward + fee from the
+ * agent's deposit account to its escrow account, the escrow posting tagged with the task. The
+ * caller holds both accounts' locks, has checked the funds, and inserted the task in this
+ * transaction already holding this amount as its share (tasks.escrow_cents), so the task row is
+ * not written again. post_entry's work for this shape in one statement: the entry, both balances
+ * and both postings.
+ */
+create function private.post_task_escrow(
+  p_agent_id text, p_task_id text, p_deposit_account bigint, p_escrow_account bigint, p_amount bigint
+) returns bigint
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_entry_id bigint;
+  v_posted integer;
+begin
+  with entry as (
+    insert into public.ledger_entries (kind, agent_id, task_id)
+    values ('task_escrow', p_agent_id, p_task_id)
+    returning ledger_entries.id
+  ), moved as (
+    update public.ledger_accounts a
+       set balance = a.balance + m.amount,
+           version = a.version + 1
+      from (values (p_deposit_account, -p_amount, 'agent_deposit'), (p_escrow_account, p_amount, 'agent_escrow')) m (id, amount, kind)
+     where a.id = m.id and a.agent_id = p_agent_id and a.kind = m.kind
+    returning a.id, a.kind, a.balance, a.version, m.amount
+  ), posted as (
+    insert into public.ledger_postings (entry_id, account_id, amount, balance_before, balance_after, account_version, task_id)
+    select entry.id, moved.id, moved.amount, moved.balance - moved.amount, moved.balance, moved.version,
+           case when moved.kind = 'agent_escrow' then p_task_id end
+      from entry, moved
+    returning entry_id
+  )
+  select min(posted.entry_id), count(*) into v_entry_id, v_posted from posted;
+
+  if v_posted <> 2 then
+    raise exception 'Task escrow for % names accounts % and % that are not agent %''s deposit and escrow',
+      p_task_id, p_deposit_account, p_escrow_account, p_agent_id;
+  end if;
   return v_entry_id;
 end
 $$;

@@ -108,8 +108,11 @@ begin
 end
 $$;
 
+-- The condition is the trigger's own, so the events webhook_event never announces in any case (a
+-- task posted PENDING, an approval) do not call the function: every post writes one such event.
 create trigger task_events_enqueue_webhooks after insert on public.task_events
-  for each row execute function private.enqueue_webhook();
+  for each row when (new.to_status <> 'PENDING' or new.from_status in ('ACCEPTED', 'IN_PROGRESS'))
+  execute function private.enqueue_webhook();
 
 /**
  * Where a callback URL delivers: its host and port as written, lower-cased. The unit of the

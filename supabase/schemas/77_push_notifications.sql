@@ -319,8 +319,11 @@ begin
 end
 $$;
 
+-- The condition is the trigger's own (the statuses private.outcome_words words), so the other
+-- events, a task posted among them, never call the function.
 create trigger task_events_push_outcomes after insert on public.task_events
-  for each row execute function private.push_task_outcome();
+  for each row when (new.to_status in ('COMPLETED', 'MANUAL_REVIEW', 'DISPUTED', 'CANCELLED'))
+  execute function private.push_task_outcome();
 
 /**
  * Alerts the operator when a payout it asked for settles on chain: sent, or failed with the money back

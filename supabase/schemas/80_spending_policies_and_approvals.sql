@@ -106,32 +106,36 @@ end
 $$;
 
 /**
- * Applies the calling key's spending policy to a task about to be posted and returns the status
- * the task starts in: PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
- * threshold. Refuses (403 policy_violation) a task that breaks a rule. The policy is the account
- * default narrowed by the key's own (effective_policy); the task-type and region lists of both
- * apply. Regions judge every task that carries a location, digital ones included. Its budgets are
- * checked later, by private.enforce_spending_budgets.
+ * Applies key `p_key_id`'s spending policy to a task about to be posted and returns the status
+ * the task starts in (PENDING, or PENDING_APPROVAL when its reward is above the policy's approval
+ * threshold) and the policy's budgets, for private.enforce_spending_budgets to check later, so the
+ * policy is read once per post. Refuses (403 policy_violation) a task that breaks a rule. The
+ * policy is the account default narrowed by the key's own (effective_policy); the task-type and
+ * region lists of both apply. Regions judge every task that carries a location, digital ones
+ * included.
  */
 create function private.enforce_spending_policy(
-  p_agent_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision,
-  p_country text, p_reward_cents bigint, p_credential boolean
-) returns text
+  p_agent_id text, p_key_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision,
+  p_country text, p_reward_cents bigint, p_credential boolean,
+  out status text, out daily_limit_cents bigint, out monthly_limit_cents bigint
+)
   language plpgsql
   set search_path = ''
   as $$
 declare
-  v_key_id text := api.current_key_id();
-  v_policy public.spending_policies := private.effective_policy(p_agent_id, v_key_id);
+  v_policy public.spending_policies := private.effective_policy(p_agent_id, p_key_id);
   v_lists public.spending_policies[];
   v_list public.spending_policies;
 begin
+  status := 'PENDING';
   if v_policy.id is null then
-    return 'PENDING';
+    return;
   end if;
+  daily_limit_cents := v_policy.daily_limit_cents;
+  monthly_limit_cents := v_policy.monthly_limit_cents;
   -- The account default's lists, then the key's own: a task must pass both.
   v_lists := array(select p from public.spending_policies p
-                    where p.agent_id = p_agent_id and (p.key_id is null or p.key_id = v_key_id)
+                    where p.agent_id = p_agent_id and (p.key_id is null or p.key_id = p_key_id)
                     order by p.key_id nulls first);
 
   foreach v_list in array v_lists loop
@@ -169,54 +173,54 @@ begin
 
   -- Within every rule, but big enough that the owner wants to see it first.
   if p_reward_cents > v_policy.approval_threshold_cents then
-    return 'PENDING_APPROVAL';
+    status := 'PENDING_APPROVAL';
   end if;
-  return 'PENDING';
 end
 $$;
 
 /**
- * Refuses (403 policy_violation) a task the calling key's daily or monthly budget cannot hold.
- * Called by create_task after it has written the task and while it holds the agent's deposit
- * account lock: concurrent posts of one agent queue on that lock, each sum here is a new statement
- * (so it sees every post that committed before the lock was granted), and it counts the new task
- * itself, already written: a budget lets through exactly what fits.
+ * Refuses (403 policy_violation) a task that key `p_key_id`'s daily or monthly budget (as
+ * private.enforce_spending_policy returned them; null sets no limit) cannot hold. Called by
+ * create_task after it has written the task and while it holds the agent's deposit account lock:
+ * concurrent posts of one agent queue on that lock, each sum here is a new statement (so it sees
+ * every post that committed before the lock was granted), and it counts the new task itself,
+ * already written: a budget lets through exactly what fits.
  */
-create function private.enforce_spending_budgets(p_agent_id text, p_total_cents bigint) returns void
+create function private.enforce_spending_budgets(
+  p_key_id text, p_daily_limit_cents bigint, p_monthly_limit_cents bigint, p_total_cents bigint
+) returns void
   language plpgsql
   set search_path = ''
   as $$
 declare
-  v_key_id text := api.current_key_id();
-  v_policy public.spending_policies := private.effective_policy(p_agent_id, v_key_id);
   v_windows record;
   v_spent bigint;
 begin
-  if v_policy.daily_limit_cents is null and v_policy.monthly_limit_cents is null then
+  if p_daily_limit_cents is null and p_monthly_limit_cents is null then
     return;
   end if;
   select * into v_windows from private.budget_windows();
 
-  if v_policy.daily_limit_cents is not null then
-    v_spent := private.key_spend_cents(v_key_id, v_windows.day_since) - p_total_cents;
-    if v_spent + p_total_cents > v_policy.daily_limit_cents then
+  if p_daily_limit_cents is not null then
+    v_spent := private.key_spend_cents(p_key_id, v_windows.day_since) - p_total_cents;
+    if v_spent + p_total_cents > p_daily_limit_cents then
       perform private.policy_violation('daily_limit',
-        format('daily limit %s, %s left, this task needs %s', private.usd(v_policy.daily_limit_cents),
-               private.usd(greatest(0, v_policy.daily_limit_cents - v_spent)), private.usd(p_total_cents)),
-        jsonb_build_object('limit_usd', v_policy.daily_limit_cents / 100.0, 'spent_usd', v_spent / 100.0,
-                           'remaining_usd', greatest(0, v_policy.daily_limit_cents - v_spent) / 100.0,
+        format('daily limit %s, %s left, this task needs %s', private.usd(p_daily_limit_cents),
+               private.usd(greatest(0, p_daily_limit_cents - v_spent)), private.usd(p_total_cents)),
+        jsonb_build_object('limit_usd', p_daily_limit_cents / 100.0, 'spent_usd', v_spent / 100.0,
+                           'remaining_usd', greatest(0, p_daily_limit_cents - v_spent) / 100.0,
                            'required_usd', p_total_cents / 100.0));
     end if;
   end if;
 
-  if v_policy.monthly_limit_cents is not null then
-    v_spent := private.key_spend_cents(v_key_id, v_windows.month_since - interval '1 microsecond') - p_total_cents;
-    if v_spent + p_total_cents > v_policy.monthly_limit_cents then
+  if p_monthly_limit_cents is not null then
+    v_spent := private.key_spend_cents(p_key_id, v_windows.month_since - interval '1 microsecond') - p_total_cents;
+    if v_spent + p_total_cents > p_monthly_limit_cents then
       perform private.policy_violation('monthly_limit',
-        format('monthly limit %s, %s left, this task needs %s', private.usd(v_policy.monthly_limit_cents),
-               private.usd(greatest(0, v_policy.monthly_limit_cents - v_spent)), private.usd(p_total_cents)),
-        jsonb_build_object('limit_usd', v_policy.monthly_limit_cents / 100.0, 'spent_usd', v_spent / 100.0,
-                           'remaining_usd', greatest(0, v_policy.monthly_limit_cents - v_spent) / 100.0,
+        format('monthly limit %s, %s left, this task needs %s', private.usd(p_monthly_limit_cents),
+               private.usd(greatest(0, p_monthly_limit_cents - v_spent)), private.usd(p_total_cents)),
+        jsonb_build_object('limit_usd', p_monthly_limit_cents / 100.0, 'spent_usd', v_spent / 100.0,
+                           'remaining_usd', greatest(0, p_monthly_limit_cents - v_spent) / 100.0,
                            'required_usd', p_total_cents / 100.0));
     end if;
   end if;
