@@ -54,9 +54,8 @@ create table public.ledger_entries (
   created_at timestamptz not null default now()
 );
 
-create index ledger_entries_by_agent on public.ledger_entries (agent_id, id) where agent_id is not null;
-
-create index ledger_entries_by_task on public.ledger_entries (task_id) where task_id is not null;
+-- No index beyond the key: every money move writes an entry, and no reader looks entries up by
+-- agent or task (the ledger checks scan them whole, or by id from the last one checked).
 
 alter table public.ledger_entries enable row level security;
 
