@@ -61,6 +61,29 @@ describe('the ledger', () => {
     expect(error.message).toMatch(/only_external_accounts_go_negative/);
   });
 
+  it('keeps every task and account within its column rules, whoever writes the row', async () => {
+    const { body: { task_id: taskId } } = await stack.createTask(agent);
+    const refused = async (statement: string, constraint: string) => {
+      const error = await errorOf(stack.sql.begin((tx) => tx.unsafe(statement, [taskId])));
+      expect(error.code, statement).toBe('23514');
+      expect(error.message, statement).toContain(`"${constraint}"`);
+    };
+    await refused('update tasks set reward_cents = 5 where id = $1', 'task_money_valid');
+    await refused('update tasks set escrow_cents = -1 where id = $1', 'task_money_valid');
+    await refused("update tasks set title = '' where id = $1", 'task_texts_within_limits');
+    await refused("update tasks set proof_requirements = '{}' where id = $1", 'task_texts_within_limits');
+    await refused("update tasks set task_type = 'x' where id = $1", 'task_kind_known');
+    await refused("update tasks set proof_type = 'VIDEO' where id = $1", 'task_kind_known');
+    await refused('update tasks set location_lat = null where id = $1', 'task_place_valid');
+    await refused('update tasks set max_distance_m = 5 where id = $1', 'task_place_valid');
+    await refused("update tasks set task_domain = 'DIGITAL', max_distance_m = 100 where id = $1", 'task_place_valid');
+    await refused("update ledger_accounts set kind = 'agent_savings' where id = (select min(id) from ledger_accounts where agent_id = (select agent_id from tasks where id = $1))", 'account_has_its_owner');
+    await refused("update ledger_accounts set kind = 'platform_revenue' where id = (select min(id) from ledger_accounts where agent_id = (select agent_id from tasks where id = $1))", 'account_has_its_owner');
+    // A task within every rule passes them all, nulls included (a digital task has no place).
+    await stack.sql`update tasks set max_distance_m = 10 where id = ${taskId}`;
+    expect(await stack.sql`select problem from api.verify_ledger()`).toEqual([]);
+  });
+
   it('records the balance before and after each posting, and account versions without gaps', async () => {
     await stack.createTask(agent);
     const postings = await stack.sql`

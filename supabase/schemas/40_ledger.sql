@@ -11,6 +11,21 @@
  * (tasks.escrow_cents, the sum of its tagged postings) in the same statement. Money reaches the
  * shared platform revenue account only when a task completes.
  */
+/** An account's kind is known, and it has the owner its kind has (see account_has_its_owner below). */
+create function private.account_has_its_owner(p_kind text, p_agent_id text, p_operator_id text) returns boolean
+  language plpgsql immutable
+  as $$
+begin
+  return case
+    when p_kind in ('agent_deposit', 'agent_escrow') then p_agent_id is not null and p_operator_id is null
+    when p_kind in ('operator_pending', 'operator_available') then p_operator_id is not null and p_agent_id is null
+    when p_kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts', 'payout_clearing')
+      then p_agent_id is null and p_operator_id is null
+    else false
+  end;
+end
+$$;
+
 create table public.ledger_accounts (
   id bigint generated always as identity primary key,
   kind text not null,
@@ -20,16 +35,9 @@ create table public.ledger_accounts (
   version bigint not null default 0,
   created_at timestamptz not null default now(),
   constraint only_external_accounts_go_negative check (kind like 'external_%' or balance >= 0),
-  -- Its kind, and the owner that kind has (every balance update re-checks each constraint, so the
-  -- rules are few and whole).
-  constraint account_has_its_owner check (
-    case
-      when kind in ('agent_deposit', 'agent_escrow') then agent_id is not null and operator_id is null
-      when kind in ('operator_pending', 'operator_available') then operator_id is not null and agent_id is null
-      when kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts', 'payout_clearing')
-        then agent_id is null and operator_id is null
-      else false
-    end),
+  -- Its kind, and the owner that kind has: a function, as tasks' rules are (every balance update
+  -- re-checks each constraint; see private.task_texts_within_limits).
+  constraint account_has_its_owner check (private.account_has_its_owner(kind, agent_id, operator_id)),
   constraint ledger_accounts_operator_fk foreign key (operator_id) references public.operators (id)
 );
 
