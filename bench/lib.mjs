@@ -1,7 +1,7 @@
 // What both benchmarks share: a durable Postgres and API servers of their own (stopped in reverse
 // on exit or on a signal), load from wrk, timings of single requests, and the machine's description.
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -181,6 +181,29 @@ end
 `;
 }
 
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+/**
+ * CPU time (ms) the cluster in `dataDir` has used so far: the postmaster and its live children from
+ * /proc, plus the children it has reaped (backends of closed connections). Linux only. Beside a
+ * rate, it says what a transaction costs when other work on the machine moves the rates.
+ */
+export function clusterCpuMs(dataDir) {
+  const fields = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = (f, reaped) => Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let total = ticks(fields(postmaster), true);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const f = fields(pid);
+      if (Number(f[1]) === postmaster) total += ticks(f, false);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (total * 1000) / CLOCK_TICKS;
+}
 /** Runs a SQL file with pgbench (Debian's, from /usr/lib/postgresql/15/bin) and returns its tps. */
 export async function pgbench(dbPort, script, { clients, seconds, variables = {} }) {
   const file = join(tmp, `pgbench-${process.hrtime.bigint()}.sql`);
@@ -192,6 +215,7 @@ export async function pgbench(dbPort, script, { clients, seconds, variables = {}
   const { stdout } = await run('/usr/lib/postgresql/15/bin/pgbench', args, { env: { ...process.env, PGPASSWORD: 'postgres' }, maxBuffer: 1 << 20 });
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
   const failed = /number of failed transactions: (\d+)/.exec(stdout);
+  const processed = /number of transactions actually processed: (\d+)/.exec(stdout);
   if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
-  return { tps: Number(tps[1]), failed: failed ? Number(failed[1]) : 0 };
+  return { tps: Number(tps[1]), failed: failed ? Number(failed[1]) : 0, transactions: processed ? Number(processed[1]) : NaN };
 }
