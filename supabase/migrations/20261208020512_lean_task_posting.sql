@@ -6,13 +6,44 @@ drop trigger if exists "task_events_enqueue_webhooks" on "public"."task_events";
 
 drop trigger if exists "task_events_push_outcomes" on "public"."task_events";
 
+alter table "public"."ledger_accounts" drop constraint "account_has_its_owner";
+
+alter table "public"."tasks" drop constraint "task_kind_known";
+
+alter table "public"."tasks" drop constraint "task_money_valid";
+
+alter table "public"."tasks" drop constraint "task_place_valid";
+
+alter table "public"."tasks" drop constraint "task_texts_within_limits";
+
 drop function if exists "private"."check_entry_balanced"();
 
 drop function if exists "private"."enforce_spending_budgets"(p_agent_id text, p_total_cents bigint);
 
 drop function if exists "private"."enforce_spending_policy"(p_agent_id text, p_task_type text, p_task_domain text, p_lat double precision, p_lng double precision, p_country text, p_reward_cents bigint, p_credential boolean);
 
+drop index if exists "public"."ledger_entries_by_agent";
+
+drop index if exists "public"."ledger_entries_by_task";
+
 set check_function_bodies = off;
+
+CREATE OR REPLACE FUNCTION private.account_has_its_owner(p_kind text, p_agent_id text, p_operator_id text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  return case
+    when p_kind in ('agent_deposit', 'agent_escrow') then p_agent_id is not null and p_operator_id is null
+    when p_kind in ('operator_pending', 'operator_available') then p_operator_id is not null and p_agent_id is null
+    when p_kind in ('platform_revenue', 'external_usdc', 'external_fiat', 'external_payouts', 'payout_clearing')
+      then p_agent_id is null and p_operator_id is null
+    else false
+  end;
+end
+$function$
+;
 
 CREATE OR REPLACE FUNCTION private.check_entries_balanced()
  RETURNS trigger
@@ -177,6 +208,67 @@ end
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION private.task_kind_known(p_task_type text, p_task_domain text, p_proof_type text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  return p_task_type ~ '^[A-Z_]{3,40}$'
+    and p_task_domain in ('PHYSICAL', 'DIGITAL')
+    and p_proof_type in ('PHOTO', 'SCREENSHOT', 'CONFIRMATION', 'ARTIFACT');
+end
+$function$
+;
+
+CREATE OR REPLACE FUNCTION private.task_money_valid(p_reward_cents bigint, p_fee_cents bigint, p_fee_rate_pct integer, p_operator_earnings_cents bigint, p_escrow_cents bigint)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  return p_reward_cents >= 1000 and p_reward_cents <= 1000000
+    and p_fee_cents >= 200
+    and p_fee_rate_pct in (12, 15, 18)
+    and p_operator_earnings_cents >= 0
+    and p_escrow_cents >= 0;
+end
+$function$
+;
+
+CREATE OR REPLACE FUNCTION private.task_place_valid(p_task_domain text, p_location_lat double precision, p_location_lng double precision, p_location_country text, p_max_distance_m integer)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  return p_location_lat >= -90 and p_location_lat <= 90
+    and p_location_lng >= -180 and p_location_lng <= 180
+    and p_location_country ~ '^[A-Z]{2}$'
+    and (p_task_domain = 'DIGITAL' or (p_location_lat is not null and p_location_lng is not null))
+    and p_max_distance_m >= 10 and p_max_distance_m <= 50000
+    and (p_max_distance_m is null or p_task_domain = 'PHYSICAL');
+end
+$function$
+;
+
+CREATE OR REPLACE FUNCTION private.task_texts_within_limits(p_title text, p_description text, p_location_address text, p_proof_requirements text[], p_digital_instructions text, p_agent_public_key text, p_appeal_note text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  return char_length(p_title) >= 1 and char_length(p_title) <= 200
+    and char_length(p_description) >= 1 and char_length(p_description) <= 5000
+    and char_length(p_location_address) <= 500
+    and cardinality(p_proof_requirements) >= 1 and cardinality(p_proof_requirements) <= 20
+    and char_length(p_digital_instructions) <= 10000
+    and char_length(p_agent_public_key) <= 1024
+    and char_length(p_appeal_note) <= 2000;
+end
+$function$
+;
+
 CREATE OR REPLACE FUNCTION api.authenticate_agent(p_key_hash text)
  RETURNS TABLE(agent_id text, key_id text, mode text, scopes text[])
  LANGUAGE plpgsql
@@ -291,6 +383,27 @@ begin
 end
 $function$
 ;
+
+-- Moved here by hand: the CHECKs after the functions they call.
+alter table "public"."ledger_accounts" add constraint "account_has_its_owner" CHECK (private.account_has_its_owner(kind, agent_id, operator_id)) not valid;
+
+alter table "public"."ledger_accounts" validate constraint "account_has_its_owner";
+
+alter table "public"."tasks" add constraint "task_kind_known" CHECK (private.task_kind_known(task_type, task_domain, proof_type)) not valid;
+
+alter table "public"."tasks" validate constraint "task_kind_known";
+
+alter table "public"."tasks" add constraint "task_money_valid" CHECK (private.task_money_valid(reward_cents, fee_cents, fee_rate_pct, operator_earnings_cents, escrow_cents)) not valid;
+
+alter table "public"."tasks" validate constraint "task_money_valid";
+
+alter table "public"."tasks" add constraint "task_place_valid" CHECK (private.task_place_valid(task_domain, location_lat, location_lng, location_country, max_distance_m)) not valid;
+
+alter table "public"."tasks" validate constraint "task_place_valid";
+
+alter table "public"."tasks" add constraint "task_texts_within_limits" CHECK (private.task_texts_within_limits(title, description, location_address, proof_requirements, digital_instructions, agent_public_key, appeal_note)) not valid;
+
+alter table "public"."tasks" validate constraint "task_texts_within_limits";
 
 CREATE TRIGGER ledger_postings_balance AFTER INSERT ON public.ledger_postings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION private.check_entries_balanced();
 
