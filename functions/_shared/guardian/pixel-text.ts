@@ -14,7 +14,18 @@ import { createOCREngine, type OCREngine, supportsFastBuild } from 'tesseract-wa
 import type { Luma } from './jpeg-luma.ts';
 
 /** The longest side, in samples, the text is read at: larger photos are read at a smaller scale. */
-export const TEXT_MAX_SIDE = 1280;
+export const TEXT_MAX_SIDE = 1024;
+/**
+ * How long reading may take (from loading the picture), checked after each line is recognised: a
+ * page full of writing takes seconds, more than one edge request's 2 s of CPU. Past it the words are
+ * not read (TooMuchText), and the photo goes to review. Wall-clock time, which for this synchronous
+ * work is the CPU time unless the machine is short of cores: the process's CPU count would include
+ * the other isolates an edge runtime runs in the same process.
+ */
+export const READ_BUDGET_MS = 1200;
+
+/** The picture holds more writing than can be read within READ_BUDGET_MS. */
+export class TooMuchText extends Error {}
 /** Below this many samples on the shorter side, text cannot be read (the content floor covers such images). */
 const TEXT_MIN_SIDE = 32;
 
@@ -51,15 +62,15 @@ function ocrEngine(): Promise<OCREngine> {
   return engine;
 }
 
-/** Makes the engine now (a server warms it up so that the first upload does not pay for it). */
+/** Makes the engine now, so that its start-up is measured apart from a read (bench/guardian/photo-read.ts). */
 export async function prepareTextReader(): Promise<void> {
   await ocrEngine();
 }
 
 /**
  * The text Tesseract finds in `picture` (grey samples, 0–255), one line per line of text; an empty
- * string when there is none. Throws when the engine cannot be made or the picture cannot be read:
- * the caller records the text as not read.
+ * string when there is none. Throws when the engine cannot be made, the picture cannot be read, or
+ * reading it outlasts READ_BUDGET_MS: the caller records the text as not read.
  */
 export async function readPixelText(picture: Luma): Promise<string> {
   const { width, height, data } = picture;
@@ -73,10 +84,16 @@ export async function readPixelText(picture: Luma): Promise<string> {
     rgba[i * 4 + 2] = grey;
     rgba[i * 4 + 3] = 255;
   }
+  const started = performance.now();
   try {
     ocr.loadImage({ data: rgba, width, height } as unknown as ImageData);
-    return ocr.getText().trim();
+    return ocr.getText(() => {
+      if (performance.now() - started > READ_BUDGET_MS) throw new TooMuchText(`the words in the picture take more than ${READ_BUDGET_MS} ms to read`);
+    }).trim();
   } finally {
+    // After a stop mid-page the engine is kept: it reads the next picture correctly, leaking well
+    // under a megabyte of its memory each time, where a new engine would compile its code again
+    // (about 100 MB more at the peak). An edge worker is retired within minutes anyway.
     ocr.clearImage();
   }
 }
