@@ -24,6 +24,33 @@ describe('money under concurrency', () => {
     expect(await ledgerProblems()).toEqual([]);
   });
 
+  it('posts of one key that arrive together share a transaction, each answered on its own', async () => {
+    const agent = await stack.registerAgent('burst');
+    await stack.deposit(agent, 3 * 29.5 + 5); // three tasks of $25 + $4.50 fee fit
+    const replayKey = { 'Idempotency-Key': 'burst-same-key' };
+    const replies = await Promise.all([
+      ...Array.from({ length: 10 }, () => stack.createTask(agent)),
+      stack.createTask(agent, { reward_usd: 10 }, replayKey),
+      stack.createTask(agent, { reward_usd: 10 }, replayKey),
+    ]);
+    const created = replies.filter((r) => r.status === 201);
+    const ids = new Set(created.map((r) => r.body.task_id));
+    // Four tasks: three of $29.50 or $10 + fee and the one keyed post, whichever came first; the
+    // keyed twin answers its first's task (a replay, or a 402 replayed), never a second task.
+    expect(replies[10].body).toEqual(replies[11].body);
+    expect(replies.filter((r) => r.status === 402).length + created.length).toBe(12);
+    expect(await stack.sql`select count(*)::int as n from tasks where agent_id = ${agent.id}`).toEqual([{ n: ids.size }]);
+    const [{ spent }] = await stack.sql`select coalesce(sum(reward_cents + fee_cents), 0)::int as spent from tasks where agent_id = ${agent.id}`;
+    const balance = await stack.call('GET', '/agents/balance', { key: agent.key });
+    expect(balance.body.escrow_balance * 100).toBe(spent);
+    expect(Math.round((balance.body.deposit_balance + balance.body.escrow_balance) * 100)).toBe(3 * 2950 + 500);
+    // Shared: tasks written in one transaction carry its start time.
+    const [{ shared }] = await stack.sql`
+      select count(*)::int as shared from (select created_at from tasks where agent_id = ${agent.id} group by created_at having count(*) > 1) t`;
+    expect(shared).toBeGreaterThan(0);
+    expect(await ledgerProblems()).toEqual([]);
+  });
+
   it('keeps the ledger exact through thousands of random deposits, posts and cancels run concurrently', async () => {
     let seed = 20261128;
     const random = () => {

@@ -602,6 +602,50 @@ $$;
 grant execute on function api.post_task(text, text, integer, text[], text, text, text, text, text, text, text, double precision, double precision, text, bigint, timestamp with time zone, text[], text, text, text, text, text, text, integer, integer) to service_role;
 
 /**
+ * Several POST /tasks of one key in one transaction: each element of `p_requests` holds
+ * api.post_task's arguments by name (without `p_`), and each gets api.post_task's answer, in order.
+ * The API sends the posts of a key that arrive while one of its posts is in the database: they
+ * would otherwise queue one after another on the agent's deposit account, each holding it until its
+ * own commit has reached the disk, so one agent could post at most one task per disk flush. Each
+ * post still counts its own rate-limit hit, claims its own Idempotency-Key and is refused or
+ * written on its own (api.post_task's subtransaction); they share the commit, and the budgets of
+ * later ones count the earlier ones, as one after another would.
+ */
+create function api.post_tasks(p_requests jsonb) returns jsonb
+  language plpgsql
+  security definer
+  set search_path = ''
+  set plan_cache_mode = force_generic_plan
+  set enable_seqscan = off
+  as $$
+declare
+  v_request jsonb;
+  v_answers jsonb := '[]';
+begin
+  for v_request in select r.value from jsonb_array_elements(p_requests) r loop
+    v_answers := v_answers || jsonb_build_array(api.post_task(
+      p_key_hash => v_request->>'key_hash',
+      p_rate_bucket => v_request->>'rate_bucket', p_rate_limit => (v_request->>'rate_limit')::integer,
+      p_anonymous_bucket => v_request->>'anonymous_bucket', p_anonymous_limit => (v_request->>'anonymous_limit')::integer,
+      p_scopes_needed => array(select jsonb_array_elements_text(v_request->'scopes_needed')),
+      p_idempotency_key => v_request->>'idempotency_key', p_request_hash => v_request->>'request_hash',
+      p_title => v_request->>'title', p_description => v_request->>'description', p_task_type => v_request->>'task_type',
+      p_task_domain => v_request->>'task_domain', p_proof_type => v_request->>'proof_type',
+      p_location_lat => (v_request->>'location_lat')::double precision,
+      p_location_lng => (v_request->>'location_lng')::double precision,
+      p_location_address => v_request->>'location_address', p_reward_cents => (v_request->>'reward_cents')::bigint,
+      p_deadline => (v_request->>'deadline')::timestamptz,
+      p_proof_requirements => array(select jsonb_array_elements_text(v_request->'proof_requirements')),
+      p_digital_instructions => v_request->>'digital_instructions', p_callback_url => v_request->>'callback_url',
+      p_callback_secret => v_request->>'callback_secret', p_agent_public_key => v_request->>'agent_public_key',
+      p_location_country => v_request->>'location_country', p_max_distance_m => (v_request->>'max_distance_m')::integer));
+  end loop;
+  return v_answers;
+end
+$$;
+grant execute on function api.post_tasks(jsonb) to service_role;
+
+/**
  * Returns everything left in a task's escrow to its agent's deposit. Used by cancel, expiry and
  * dispute refunds. The caller holds the task row. A refunded task was never paid, so the spend
  * rollup has nothing to undo.

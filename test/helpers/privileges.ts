@@ -128,6 +128,7 @@ export const INTENDED_PRIVILEGES = [
   'function api.owner_push_subscriptions(): authenticated EXECUTE',
   'function api.payouts_in_flight(integer): service_role EXECUTE',
   'function api.post_task(text,text,integer,text[],text,text,text,text,text,text,text,double precision,double precision,text,bigint,timestamp with time zone,text[],text,text,text,text,text,text,integer,integer): service_role EXECUTE',
+  'function api.post_tasks(jsonb): service_role EXECUTE',
   'function api.rate_requester(text,integer,text): authenticated EXECUTE',
   'function api.rate_task(text,integer,text): authenticated EXECUTE',
   'function api.record_deposit_address(text,text): service_role EXECUTE',

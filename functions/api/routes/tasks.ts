@@ -16,6 +16,7 @@ import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { countHit, keyCaller, rateLimitHeaders, rateLimitOf } from '../middleware/rate-limit.ts';
 import { decodeCursor, encodeCursor, pagination, TIMESTAMP_KEY, TOTAL_CAP } from '../pagination.ts';
 import { proofAsShown } from '../proof-shown.ts';
+import { coalesce } from '../coalesce.ts';
 
 /** Where a page of an agent's tasks ended: the last row's sort key. */
 const AgentTasksKey = z.object({ created_at: z.string().regex(TIMESTAMP_KEY), id: z.string().regex(ID_PATTERN) });
@@ -32,6 +33,42 @@ interface PostTaskResult {
   body?: unknown;
   error?: { code: string; message: string; hint: string | null; detail: string | null };
 }
+
+/** api.post_task's arguments by name, without `p_` (as api.post_tasks takes them). */
+type PostTaskArguments = {
+  key_hash: string;
+  rate_bucket: string | null;
+  rate_limit: number | null;
+  anonymous_bucket: string | null;
+  anonymous_limit: number | null;
+  scopes_needed: string[];
+  idempotency_key: string | null;
+  request_hash: string | null;
+} & TaskToPost;
+
+/** A task to post, checked: the named arguments of api.create_task (and api.post_task), without `p_`. */
+type TaskToPost = {
+  title: string;
+  description: string;
+  task_type: string;
+  task_domain: string;
+  proof_type: string;
+  location_lat: number | null;
+  location_lng: number | null;
+  location_address: string | null;
+  max_distance_m: number | null;
+  reward_cents: number;
+  deadline: string;
+  proof_requirements: string[];
+  digital_instructions: string | null;
+  callback_url: string | null;
+  callback_secret: string | null;
+  agent_public_key: string | null;
+  location_country: string | null;
+};
+
+/** At most this many posts of one key share a transaction (it holds their agent's account until it commits). */
+const POSTS_PER_TRANSACTION = 10;
 
 interface TaskRow {
   id: string;
@@ -133,8 +170,7 @@ export function taskRoutes(deps: Deps) {
 
   const proofForAgent = (row: Pick<TaskRow, 'proof' | 'submitted_at'>, requestUrl: string) =>
     proofAsShown(deps, row.proof, row.submitted_at, new URL(requestUrl).origin);
-  /** A task to post, checked: the named arguments of api.create_task (and api.post_task). */
-  const taskToPost = async (raw: unknown) => {
+  const taskToPost = async (raw: unknown): Promise<TaskToPost> => {
     const input = await validate(CreateTaskSchema, raw);
     const category = CATEGORIES[input.task_type];
     if (input.agent_public_key !== undefined && !(await isP256PublicKey(input.agent_public_key))) {
@@ -173,6 +209,36 @@ export function taskRoutes(deps: Deps) {
     };
   };
 
+  /**
+   * api.post_task, or, for the posts of one key that arrive while one of its posts is in the
+   * database, api.post_tasks: they go together in one transaction (see there), instead of queueing
+   * one after another on the agent's account, each for a disk flush of its own.
+   */
+  const postTask = coalesce<PostTaskArguments, PostTaskResult>(
+    async (a) => {
+      const [{ result }] = await db.sql<{ result: PostTaskResult }[]>`
+        select api.post_task(
+          p_key_hash => ${a.key_hash}, p_rate_bucket => ${a.rate_bucket}, p_rate_limit => ${a.rate_limit},
+          p_anonymous_bucket => ${a.anonymous_bucket}, p_anonymous_limit => ${a.anonymous_limit},
+          p_scopes_needed => ${a.scopes_needed}::text[],
+          p_idempotency_key => ${a.idempotency_key}, p_request_hash => ${a.request_hash},
+          p_title => ${a.title}, p_description => ${a.description}, p_task_type => ${a.task_type},
+          p_task_domain => ${a.task_domain}, p_proof_type => ${a.proof_type},
+          p_location_lat => ${a.location_lat}, p_location_lng => ${a.location_lng},
+          p_location_address => ${a.location_address}, p_reward_cents => ${a.reward_cents},
+          p_deadline => ${a.deadline}, p_proof_requirements => ${a.proof_requirements}::text[],
+          p_digital_instructions => ${a.digital_instructions}, p_callback_url => ${a.callback_url},
+          p_callback_secret => ${a.callback_secret}, p_agent_public_key => ${a.agent_public_key},
+          p_location_country => ${a.location_country}, p_max_distance_m => ${a.max_distance_m}) as result`;
+      return result;
+    },
+    async (all) => {
+      const [{ results }] = await db.sql<{ results: PostTaskResult[] }[]>`select api.post_tasks(${db.sql.json(all)}) as results`;
+      return results;
+    },
+    POSTS_PER_TRANSACTION,
+  );
+
   const app = new Hono<AppEnv>();
 
   /**
@@ -209,20 +275,12 @@ export function taskRoutes(deps: Deps) {
       throw refusal;
     }
     const { task, idempotency, keyHash } = request;
-    const [{ result }] = await db.sql<{ result: PostTaskResult }[]>`
-      select api.post_task(
-        p_key_hash => ${keyHash}, p_rate_bucket => ${keyed?.bucket ?? null}, p_rate_limit => ${keyed?.limit ?? null},
-        p_anonymous_bucket => ${anonymous?.bucket ?? null}, p_anonymous_limit => ${anonymous?.limit ?? null},
-        p_scopes_needed => ${scopesNeeded(c)}::text[],
-        p_idempotency_key => ${idempotency?.key ?? null}, p_request_hash => ${idempotency?.requestHash ?? null},
-        p_title => ${task.title}, p_description => ${task.description}, p_task_type => ${task.task_type},
-        p_task_domain => ${task.task_domain}, p_proof_type => ${task.proof_type},
-        p_location_lat => ${task.location_lat}, p_location_lng => ${task.location_lng},
-        p_location_address => ${task.location_address}, p_reward_cents => ${task.reward_cents},
-        p_deadline => ${task.deadline}, p_proof_requirements => ${task.proof_requirements}::text[],
-        p_digital_instructions => ${task.digital_instructions}, p_callback_url => ${task.callback_url},
-        p_callback_secret => ${task.callback_secret}, p_agent_public_key => ${task.agent_public_key},
-        p_location_country => ${task.location_country}, p_max_distance_m => ${task.max_distance_m}) as result`;
+    const result = await postTask(keyHash, {
+      key_hash: keyHash, rate_bucket: keyed?.bucket ?? null, rate_limit: keyed?.limit ?? null,
+      anonymous_bucket: anonymous?.bucket ?? null, anonymous_limit: anonymous?.limit ?? null,
+      scopes_needed: scopesNeeded(c), idempotency_key: idempotency?.key ?? null, request_hash: idempotency?.requestHash ?? null,
+      ...task,
+    });
     const headers = result.rate ? rateLimitHeaders(result.rate.limit, result.rate.hits, result.rate.reset_at) : {};
     if (result.unauthenticated) throw unauthorized('Invalid or revoked API key');
     if (result.agent) {
