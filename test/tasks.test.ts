@@ -392,11 +392,13 @@ describe('GET /tasks/:id', () => {
       agent_public_key: null,
       proof: null,
       guardian_result: null,
-      // Beyond the reference: how the review went (each rejection's reason, a resubmission, an appeal).
+      // Beyond the reference: how the review went (each rejection's reason, a resubmission, an appeal,
+      // when a confirmed dispute settles).
       rejections: [],
       resubmitted_at: null,
       first_proof: null,
       appeal: null,
+      refund_at: null,
       operator: null,
       callback_url: 'https://your-app.com/webhook',
       accepted_at: null,
