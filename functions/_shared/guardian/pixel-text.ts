@@ -54,7 +54,17 @@ function ocrEngine(): Promise<OCREngine> {
   engine ??= (async () => {
     // The SIMD build is the one shipped; a runtime without Wasm SIMD reads no text (see readPixelText).
     if (!supportsFastBuild()) throw new Error('this runtime lacks WebAssembly SIMD, which the shipped OCR build needs');
-    const made = await createOCREngine({ wasmBinary: await shipped('tesseract-core.wasm') });
+    const wasmBinary = await shipped('tesseract-core.wasm');
+    // Tesseract prints diagnostics for every picture ("Estimating resolution as 360") through the
+    // console.warn it binds when the engine is made; they would crowd the function's logs out.
+    const warn = console.warn;
+    console.warn = () => {};
+    let made: OCREngine;
+    try {
+      made = await createOCREngine({ wasmBinary });
+    } finally {
+      console.warn = warn;
+    }
     made.loadModel(await gunzip(await shipped('eng.traineddata.gz')));
     return made;
   })();
