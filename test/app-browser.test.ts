@@ -713,9 +713,13 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     await context.close();
   });
 
-  it('a credential is encrypted in the page: its plaintext is in no request, and the agent decrypts it with the SDK', async () => {
+  /**
+   * An API key task the agent dispatched, accepted and started in the app by a new operator; every
+   * request the page makes is kept (URL and body) to show what left it.
+   */
+  async function startedCredentialTask(name: string, reward_usd: number) {
     const { task, privateKey } = await agentClient.dispatchCredentialTask({
-      category: 'API_KEY_PROCUREMENT', title: 'Get a Weatherly API key', description: 'Sign up at weatherly.example and create an API key', reward_usd: 40,
+      category: 'API_KEY_PROCUREMENT', title: `Get a ${name} API key`, description: `Sign up at ${name.toLowerCase()}.example and create an API key`, reward_usd,
     });
     const context = await phone();
     const page = await context.newPage();
@@ -723,9 +727,14 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
     page.on('request', (request) => bodies.push(`${request.url()} ${request.postData() ?? ''}`));
     await registeredOperator(page);
     await page.getByRole('tab', { name: 'Remote' }).click();
-    await page.getByRole('link', { name: /Get a Weatherly API key/ }).click();
+    await page.getByRole('link', { name: new RegExp(`Get a ${name} API key`) }).click();
     await page.getByRole('button', { name: 'Accept this task' }).click();
     await page.getByRole('button', { name: 'Start task' }).click();
+    return { task, privateKey, context, page, bodies };
+  }
+
+  it('a credential is encrypted in the page: its plaintext is in no request, and the agent decrypts it with the SDK', async () => {
+    const { task, privateKey, context, page, bodies } = await startedCredentialTask('Weatherly', 40);
     const secret = `wx_live_${randomBytes(12).toString('hex')}`;
     await page.getByLabel('API key', { exact: true }).fill(secret);
     await page.getByLabel('Address of the account page (URL)', { exact: true }).fill('https://weatherly.example/dashboard');
@@ -752,18 +761,7 @@ describe.skipIf(needsChromium.skipped)('the operator app in a real browser', () 
   });
 
   it('a credential not accepted is sent again from the app, encrypted afresh, and the agent decrypts the new one', async () => {
-    const { task, privateKey } = await agentClient.dispatchCredentialTask({
-      category: 'API_KEY_PROCUREMENT', title: 'Get a Stormly API key', description: 'Sign up at stormly.example and create a live API key', reward_usd: 30,
-    });
-    const context = await phone();
-    const page = await context.newPage();
-    const bodies: string[] = [];
-    page.on('request', (request) => bodies.push(`${request.url()} ${request.postData() ?? ''}`));
-    await registeredOperator(page);
-    await page.getByRole('tab', { name: 'Remote' }).click();
-    await page.getByRole('link', { name: /Get a Stormly API key/ }).click();
-    await page.getByRole('button', { name: 'Accept this task' }).click();
-    await page.getByRole('button', { name: 'Start task' }).click();
+    const { task, privateKey, context, page, bodies } = await startedCredentialTask('Stormly', 30);
     await page.getByLabel('API key', { exact: true }).fill('stormly_test_000');
     await page.getByRole('button', { name: 'Encrypt and submit' }).click();
     await page.getByText(/^(Sent: your proof is being checked|The requester is looking at your proof)$/).waitFor();
