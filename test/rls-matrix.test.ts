@@ -52,6 +52,8 @@ const SPECS: Record<string, Spec> = {
   push_preferences: { key: 't.operator_id', operator: 't.operator_id = $ID' },
   push_outbox: { key: 't.id' },
   push_task_fanouts: { key: 't.task_id' },
+  // Counts the operators' reads keep a minute (api.requester_records); nobody reads the table.
+  requester_stats: { key: 't.agent_id' },
   // An operator reads its own conversations, and the public answers on tasks still open to all.
   task_messages: {
     key: 't.id', agent: 't.agent_id = $ID',
@@ -103,6 +105,7 @@ beforeAll(async () => {
     const question = await stack.call('POST', `/operator/tasks/${open}/messages`, { headers: operator.auth, body: { text: 'Which door?' } });
     await stack.call('POST', `/tasks/${open}/messages`, { key: agent.key, body: { text: 'The front one.', reply_to: question.body.message_id } });
     await stack.call('POST', `/tasks/${open}/messages`, { key: agent.key, body: { text: 'Open until 6 pm.', visibility: 'public' } });
+    expect((await stack.call('GET', `/operator/tasks/${open}`, { headers: operator.auth })).body.requester).toBeDefined(); // counts its requester
     await stack.call('POST', `/operator/tasks/${held}/accept`, { headers: operator.auth });
     expect((await stack.call('POST', `/operator/tasks/${held}/messages`, { headers: operator.auth, body: { text: 'On my way' } })).status).toBe(201);
     expect((await stack.upload(operator, held, makeJpeg())).status).toBe(201);

@@ -429,6 +429,12 @@ describe('who you work for', () => {
     expect((await asOperator(operator, open)).requester).toEqual(record);
     const mine = await stack.call('GET', '/operator/my-tasks', { headers: operator.auth });
     expect(mine.body.data.find((t: { task_id: string }) => t.task_id === done).requester).toEqual(record);
+    // The counts are kept a minute (a busy requester is not counted again for every page), then
+    // taken again.
+    const third = await post();
+    expect((await asOperator(operator, third)).requester.tasks_posted).toBe(2);
+    await stack.sql`update requester_stats set computed_at = now() - interval '61 seconds' where agent_id = ${boss.id}`;
+    expect((await asOperator(operator, third)).requester.tasks_posted).toBe(3);
 
     // The agent rates the work; the operator sees the rating and its comment on the finished task.
     const finished = () => asOperator(operator, done);
@@ -447,7 +453,7 @@ describe('who you work for', () => {
     expect(again.body.code).toBe('already_rated');
     expect(await finished()).toMatchObject({ ratings: { of_requester: { rating: 5, comment: 'Paid fast' } }, can_rate_requester: false });
     const me = await stack.call('GET', '/agents/me', { key: boss.key });
-    expect(me.body).toMatchObject({ agent_id: boss.id, name: 'acme', requester_record: { ...record, rating: 5, rating_count: 1 } });
+    expect(me.body).toMatchObject({ agent_id: boss.id, name: 'acme', requester_record: { ...record, tasks_posted: 3, rating: 5, rating_count: 1 } });
   });
 
   it('a task still under way cannot be rated (409), and nothing is written', async () => {

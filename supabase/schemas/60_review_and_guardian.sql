@@ -639,52 +639,116 @@ $$;
 grant execute on function api.rate_task(text, integer, text) to authenticated;
 
 /**
- * What operators see of a requester: its display name (company, else name) and its record: tasks
- * posted, the share of settled proofs it approved (completed against refunded after a dispute),
- * the median minutes from proof to payment, disputes it lost (an admin paid the operator in whole
- * or part), and the operators' mean rating of it. Computed from the agent's tasks on each call
- * (one range of tasks_by_agent).
+ * What a requester's tasks say about it, as of `computed_at`: tasks posted, completed, refunded
+ * after a dispute, disputes it lost (an admin paid the operator in whole or part), and the median
+ * minutes from proof to payment. Counting means reading every task of the agent (60,000 for a busy
+ * one), so the operators' reads keep these a minute (api.requester_records); nothing on the money
+ * path writes here.
  */
-create function private.requester_record(p_agent_id text) returns jsonb
+create table public.requester_stats (
+  agent_id text primary key references public.agents (id),
+  posted bigint not null,
+  completed bigint not null,
+  refunded bigint not null,
+  lost bigint not null,
+  median_minutes numeric,
+  computed_at timestamptz not null
+);
+
+alter table public.requester_stats enable row level security;
+grant select on public.requester_stats to service_role;
+
+/** How long operators' reads keep a requester's counts before counting again. */
+create function private.requester_stats_max_age() returns interval
+  language sql immutable
+  set search_path = ''
+  as $$ select interval '1 minute' $$;
+
+/** A requester's counts, from all its tasks (one range of tasks_by_agent). */
+create function private.count_requester_tasks(p_agent_id text) returns public.requester_stats
+  language sql stable
+  set search_path = ''
+  as $$
+  select p_agent_id, count(*),
+         count(*) filter (where t.status = 'COMPLETED'),
+         count(*) filter (where t.status = 'CANCELLED' and t.dispute_resolution->>'resolution' = 'refund'),
+         count(*) filter (where t.dispute_resolution->>'resolution' in ('pay', 'split') and t.dispute_resolution->>'by' is null),
+         round((percentile_cont(0.5) within group (order by extract(epoch from t.completed_at - t.submitted_at) / 60)
+                 filter (where t.status = 'COMPLETED' and t.submitted_at is not null))::numeric, 1),
+         now()
+    from public.tasks t where t.agent_id = p_agent_id
+$$;
+
+/**
+ * What operators see of a requester: its display name (company, else name), its counts (`p_stats`)
+ * as a record: tasks posted, the share of settled proofs it approved (completed against refunded
+ * after a dispute), the median minutes from proof to payment, disputes it lost, and the operators'
+ * mean rating of it (read now).
+ */
+create function private.requester_record(p_agent_id text, p_stats public.requester_stats) returns jsonb
   language sql stable
   set search_path = ''
   as $$
   select jsonb_build_object(
     'name', coalesce(a.company, a.name),
-    'tasks_posted', s.posted,
-    'approval_rate', case when s.completed + s.refunded > 0 then round(s.completed::numeric / (s.completed + s.refunded), 2) end,
-    'median_review_minutes', s.median_minutes,
-    'disputes_lost', s.lost,
+    'tasks_posted', p_stats.posted,
+    'approval_rate', case when p_stats.completed + p_stats.refunded > 0
+                          then round(p_stats.completed::numeric / (p_stats.completed + p_stats.refunded), 2) end,
+    'median_review_minutes', p_stats.median_minutes,
+    'disputes_lost', p_stats.lost,
     'rating', r.rating,
     'rating_count', r.n)
     from public.agents a
-    cross join lateral (
-      select count(*) as posted,
-             count(*) filter (where t.status = 'COMPLETED') as completed,
-             count(*) filter (where t.status = 'CANCELLED' and t.dispute_resolution->>'resolution' = 'refund') as refunded,
-             count(*) filter (where t.dispute_resolution->>'resolution' in ('pay', 'split') and t.dispute_resolution->>'by' is null) as lost,
-             round((percentile_cont(0.5) within group (order by extract(epoch from t.completed_at - t.submitted_at) / 60)
-                     filter (where t.status = 'COMPLETED' and t.submitted_at is not null))::numeric, 1) as median_minutes
-        from public.tasks t where t.agent_id = a.id) s
     cross join lateral (
       select round(avg(q.rating), 2) as rating, count(*) as n from public.requester_ratings q where q.agent_id = a.id) r
    where a.id = p_agent_id
 $$;
 
 /**
- * The requester's record for each of `p_task_ids` the calling operator may see: open tasks (as the
- * feed shows them, to a verified operator) and the tasks it holds or held. Others are left out.
+ * Which of `p_task_ids` the calling operator may see a requester for, and whose they are: open
+ * tasks (as the feed shows them, to a verified operator) and the tasks it holds or held.
  */
-create function api.requester_records(p_task_ids text[]) returns table (task_id text, requester jsonb)
+create function private.requester_page(p_task_ids text[]) returns table (id text, agent_id text)
   language sql stable
-  security definer
   set search_path = ''
   as $$
-  select t.id, private.requester_record(t.agent_id)
+  select t.id, t.agent_id
     from public.tasks t
    where t.id = any (p_task_ids)
      and ((t.operator_id = (select api.current_operator_id()))
           or (t.status = 'PENDING' and t.operator_id is null and (select api.current_verified_operator_id()) is not null))
+$$;
+
+/**
+ * The requester's record for each of `p_task_ids` the calling operator may see
+ * (private.requester_page); others are left out. Each requester is counted once per page, and its
+ * counts are kept a minute (private.requester_stats_max_age): a feed page costs the same for a
+ * requester with 60,000 tasks as for one with ten. Counts older than that are taken again first, in
+ * agent order, so two pages refreshing the same requesters wait for each other, never deadlock.
+ */
+create function api.requester_records(p_task_ids text[]) returns table (task_id text, requester jsonb)
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  insert into public.requester_stats
+    select (private.count_requester_tasks(a.agent_id)).*
+      from (select distinct p.agent_id from private.requester_page(p_task_ids) p) a
+      left join public.requester_stats s on s.agent_id = a.agent_id
+     where s.agent_id is null or s.computed_at < now() - private.requester_stats_max_age()
+     order by a.agent_id
+  on conflict (agent_id) do update
+    set posted = excluded.posted, completed = excluded.completed, refunded = excluded.refunded, lost = excluded.lost,
+        median_minutes = excluded.median_minutes, computed_at = excluded.computed_at;
+  return query
+    with page as materialized (select p.id, p.agent_id from private.requester_page(p_task_ids) p),
+         records as materialized (
+           select a.agent_id, private.requester_record(a.agent_id, s) as requester
+             from (select distinct p.agent_id from page p) a
+             join public.requester_stats s on s.agent_id = a.agent_id)
+    select p.id, r.requester from page p join records r on r.agent_id = p.agent_id;
+end
 $$;
 grant execute on function api.requester_records(text[]) to authenticated;
 
@@ -694,7 +758,7 @@ create function api.my_requester_record() returns jsonb
   security definer
   set search_path = ''
   as $$
-  select private.requester_record((select private.require_agent()))
+  select private.requester_record(a.id, private.count_requester_tasks(a.id)) from (select private.require_agent() as id) a
 $$;
 grant execute on function api.my_requester_record() to authenticated;
 

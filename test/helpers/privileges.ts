@@ -214,6 +214,7 @@ export const INTENDED_PRIVILEGES = [
   'table public.rate_limits: service_role SELECT',
   'table public.requester_ratings: authenticated SELECT',
   'table public.requester_ratings: service_role SELECT',
+  'table public.requester_stats: service_role SELECT',
   'table public.spending_policies: authenticated SELECT',
   'table public.spending_policies: service_role SELECT',
   'table public.task_callbacks: service_role SELECT',
